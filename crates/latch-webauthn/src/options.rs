@@ -1,0 +1,1 @@
+//! Options builders. Placeholder until they land.

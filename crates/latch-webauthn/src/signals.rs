@@ -1,0 +1,1 @@
+//! Signals API helpers. Placeholder until they land.
