@@ -84,7 +84,12 @@ impl AuthenticatorData {
         let mut rest = bytes;
         let mut rp_id_hash = [0u8; 32];
         rp_id_hash.copy_from_slice(take(&mut rest, 32, "rpIdHash")?);
-        let flags = Flags(take(&mut rest, 1, "flags")?.first().copied().unwrap_or_default());
+        let flags = Flags(
+            take(&mut rest, 1, "flags")?
+                .first()
+                .copied()
+                .unwrap_or_default(),
+        );
         let mut counter = [0u8; 4];
         counter.copy_from_slice(take(&mut rest, 4, "signCount")?);
         let sign_count = u32::from_be_bytes(counter);
@@ -100,7 +105,12 @@ impl AuthenticatorData {
             let credential_id = take(&mut rest, len, "credentialId")?.to_vec();
             let (public_key, used) = CoseKey::parse_prefix(rest)?;
             let public_key_cose = take(&mut rest, used, "credentialPublicKey")?.to_vec();
-            Some(AttestedCredentialData { aaguid, credential_id, public_key_cose, public_key })
+            Some(AttestedCredentialData {
+                aaguid,
+                credential_id,
+                public_key_cose,
+                public_key,
+            })
         } else {
             None
         };
@@ -122,7 +132,13 @@ impl AuthenticatorData {
         if !rest.is_empty() {
             return Err(Error::AuthenticatorDataTrailingBytes(rest.len()));
         }
-        Ok(AuthenticatorData { rp_id_hash, flags, sign_count, attested, extensions })
+        Ok(AuthenticatorData {
+            rp_id_hash,
+            flags,
+            sign_count,
+            attested,
+            extensions,
+        })
     }
 }
 
@@ -168,7 +184,10 @@ mod tests {
     fn trailing_bytes_without_ed_flag_are_refused() {
         let mut bytes = vec![0u8; 37];
         bytes.push(0xa0);
-        assert_eq!(AuthenticatorData::parse(&bytes), Err(Error::AuthenticatorDataTrailingBytes(1)));
+        assert_eq!(
+            AuthenticatorData::parse(&bytes),
+            Err(Error::AuthenticatorDataTrailingBytes(1))
+        );
     }
 
     #[test]
@@ -185,7 +204,10 @@ mod tests {
     #[test]
     fn aaguid_round_trips() {
         let a = parse_aaguid("cb69481e-8ff7-4039-93ec-0a2729a154a8");
-        assert_eq!(a.map(|a| format_aaguid(&a)).as_deref(), Some("cb69481e-8ff7-4039-93ec-0a2729a154a8"));
+        assert_eq!(
+            a.map(|a| format_aaguid(&a)).as_deref(),
+            Some("cb69481e-8ff7-4039-93ec-0a2729a154a8")
+        );
         assert_eq!(parse_aaguid("zz"), None);
     }
 }

@@ -36,6 +36,7 @@ pub struct StoredCredential {
 
 /// An assertion that passed every check. Only `verify_authentication` builds one.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifiedAuthentication {
     pub credential_id: Vec<u8>,
     pub user_id: Vec<u8>,
@@ -47,7 +48,6 @@ pub struct VerifiedAuthentication {
     pub backed_up: bool,
     /// Whether the AppID hash (U2F migration) was what matched.
     pub used_appid: bool,
-    _proof: (),
 }
 
 /// §7.2: verifies an assertion for `credential` against the saved state.
@@ -60,7 +60,9 @@ pub fn verify_authentication(
 ) -> Result<VerifiedAuthentication, Error> {
     let _ = now; // assertions carry no time-bound data; the parameter keeps the API uniform.
     if response.ty != "public-key" {
-        return Err(Error::CredentialTypeMismatch { got: response.ty.clone() });
+        return Err(Error::CredentialTypeMismatch {
+            got: response.ty.clone(),
+        });
     }
     let raw_id = response.raw_id.as_ref();
     if b64::decode(&response.id).as_deref() != Some(raw_id) {
@@ -70,7 +72,8 @@ pub fn verify_authentication(
         return Err(Error::WrongStoredCredential);
     }
     // Step 5: the credential is one the RP allowed.
-    if !state.allow_credentials.is_empty() && !state.allow_credentials.iter().any(|id| id == raw_id) {
+    if !state.allow_credentials.is_empty() && !state.allow_credentials.iter().any(|id| id == raw_id)
+    {
         return Err(Error::CredentialNotAllowed);
     }
     // Step 6: the credential belongs to the user being authenticated.
@@ -98,10 +101,15 @@ pub fn verify_authentication(
     let used_appid = if auth_data.rp_id_hash == rp.rp_id_hash {
         false
     } else {
-        let appid_used = response.client_extension_results.get("appid") == Some(&serde_json::Value::Bool(true));
+        let appid_used =
+            response.client_extension_results.get("appid") == Some(&serde_json::Value::Bool(true));
         match &state.appid {
             Some(appid) if appid_used && auth_data.rp_id_hash == rp_id_hash(appid) => true,
-            _ => return Err(Error::RpIdHashMismatch { rp_id: rp.rp_id.clone() }),
+            _ => {
+                return Err(Error::RpIdHashMismatch {
+                    rp_id: rp.rp_id.clone(),
+                })
+            }
         }
     };
     // Step 16: user present.
@@ -136,7 +144,11 @@ pub fn verify_authentication(
     let mut signed = Vec::with_capacity(auth_data_raw.len() + 32);
     signed.extend_from_slice(auth_data_raw);
     signed.extend_from_slice(&hash);
-    key.verify(&signed, response.response.signature.as_ref(), rp.attestation.formats.allow_sha1)?;
+    key.verify(
+        &signed,
+        response.response.signature.as_ref(),
+        rp.attestation.formats.allow_sha1,
+    )?;
     // Step 22: the signature counter must grow, unless both are zero.
     let got = auth_data.sign_count;
     let stored = credential.sign_count;
@@ -152,6 +164,5 @@ pub fn verify_authentication(
         backup_eligible: flags.backup_eligible(),
         backed_up: flags.backed_up(),
         used_appid,
-        _proof: (),
     })
 }

@@ -15,7 +15,7 @@ use crate::time::UnixTime;
 /// Parses one DER certificate that must fill `der` exactly.
 pub fn parse(der: &[u8]) -> Result<X509Certificate<'_>, AttestationError> {
     match X509Certificate::from_der(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         Ok((rest, _)) => Err(AttestationError::CertificateMalformed(format!(
             "{} bytes after the certificate",
             rest.len()
@@ -48,7 +48,10 @@ pub fn spki_key(spki: &SubjectPublicKeyInfo<'_>) -> Result<KeyMaterial, Attestat
                 "1.3.132.0.35" => Curve::P521,
                 _ => return Err(AttestationError::CertificateKeyUnsupported(curve_oid)),
             };
-            Ok(KeyMaterial::Ec { curve, point: spki.subject_public_key.data.to_vec() })
+            Ok(KeyMaterial::Ec {
+                curve,
+                point: spki.subject_public_key.data.to_vec(),
+            })
         }
         "1.2.840.113549.1.1.1" => match spki.parsed() {
             Ok(PublicKey::RSA(rsa)) => Ok(KeyMaterial::Rsa {
@@ -97,15 +100,22 @@ pub fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bo
         }
         KeyMaterial::Rsa { n, e } => {
             let params = match sig_alg.as_str() {
-                "1.2.840.113549.1.1.11" => &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+                "1.2.840.113549.1.1.11" => {
+                    &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+                }
                 "1.2.840.113549.1.1.12" => &signature::RSA_PKCS1_2048_8192_SHA384,
-                "1.2.840.113549.1.1.13" => &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+                "1.2.840.113549.1.1.13" => {
+                    &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
+                }
                 "1.2.840.113549.1.1.5" => &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
                 _ => return false,
             };
-            RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }
-                .verify(params, tbs, sig)
-                .is_ok()
+            RsaPublicKeyComponents {
+                n: n.as_slice(),
+                e: e.as_slice(),
+            }
+            .verify(params, tbs, sig)
+            .is_ok()
         }
         KeyMaterial::Ed25519(x) => {
             sig_alg == "1.3.101.112" && signature::ED25519.verify_sig(x, tbs, sig).is_ok()
@@ -162,7 +172,9 @@ pub fn verify_chain(
         return Ok(ChainTrust::Anchored);
     }
     for anchor_der in anchors {
-        let Ok(anchor) = parse(anchor_der) else { continue };
+        let Ok(anchor) = parse(anchor_der) else {
+            continue;
+        };
         if anchor.subject().as_raw() == last.issuer().as_raw()
             && valid_at(&anchor, now)
             && signed_by(last, &anchor)

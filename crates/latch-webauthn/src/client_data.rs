@@ -41,9 +41,54 @@ impl<'a> CollectedClientData<'a> {
         };
         match tb.get("status").and_then(|s| s.as_str()) {
             Some("present" | "supported") => Ok(()),
-            other => Err(Error::TokenBindingInvalid { got: other.unwrap_or("").to_owned() }),
+            other => Err(Error::TokenBindingInvalid {
+                got: other.unwrap_or("").to_owned(),
+            }),
         }
     }
+}
+
+/// The client-data checks shared by both ceremonies, in spec order: type, challenge, origin,
+/// cross-origin and top origin, then the legacy token binding status.
+pub(crate) fn verify_client_data(
+    rp: &crate::RelyingParty,
+    c: &CollectedClientData<'_>,
+    expected_type: &'static str,
+    challenge: &[u8],
+) -> Result<(), Error> {
+    if c.ty != expected_type {
+        return Err(Error::ClientDataTypeMismatch {
+            expected: expected_type,
+            got: c.ty.to_string(),
+        });
+    }
+    match crate::b64::decode(&c.challenge) {
+        Some(got) if got == challenge => {}
+        _ => return Err(Error::ChallengeMismatch),
+    }
+    if !rp.origins.allows(&c.origin) {
+        return Err(Error::OriginMismatch {
+            got: c.origin.to_string(),
+        });
+    }
+    if c.cross_origin == Some(true) || c.top_origin.is_some() {
+        if !rp.allow_cross_origin {
+            return Err(Error::CrossOriginNotAllowed);
+        }
+        if let Some(top) = &c.top_origin {
+            if !rp.top_origins.is_empty()
+                && !rp
+                    .top_origins
+                    .iter()
+                    .any(|t| t.trim_end_matches('/') == top.trim_end_matches('/'))
+            {
+                return Err(Error::TopOriginMismatch {
+                    got: top.to_string(),
+                });
+            }
+        }
+    }
+    c.check_token_binding()
 }
 
 #[cfg(test)]
@@ -61,7 +106,10 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_its_own_error() {
-        assert!(matches!(CollectedClientData::parse(&[0xff, 0xfe]), Err(Error::ClientDataNotUtf8)));
+        assert!(matches!(
+            CollectedClientData::parse(&[0xff, 0xfe]),
+            Err(Error::ClientDataNotUtf8)
+        ));
     }
 
     #[test]
@@ -75,39 +123,16 @@ mod tests {
     #[test]
     fn token_binding_status_must_be_known() {
         let c = CollectedClientData::parse(br#"{"type":"webauthn.create","challenge":"","origin":"o","tokenBinding":{"status":"not-supported"}}"#).unwrap();
-        assert_eq!(c.check_token_binding(), Err(Error::TokenBindingInvalid { got: "not-supported".into() }));
-        let legacy = CollectedClientData::parse(br#"{"type":"webauthn.create","challenge":"","origin":"o","tokenBinding":"unused"}"#).unwrap();
+        assert_eq!(
+            c.check_token_binding(),
+            Err(Error::TokenBindingInvalid {
+                got: "not-supported".into()
+            })
+        );
+        let legacy = CollectedClientData::parse(
+            br#"{"type":"webauthn.create","challenge":"","origin":"o","tokenBinding":"unused"}"#,
+        )
+        .unwrap();
         assert_eq!(legacy.check_token_binding(), Ok(()));
     }
-}
-
-/// The client-data checks shared by both ceremonies, in spec order: type, challenge, origin,
-/// cross-origin and top origin, then the legacy token binding status.
-pub(crate) fn verify_client_data(
-    rp: &crate::RelyingParty,
-    c: &CollectedClientData<'_>,
-    expected_type: &'static str,
-    challenge: &[u8],
-) -> Result<(), Error> {
-    if c.ty != expected_type {
-        return Err(Error::ClientDataTypeMismatch { expected: expected_type, got: c.ty.to_string() });
-    }
-    match crate::b64::decode(&c.challenge) {
-        Some(got) if got == challenge => {}
-        _ => return Err(Error::ChallengeMismatch),
-    }
-    if !rp.origins.allows(&c.origin) {
-        return Err(Error::OriginMismatch { got: c.origin.to_string() });
-    }
-    if c.cross_origin == Some(true) || c.top_origin.is_some() {
-        if !rp.allow_cross_origin {
-            return Err(Error::CrossOriginNotAllowed);
-        }
-        if let Some(top) = &c.top_origin {
-            if !rp.top_origins.is_empty() && !rp.top_origins.iter().any(|t| t.trim_end_matches('/') == top.trim_end_matches('/')) {
-                return Err(Error::TopOriginMismatch { got: top.to_string() });
-            }
-        }
-    }
-    c.check_token_binding()
 }

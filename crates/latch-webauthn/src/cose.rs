@@ -1,6 +1,8 @@
 //! COSE keys (RFC 9052/9053, RFC 8230, draft ML-DSA) and signature verification on aws-lc-rs.
 
-use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey, VerificationAlgorithm};
+use aws_lc_rs::signature::{
+    self, RsaPublicKeyComponents, UnparsedPublicKey, VerificationAlgorithm,
+};
 use ciborium::value::Value;
 use serde::Serialize;
 
@@ -99,14 +101,18 @@ fn int_of(v: &Value) -> Option<i64> {
     }
 }
 
-fn map_get<'a>(map: &'a [(Value, Value)], label: i64) -> Option<&'a Value> {
-    map.iter().find(|(k, _)| int_of(k) == Some(label)).map(|(_, v)| v)
+fn map_get(map: &[(Value, Value)], label: i64) -> Option<&Value> {
+    map.iter()
+        .find(|(k, _)| int_of(k) == Some(label))
+        .map(|(_, v)| v)
 }
 
 fn bytes_at<'a>(map: &'a [(Value, Value)], label: i64, what: &str) -> Result<&'a [u8], Error> {
     match map_get(map, label) {
         Some(Value::Bytes(b)) => Ok(b),
-        Some(_) => Err(Error::CoseKeyMalformed(format!("{what} is not a byte string"))),
+        Some(_) => Err(Error::CoseKeyMalformed(format!(
+            "{what} is not a byte string"
+        ))),
         None => Err(Error::CoseKeyMalformed(format!("{what} is missing"))),
     }
 }
@@ -171,7 +177,9 @@ impl CoseKey {
                     2 => Curve::P384,
                     3 => Curve::P521,
                     other => {
-                        return Err(Error::CoseKeyMalformed(format!("unsupported EC2 curve {other}")))
+                        return Err(Error::CoseKeyMalformed(format!(
+                            "unsupported EC2 curve {other}"
+                        )))
                     }
                 };
                 let len = crv.coordinate_len();
@@ -227,12 +235,20 @@ impl CoseKey {
             (KeyMaterial::Ed25519(_), alg::EDDSA | alg::ED25519) => true,
             (
                 KeyMaterial::Rsa { .. },
-                alg::RS256 | alg::RS384 | alg::RS512 | alg::RS1 | alg::PS256 | alg::PS384 | alg::PS512,
+                alg::RS256
+                | alg::RS384
+                | alg::RS512
+                | alg::RS1
+                | alg::PS256
+                | alg::PS384
+                | alg::PS512,
             ) => true,
             (KeyMaterial::MlDsa(k), alg::ML_DSA_44) => k.len() == 1312,
             (KeyMaterial::MlDsa(k), alg::ML_DSA_65) => k.len() == 1952,
             (KeyMaterial::MlDsa(k), alg::ML_DSA_87) => k.len() == 2592,
-            (_, a) if alg_name(a) == "unknown" => return Err(Error::UnsupportedAlgorithm { alg: a }),
+            (_, a) if alg_name(a) == "unknown" => {
+                return Err(Error::UnsupportedAlgorithm { alg: a })
+            }
             _ => false,
         };
         if fits {
@@ -249,32 +265,31 @@ impl CoseKey {
 
     /// The key as a JSON-friendly description (for `latch webauthn inspect`).
     pub fn describe(&self) -> serde_json::Value {
-        let mut v = serde_json::json!({ "alg": self.alg, "algName": alg_name(self.alg) });
-        match &self.key {
+        use serde_json::json;
+        let b = crate::b64::encode;
+        let material = match &self.key {
             KeyMaterial::Ec { curve, point } => {
-                let half = (point.len() - 1) / 2;
-                v["kty"] = "EC2".into();
-                v["crv"] = format!("{curve:?}").into();
-                v["x"] = crate::b64::encode(point.get(1..1 + half).unwrap_or_default()).into();
-                v["y"] = crate::b64::encode(point.get(1 + half..).unwrap_or_default()).into();
+                let half = point.len().saturating_sub(1) / 2;
+                json!({
+                    "kty": "EC2",
+                    "crv": format!("{curve:?}"),
+                    "x": b(point.get(1..1 + half).unwrap_or_default()),
+                    "y": b(point.get(1 + half..).unwrap_or_default()),
+                })
             }
-            KeyMaterial::Ed25519(x) => {
-                v["kty"] = "OKP".into();
-                v["crv"] = "Ed25519".into();
-                v["x"] = crate::b64::encode(x).into();
-            }
+            KeyMaterial::Ed25519(x) => json!({ "kty": "OKP", "crv": "Ed25519", "x": b(x) }),
             KeyMaterial::Rsa { n, e } => {
-                v["kty"] = "RSA".into();
-                v["bits"] = (n.len() * 8).into();
-                v["n"] = crate::b64::encode(n).into();
-                v["e"] = crate::b64::encode(e).into();
+                json!({ "kty": "RSA", "bits": n.len() * 8, "n": b(n), "e": b(e) })
             }
-            KeyMaterial::MlDsa(p) => {
-                v["kty"] = "AKP".into();
-                v["pub"] = crate::b64::encode(p).into();
-            }
+            KeyMaterial::MlDsa(p) => json!({ "kty": "AKP", "pub": b(p) }),
+        };
+        let mut out = serde_json::Map::new();
+        out.insert("alg".into(), self.alg.into());
+        out.insert("algName".into(), alg_name(self.alg).into());
+        if let serde_json::Value::Object(m) = material {
+            out.extend(m);
         }
-        v
+        serde_json::Value::Object(out)
     }
 }
 
@@ -318,9 +333,12 @@ pub fn verify_with(
                 alg::RS1 => return Err(Error::Sha1NotAllowed),
                 _ => return Err(Error::KeyAlgorithmMismatch { alg }),
             };
-            RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }
-                .verify(params, msg, sig)
-                .is_ok()
+            RsaPublicKeyComponents {
+                n: n.as_slice(),
+                e: e.as_slice(),
+            }
+            .verify(params, msg, sig)
+            .is_ok()
         }
         KeyMaterial::MlDsa(p) => {
             let algorithm = match alg {
@@ -329,7 +347,9 @@ pub fn verify_with(
                 alg::ML_DSA_87 => &signature::ML_DSA_87,
                 _ => return Err(Error::KeyAlgorithmMismatch { alg }),
             };
-            UnparsedPublicKey::new(algorithm, p).verify(msg, sig).is_ok()
+            UnparsedPublicKey::new(algorithm, p)
+                .verify(msg, sig)
+                .is_ok()
         }
     };
     if ok {
@@ -359,31 +379,49 @@ mod tests {
     #[test]
     fn es256_on_p384_is_a_key_algorithm_mismatch() {
         let bytes = ec2(alg::ES256, 2, vec![1; 48], vec![2; 48]);
-        assert_eq!(CoseKey::from_bytes(&bytes), Err(Error::KeyAlgorithmMismatch { alg: alg::ES256 }));
+        assert_eq!(
+            CoseKey::from_bytes(&bytes),
+            Err(Error::KeyAlgorithmMismatch { alg: alg::ES256 })
+        );
     }
 
     #[test]
     fn unknown_algorithm_is_reported_as_such() {
         let bytes = ec2(-4711, 1, vec![1; 32], vec![2; 32]);
-        assert_eq!(CoseKey::from_bytes(&bytes), Err(Error::UnsupportedAlgorithm { alg: -4711 }));
+        assert_eq!(
+            CoseKey::from_bytes(&bytes),
+            Err(Error::UnsupportedAlgorithm { alg: -4711 })
+        );
     }
 
     #[test]
     fn oversized_coordinate_is_malformed() {
         let bytes = ec2(alg::ES256, 1, vec![1; 33], vec![2; 32]);
-        assert!(matches!(CoseKey::from_bytes(&bytes), Err(Error::CoseKeyMalformed(_))));
+        assert!(matches!(
+            CoseKey::from_bytes(&bytes),
+            Err(Error::CoseKeyMalformed(_))
+        ));
     }
 
     #[test]
     fn trailing_bytes_after_key_are_refused() {
         let mut bytes = ec2(alg::ES256, 1, vec![1; 32], vec![2; 32]);
         bytes.push(0);
-        assert!(matches!(CoseKey::from_bytes(&bytes), Err(Error::CoseKeyMalformed(_))));
+        assert!(matches!(
+            CoseKey::from_bytes(&bytes),
+            Err(Error::CoseKeyMalformed(_))
+        ));
     }
 
     #[test]
     fn rs1_is_refused_without_opt_in() {
-        let key = KeyMaterial::Rsa { n: vec![0xc1; 256], e: vec![1, 0, 1] };
-        assert_eq!(verify_with(&key, alg::RS1, b"m", &[0; 256], false), Err(Error::Sha1NotAllowed));
+        let key = KeyMaterial::Rsa {
+            n: vec![0xc1; 256],
+            e: vec![1, 0, 1],
+        };
+        assert_eq!(
+            verify_with(&key, alg::RS1, b"m", &[0; 256], false),
+            Err(Error::Sha1NotAllowed)
+        );
     }
 }

@@ -71,10 +71,15 @@ pub enum Error {
     #[error("unknown attestation statement format {fmt:?}")]
     UnsupportedAttestationFormat { fmt: String },
     #[error("attestation ({fmt}): {source}")]
-    Attestation { fmt: &'static str, source: AttestationError },
+    Attestation {
+        fmt: &'static str,
+        source: AttestationError,
+    },
     #[error("attestation type {got} is not accepted by this relying party's policy")]
     AttestationTypeNotAllowed { got: &'static str },
-    #[error("the attestation does not chain to a trusted root, and this relying party requires one")]
+    #[error(
+        "the attestation does not chain to a trusted root, and this relying party requires one"
+    )]
     AttestationNotTrusted,
     #[error("authenticator {aaguid} is not on the allow list")]
     AaguidNotAllowed { aaguid: String },

@@ -16,8 +16,10 @@ pub mod authentication;
 pub mod b64;
 pub mod cert;
 pub mod client_data;
+pub mod conformance;
 pub mod cose;
 mod error;
+pub mod inspect;
 pub mod mds;
 pub mod options;
 pub mod origin;
@@ -28,7 +30,9 @@ pub mod time;
 pub mod wire;
 
 pub use attestation::{AttestationType, TrustStatus, TrustStore};
-pub use authentication::{verify_authentication, AuthenticationState, StoredCredential, VerifiedAuthentication};
+pub use authentication::{
+    verify_authentication, AuthenticationState, StoredCredential, VerifiedAuthentication,
+};
 pub use error::Error;
 pub use registration::{verify_registration, RegistrationState, VerifiedRegistration};
 pub use rp::{BackupEligibilityChange, RelyingParty, UserVerification};

@@ -45,7 +45,10 @@ fn split(origin: &str) -> Option<(&str, &str, Option<&str>)> {
 impl OriginPolicy {
     /// Exactly these origins.
     pub fn exact<I: IntoIterator<Item = S>, S: Into<String>>(origins: I) -> Self {
-        OriginPolicy { exact: origins.into_iter().map(Into::into).collect(), ..Default::default() }
+        OriginPolicy {
+            exact: origins.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
     }
 
     /// Is `origin` one this relying party accepts?
@@ -59,9 +62,11 @@ impl OriginPolicy {
         };
         let host = host.to_ascii_lowercase();
         if self.any_port {
-            let same_host = self.exact.iter().filter_map(|o| split(trim(o))).any(|(s, h, _)| {
-                s.eq_ignore_ascii_case(scheme) && h.eq_ignore_ascii_case(&host)
-            });
+            let same_host = self
+                .exact
+                .iter()
+                .filter_map(|o| split(trim(o)))
+                .any(|(s, h, _)| s.eq_ignore_ascii_case(scheme) && h.eq_ignore_ascii_case(&host));
             if same_host {
                 return true;
             }
@@ -83,7 +88,10 @@ mod tests {
 
     #[test]
     fn subdomains_match_only_at_a_dot_boundary() {
-        let p = OriginPolicy { subdomains_of: vec!["example.com".into()], ..Default::default() };
+        let p = OriginPolicy {
+            subdomains_of: vec!["example.com".into()],
+            ..Default::default()
+        };
         assert!(p.allows("https://login.example.com"));
         assert!(p.allows("https://a.b.example.com"));
         assert!(!p.allows("https://evil-example.com"));
@@ -105,7 +113,10 @@ mod tests {
 
     #[test]
     fn any_port_keeps_scheme_and_host() {
-        let p = OriginPolicy { any_port: true, ..OriginPolicy::exact(["http://localhost:8080"]) };
+        let p = OriginPolicy {
+            any_port: true,
+            ..OriginPolicy::exact(["http://localhost:8080"])
+        };
         assert!(p.allows("http://localhost:3000"));
         assert!(!p.allows("https://localhost:3000"));
         assert!(!p.allows("http://localhostx:3000"));

@@ -4,7 +4,9 @@ use aws_lc_rs::digest;
 use ciborium::value::Value;
 use serde::{Deserialize, Serialize};
 
-use crate::attestation::{self, AttestationInput, AttestationOutcome, AttestationType, TrustStatus};
+use crate::attestation::{
+    self, AttestationInput, AttestationOutcome, AttestationType, TrustStatus,
+};
 use crate::auth_data::{format_aaguid, AuthenticatorData, Flags};
 use crate::client_data::{verify_client_data, CollectedClientData};
 use crate::wire::RegistrationResponseJson;
@@ -29,6 +31,7 @@ fn yes() -> bool {
 
 /// A registration that passed every check. Only `verify_registration` builds one.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VerifiedRegistration {
     pub credential_id: Vec<u8>,
     /// The credential public key as the authenticator encoded it (store this).
@@ -51,7 +54,6 @@ pub struct VerifiedRegistration {
     pub resident_key: Option<bool>,
     /// The authenticator's name from metadata, when known.
     pub authenticator_name: Option<String>,
-    _proof: (),
 }
 
 impl VerifiedRegistration {
@@ -80,7 +82,10 @@ impl AttestationObject {
         let value: Value = ciborium::de::from_reader(&mut rest)
             .map_err(|e| Error::AttestationObjectMalformed(e.to_string()))?;
         if !rest.is_empty() {
-            return Err(Error::AttestationObjectMalformed(format!("{} trailing bytes", rest.len())));
+            return Err(Error::AttestationObjectMalformed(format!(
+                "{} trailing bytes",
+                rest.len()
+            )));
         }
         let Value::Map(map) = value else {
             return Err(Error::AttestationObjectMalformed("not a CBOR map".into()));
@@ -94,7 +99,9 @@ impl AttestationObject {
                 (Some("attStmt"), v @ (Value::Map(_) | Value::Array(_))) => att_stmt = Some(v),
                 (Some("authData"), Value::Bytes(b)) => auth_data = Some(b),
                 (Some(name @ ("fmt" | "attStmt" | "authData")), _) => {
-                    return Err(Error::AttestationObjectMalformed(format!("{name} has the wrong type")))
+                    return Err(Error::AttestationObjectMalformed(format!(
+                        "{name} has the wrong type"
+                    )))
                 }
                 _ => {}
             }
@@ -117,7 +124,9 @@ pub fn verify_registration(
 ) -> Result<VerifiedRegistration, Error> {
     // Step 3-4: a public-key credential whose id is its rawId.
     if response.ty != "public-key" {
-        return Err(Error::CredentialTypeMismatch { got: response.ty.clone() });
+        return Err(Error::CredentialTypeMismatch {
+            got: response.ty.clone(),
+        });
     }
     if b64::decode(&response.id).as_deref() != Some(response.raw_id.as_ref()) {
         return Err(Error::CredentialIdMismatch);
@@ -134,7 +143,9 @@ pub fn verify_registration(
     let auth_data = AuthenticatorData::parse(&att_obj.auth_data)?;
     // Step 13: rpIdHash.
     if auth_data.rp_id_hash != rp.rp_id_hash {
-        return Err(Error::RpIdHashMismatch { rp_id: rp.rp_id.clone() });
+        return Err(Error::RpIdHashMismatch {
+            rp_id: rp.rp_id.clone(),
+        });
     }
     // Step 14: user present.
     if state.require_user_presence && !auth_data.flags.user_present() {
@@ -179,13 +190,19 @@ pub fn verify_registration(
     };
     let outcome = match attestation::verify_format(fmt, &input) {
         Some(r) => r.map_err(|source| Error::Attestation { fmt, source })?,
-        None => return Err(Error::UnsupportedAttestationFormat { fmt: fmt.to_owned() }),
+        None => {
+            return Err(Error::UnsupportedAttestationFormat {
+                fmt: fmt.to_owned(),
+            })
+        }
     };
     // Steps 23-24: trust anchors and trustworthiness, per the RP's policy.
     let authenticator_name = assess_trust(rp, &credential.aaguid, &outcome, now)?;
     // Step 25: credential ids longer than 1023 bytes are refused.
     if credential.credential_id.len() > 1023 {
-        return Err(Error::CredentialIdTooLong { len: credential.credential_id.len() });
+        return Err(Error::CredentialIdTooLong {
+            len: credential.credential_id.len(),
+        });
     }
     // Step 26 (not already registered) and step 27 (store) are the caller's.
     let resident_key = response
@@ -210,7 +227,6 @@ pub fn verify_registration(
         client_extension_results: response.client_extension_results.clone(),
         resident_key,
         authenticator_name,
-        _proof: (),
     })
 }
 
@@ -225,23 +241,34 @@ fn assess_trust(
     let policy = &rp.attestation;
     let aaguid_text = || format_aaguid(aaguid);
     if policy.aaguid_deny.contains(aaguid) {
-        return Err(Error::AaguidDenied { aaguid: aaguid_text() });
+        return Err(Error::AaguidDenied {
+            aaguid: aaguid_text(),
+        });
     }
     if let Some(allow) = &policy.aaguid_allow {
         if !allow.contains(aaguid) {
-            return Err(Error::AaguidNotAllowed { aaguid: aaguid_text() });
+            return Err(Error::AaguidNotAllowed {
+                aaguid: aaguid_text(),
+            });
         }
     }
     let entry = policy.metadata.as_ref().and_then(|m| m.entry(aaguid));
     if let Some(status) = entry.and_then(|e| e.compromised_status(now)) {
-        return Err(Error::AuthenticatorRevoked { aaguid: aaguid_text(), status });
+        return Err(Error::AuthenticatorRevoked {
+            aaguid: aaguid_text(),
+            status,
+        });
     }
     if policy.require_certified && !entry.is_some_and(|e| e.is_certified(now)) {
-        return Err(Error::AuthenticatorNotCertified { aaguid: aaguid_text() });
+        return Err(Error::AuthenticatorNotCertified {
+            aaguid: aaguid_text(),
+        });
     }
     if let Some(types) = &policy.accepted_types {
         if !types.contains(&outcome.attestation_type) {
-            return Err(Error::AttestationTypeNotAllowed { got: outcome.attestation_type.as_str() });
+            return Err(Error::AttestationTypeNotAllowed {
+                got: outcome.attestation_type.as_str(),
+            });
         }
     }
     if policy.require_trusted && outcome.trust != TrustStatus::Trusted {

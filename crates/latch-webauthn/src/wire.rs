@@ -63,7 +63,11 @@ pub struct AuthenticatorAssertionResponseJson {
     pub authenticator_data: Base64Url,
     pub signature: Base64Url,
     /// Absent, null or empty all mean "no user handle" (U2F-era credentials send none).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "empty_is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "empty_is_none"
+    )]
     pub user_handle: Option<Base64Url>,
 }
 
@@ -109,7 +113,11 @@ pub struct CredentialDescriptor {
 
 impl CredentialDescriptor {
     pub fn public_key(id: Vec<u8>, transports: Vec<String>) -> Self {
-        CredentialDescriptor { ty: "public-key".into(), id: Base64Url(id), transports }
+        CredentialDescriptor {
+            ty: "public-key".into(),
+            id: Base64Url(id),
+            transports,
+        }
     }
 }
 

@@ -1,1 +1,33 @@
-fn main(){}
+//! `latch`: one binary for the identity server, the software security key and the tools.
+//! This file only parses the command line and dispatches.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "latch",
+    version,
+    about = "Passkeys and FIDO2 security keys, end to end"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// WebAuthn relying-party tools: decode and verify responses.
+    #[command(subcommand)]
+    Webauthn(cmd::webauthn::WebauthnCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Webauthn(c) => cmd::webauthn::run(c),
+    }
+}

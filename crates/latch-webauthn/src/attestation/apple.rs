@@ -4,7 +4,9 @@ use aws_lc_rs::digest;
 use x509_parser::der_parser::ber::BerObjectContent;
 use x509_parser::der_parser::parse_der;
 
-use super::{check_path, stmt_x5c, AttestationError, AttestationInput, AttestationOutcome, AttestationType};
+use super::{
+    check_path, stmt_x5c, AttestationError, AttestationInput, AttestationOutcome, AttestationType,
+};
 use crate::cert;
 
 const NONCE_EXTENSION: &str = "1.2.840.113635.100.8.2";
@@ -18,7 +20,8 @@ pub fn verify(input: &AttestationInput<'_>) -> Result<AttestationOutcome, Attest
         .ok_or_else(|| AttestationError::StatementMalformed("x5c is empty".into()))?;
     // nonce = SHA-256(authenticatorData || clientDataHash) must be the extension's value.
     let expected = digest::digest(&digest::SHA256, &input.signed_data());
-    let (_, ext) = cert::extension(cred_cert, NONCE_EXTENSION).ok_or(AttestationError::AppleNonceMissing)?;
+    let (_, ext) =
+        cert::extension(cred_cert, NONCE_EXTENSION).ok_or(AttestationError::AppleNonceMissing)?;
     let nonce = nonce_of(ext).ok_or(AttestationError::AppleNonceMissing)?;
     if nonce != expected.as_ref() {
         return Err(AttestationError::AppleNonceMismatch);
@@ -41,7 +44,9 @@ pub fn verify(input: &AttestationInput<'_>) -> Result<AttestationOutcome, Attest
 /// `SEQUENCE { [1] EXPLICIT OCTET STRING nonce }` → nonce.
 fn nonce_of(ext: &[u8]) -> Option<Vec<u8>> {
     let (_, seq) = parse_der(ext).ok()?;
-    let BerObjectContent::Sequence(items) = seq.content else { return None };
+    let BerObjectContent::Sequence(items) = seq.content else {
+        return None;
+    };
     let tagged = items.first()?;
     let BerObjectContent::Tagged(_, _, inner) = &tagged.content else {
         // Some encoders leave the explicit tag unparsed: read its raw contents.

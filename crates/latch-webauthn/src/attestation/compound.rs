@@ -9,7 +9,9 @@ use super::{
 
 pub fn verify(input: &AttestationInput<'_>) -> Result<AttestationOutcome, AttestationError> {
     let Value::Array(items) = input.att_stmt else {
-        return Err(AttestationError::StatementMalformed("compound attStmt is not an array".into()));
+        return Err(AttestationError::StatementMalformed(
+            "compound attStmt is not an array".into(),
+        ));
     };
     if items.len() < 2 {
         return Err(AttestationError::CompoundCount(items.len()));
@@ -18,17 +20,24 @@ pub fn verify(input: &AttestationInput<'_>) -> Result<AttestationOutcome, Attest
     for (index, item) in items.iter().enumerate() {
         let fmt = super::stmt_get(item, "fmt")?
             .and_then(Value::as_text)
-            .ok_or_else(|| AttestationError::StatementMalformed(format!("sub-statement {index} has no fmt")))?;
+            .ok_or_else(|| {
+                AttestationError::StatementMalformed(format!("sub-statement {index} has no fmt"))
+            })?;
         let stmt = super::stmt_get(item, "attStmt")?.ok_or_else(|| {
             AttestationError::StatementMalformed(format!("sub-statement {index} has no attStmt"))
         })?;
         if fmt == "compound" {
             return Err(AttestationError::CompoundNested(index));
         }
-        let sub_input = AttestationInput { att_stmt: stmt, ..*input };
+        let sub_input = AttestationInput {
+            att_stmt: stmt,
+            ..*input
+        };
         let outcome = match (format_name(fmt), verify_format(fmt, &sub_input)) {
             (Some(_), Some(r)) => r,
-            _ => Err(AttestationError::StatementMalformed(format!("unknown sub-statement format {fmt:?}"))),
+            _ => Err(AttestationError::StatementMalformed(format!(
+                "unknown sub-statement format {fmt:?}"
+            ))),
         }
         .map_err(|e| AttestationError::CompoundSubStatement {
             index,

@@ -19,12 +19,22 @@ pub fn verify(input: &AttestationInput<'_>) -> Result<AttestationOutcome, Attest
         return Err(AttestationError::U2fCertificateCount(0));
     };
     let cert_key = cert::spki_key(att_cert.public_key())?;
-    if !matches!(cert_key, KeyMaterial::Ec { curve: Curve::P256, .. }) {
+    if !matches!(
+        cert_key,
+        KeyMaterial::Ec {
+            curve: Curve::P256,
+            ..
+        }
+    ) {
         return Err(AttestationError::U2fCertificateNotP256);
     }
     // publicKeyU2F is the raw uncompressed P-256 point of the credential.
     let cred = &input.credential.public_key;
-    let KeyMaterial::Ec { curve: Curve::P256, point } = &cred.key else {
+    let KeyMaterial::Ec {
+        curve: Curve::P256,
+        point,
+    } = &cred.key
+    else {
         return Err(AttestationError::U2fKeyNotP256);
     };
     if cred.alg != cose::alg::ES256 {

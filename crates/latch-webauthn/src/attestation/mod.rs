@@ -190,7 +190,11 @@ pub enum AttestationError {
     #[error("compound: attStmt must be an array of at least two statements, got {0}")]
     CompoundCount(usize),
     #[error("compound: sub-statement {index} ({fmt}) failed: {source}")]
-    CompoundSubStatement { index: usize, fmt: String, source: Box<AttestationError> },
+    CompoundSubStatement {
+        index: usize,
+        fmt: String,
+        source: Box<AttestationError>,
+    },
     #[error("compound: sub-statement {0} may not itself be compound")]
     CompoundNested(usize),
     #[error("tpm: {0}")]
@@ -279,7 +283,9 @@ pub fn format_name(fmt: &str) -> Option<&'static str> {
 pub fn stmt_map(stmt: &Value) -> Result<&[(Value, Value)], AttestationError> {
     match stmt {
         Value::Map(m) => Ok(m),
-        _ => Err(AttestationError::StatementMalformed("attStmt is not a map".into())),
+        _ => Err(AttestationError::StatementMalformed(
+            "attStmt is not a map".into(),
+        )),
     }
 }
 
@@ -296,8 +302,12 @@ pub fn stmt_int(stmt: &Value, key: &str) -> Result<i64, AttestationError> {
     match stmt_get(stmt, key)? {
         Some(Value::Integer(i)) => i64::try_from(*i)
             .map_err(|_| AttestationError::StatementMalformed(format!("{key} is out of range"))),
-        Some(_) => Err(AttestationError::StatementMalformed(format!("{key} is not an integer"))),
-        None => Err(AttestationError::StatementMalformed(format!("{key} is missing"))),
+        Some(_) => Err(AttestationError::StatementMalformed(format!(
+            "{key} is not an integer"
+        ))),
+        None => Err(AttestationError::StatementMalformed(format!(
+            "{key} is missing"
+        ))),
     }
 }
 
@@ -305,8 +315,12 @@ pub fn stmt_int(stmt: &Value, key: &str) -> Result<i64, AttestationError> {
 pub fn stmt_bytes<'a>(stmt: &'a Value, key: &str) -> Result<&'a [u8], AttestationError> {
     match stmt_get(stmt, key)? {
         Some(Value::Bytes(b)) => Ok(b),
-        Some(_) => Err(AttestationError::StatementMalformed(format!("{key} is not a byte string"))),
-        None => Err(AttestationError::StatementMalformed(format!("{key} is missing"))),
+        Some(_) => Err(AttestationError::StatementMalformed(format!(
+            "{key} is not a byte string"
+        ))),
+        None => Err(AttestationError::StatementMalformed(format!(
+            "{key} is missing"
+        ))),
     }
 }
 
@@ -318,11 +332,15 @@ pub fn stmt_x5c(stmt: &Value) -> Result<Option<Vec<Vec<u8>>>, AttestationError> 
             .iter()
             .map(|i| match i {
                 Value::Bytes(b) => Ok(b.clone()),
-                _ => Err(AttestationError::StatementMalformed("x5c item is not bytes".into())),
+                _ => Err(AttestationError::StatementMalformed(
+                    "x5c item is not bytes".into(),
+                )),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
-        Some(_) => Err(AttestationError::StatementMalformed("x5c is not a non-empty array".into())),
+        Some(_) => Err(AttestationError::StatementMalformed(
+            "x5c is not a non-empty array".into(),
+        )),
     }
 }
 

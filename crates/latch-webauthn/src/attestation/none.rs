@@ -6,5 +6,8 @@ pub fn verify(input: &AttestationInput<'_>) -> Result<AttestationOutcome, Attest
     if !stmt_map(input.att_stmt)?.is_empty() {
         return Err(AttestationError::NoneStatementNotEmpty);
     }
-    Ok(AttestationOutcome::without_path("none", AttestationType::None))
+    Ok(AttestationOutcome::without_path(
+        "none",
+        AttestationType::None,
+    ))
 }

@@ -20,7 +20,9 @@ pub fn verify(input: &AttestationInput<'_>) -> Result<AttestationOutcome, Attest
         Some(x5c) => {
             // Full attestation: the leaf's key signs authenticatorData || clientDataHash with alg.
             let chain = cert::parse_all(&x5c)?;
-            let leaf = chain.first().ok_or(AttestationError::StatementMalformed("x5c is empty".into()))?;
+            let leaf = chain
+                .first()
+                .ok_or(AttestationError::StatementMalformed("x5c is empty".into()))?;
             let key = cert::spki_key(leaf.public_key())?;
             cose::verify_with(&key, alg, &signed, sig, input.policy.allow_sha1)
                 .map_err(|e| signature_error(e, alg))?;
@@ -39,10 +41,17 @@ pub fn verify(input: &AttestationInput<'_>) -> Result<AttestationOutcome, Attest
             // Self attestation: alg must be the credential's, and the credential key signs.
             let key = &input.credential.public_key;
             if alg != key.alg {
-                return Err(AttestationError::AlgMismatch { stmt: alg, key: key.alg });
+                return Err(AttestationError::AlgMismatch {
+                    stmt: alg,
+                    key: key.alg,
+                });
             }
-            key.verify(&signed, sig, input.policy.allow_sha1).map_err(|e| signature_error(e, alg))?;
-            Ok(AttestationOutcome::without_path("packed", AttestationType::SelfAttestation))
+            key.verify(&signed, sig, input.policy.allow_sha1)
+                .map_err(|e| signature_error(e, alg))?;
+            Ok(AttestationOutcome::without_path(
+                "packed",
+                AttestationType::SelfAttestation,
+            ))
         }
     }
 }
@@ -68,7 +77,9 @@ fn check_certificate_requirements(leaf: &X509Certificate<'_>) -> Result<(), Atte
         return Err(AttestationError::CertificateSubject("O (organization)"));
     }
     if cert::subject_attr(leaf, "2.5.4.11").as_deref() != Some("Authenticator Attestation") {
-        return Err(AttestationError::CertificateSubject("OU = \"Authenticator Attestation\""));
+        return Err(AttestationError::CertificateSubject(
+            "OU = \"Authenticator Attestation\"",
+        ));
     }
     if cert::subject_attr(leaf, "2.5.4.3").is_none_or(|cn| cn.is_empty()) {
         return Err(AttestationError::CertificateSubject("CN (common name)"));

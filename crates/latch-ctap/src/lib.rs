@@ -1,0 +1,9 @@
+//! # latch-ctap
+//!
+//! The authenticator side of Latch: a CTAP 2.1 + U2F state machine over injected clock,
+//! randomness, user presence and storage, the CTAPHID transport framing, and a CTAP client for
+//! managing any key. Sans-IO: bytes and time in, bytes out; sockets live in the `latch` binary.
+#![forbid(unsafe_code)]
+
+pub mod hid;
+pub mod pin;
