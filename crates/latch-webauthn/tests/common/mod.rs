@@ -7,7 +7,12 @@
 //! break exactly one thing and leave the rest valid (signatures are always computed over the
 //! bytes that are finally sent, unless the signature itself is what a test overrides).
 #![allow(dead_code)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
@@ -87,7 +92,11 @@ pub fn authentication_state() -> AuthenticationState {
 
 /// A discoverable sign-in: no user known beforehand, empty allowCredentials.
 pub fn discoverable_state() -> AuthenticationState {
-    AuthenticationState { allow_credentials: Vec::new(), user_id: None, ..authentication_state() }
+    AuthenticationState {
+        allow_credentials: Vec::new(),
+        user_id: None,
+        ..authentication_state()
+    }
 }
 
 /// The error of a result that must have failed.
@@ -136,7 +145,12 @@ pub fn cose_ec2(alg: i64, crv: i64, x: &[u8], y: &[u8]) -> Vec<u8> {
 
 /// An OKP COSE_Key: {1: 1, 3: alg, -1: crv, -2: x}.
 pub fn cose_okp(alg: i64, crv: i64, x: &[u8]) -> Vec<u8> {
-    cbor(&Value::Map(vec![(int(1), int(1)), (int(3), int(alg)), (int(-1), int(crv)), (int(-2), bytes(x))]))
+    cbor(&Value::Map(vec![
+        (int(1), int(1)),
+        (int(3), int(alg)),
+        (int(-1), int(crv)),
+        (int(-2), bytes(x)),
+    ]))
 }
 
 // ---- keys -----------------------------------------------------------------------------------
@@ -154,16 +168,22 @@ pub struct TestKey {
 
 impl TestKey {
     pub fn es256() -> TestKey {
-        TestKey { inner: KeyInner::P256(EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap()) }
+        TestKey {
+            inner: KeyInner::P256(EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap()),
+        }
     }
 
     pub fn eddsa() -> TestKey {
-        TestKey { inner: KeyInner::Ed25519(Ed25519KeyPair::generate().unwrap()) }
+        TestKey {
+            inner: KeyInner::Ed25519(Ed25519KeyPair::generate().unwrap()),
+        }
     }
 
     /// A P-384 key; its COSE encoding says ES384 unless a test overrides the alg.
     pub fn es384() -> TestKey {
-        TestKey { inner: KeyInner::P384(EcdsaKeyPair::generate(&ECDSA_P384_SHA384_ASN1_SIGNING).unwrap()) }
+        TestKey {
+            inner: KeyInner::P384(EcdsaKeyPair::generate(&ECDSA_P384_SHA384_ASN1_SIGNING).unwrap()),
+        }
     }
 
     /// The COSE algorithm this key signs with.
@@ -346,7 +366,12 @@ pub struct TestCredential {
 
 impl TestCredential {
     pub fn new(key: TestKey) -> TestCredential {
-        TestCredential { key, id: CREDENTIAL_ID.to_vec(), user_id: USER_ID.to_vec(), aaguid: AAGUID }
+        TestCredential {
+            key,
+            id: CREDENTIAL_ID.to_vec(),
+            user_id: USER_ID.to_vec(),
+            aaguid: AAGUID,
+        }
     }
 
     pub fn es256() -> TestCredential {
@@ -450,7 +475,9 @@ impl Registration<'_> {
     }
 
     pub fn auth_data_bytes(&self) -> Vec<u8> {
-        self.auth_data_override.clone().unwrap_or_else(|| self.auth_data.to_bytes())
+        self.auth_data_override
+            .clone()
+            .unwrap_or_else(|| self.auth_data.to_bytes())
     }
 
     pub fn client_data_json(&self) -> Vec<u8> {
@@ -470,8 +497,14 @@ impl Registration<'_> {
         }
         if self.fmt == "packed" {
             let alg = self.packed_alg.unwrap_or_else(|| self.cred.key.alg());
-            let sig = self.packed_sig.clone().unwrap_or_else(|| self.cred.key.sign(&self.signed_data()));
-            return Value::Map(vec![(text("alg"), int(alg)), (text("sig"), Value::Bytes(sig))]);
+            let sig = self
+                .packed_sig
+                .clone()
+                .unwrap_or_else(|| self.cred.key.sign(&self.signed_data()));
+            return Value::Map(vec![
+                (text("alg"), int(alg)),
+                (text("sig"), Value::Bytes(sig)),
+            ]);
         }
         Value::Map(Vec::new())
     }
@@ -529,7 +562,9 @@ pub struct Assertion<'a> {
 
 impl Assertion<'_> {
     pub fn auth_data_bytes(&self) -> Vec<u8> {
-        self.auth_data_override.clone().unwrap_or_else(|| self.auth_data.to_bytes())
+        self.auth_data_override
+            .clone()
+            .unwrap_or_else(|| self.auth_data.to_bytes())
     }
 
     pub fn client_data_json(&self) -> Vec<u8> {
@@ -547,7 +582,10 @@ impl Assertion<'_> {
         if let Some(s) = &self.signature_override {
             return s.clone();
         }
-        let msg = self.signed_data_override.clone().unwrap_or_else(|| self.signed_data());
+        let msg = self
+            .signed_data_override
+            .clone()
+            .unwrap_or_else(|| self.signed_data());
         self.signer.sign(&msg)
     }
 
