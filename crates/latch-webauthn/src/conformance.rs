@@ -153,7 +153,7 @@ impl Case {
             challenge,
             user_id: Vec::new(),
             user_verification: uv,
-            allowed_algs: Vec::new(),
+            allowed_algs: crate::cose::ALL_ALGORITHMS.to_vec(),
             require_user_presence: true,
         };
         match verify_registration(rp, &state, &response, now) {

@@ -30,6 +30,13 @@ pub mod alg {
     pub const RS1: i64 = -65535;
 }
 
+/// Every algorithm this crate can verify (RS1 still needs the SHA-1 opt-in).
+pub const ALL_ALGORITHMS: &[i64] = &[
+    alg::ES256, alg::EDDSA, alg::ESP256, alg::ED25519, alg::ES384, alg::ES512, alg::PS256,
+    alg::PS384, alg::PS512, alg::ML_DSA_44, alg::ML_DSA_65, alg::ML_DSA_87, alg::ESP384,
+    alg::ESP512, alg::RS256, alg::RS384, alg::RS512, alg::RS1,
+];
+
 /// A human name for a COSE algorithm identifier.
 pub fn alg_name(alg: i64) -> &'static str {
     match alg {
@@ -258,6 +265,26 @@ impl CoseKey {
         }
     }
 
+    /// Checks that the key material is a usable public key (an EC point on its curve, a
+    /// decodable Ed25519 key), so a registration cannot store a key no signature will match.
+    pub fn validate(&self) -> Result<(), Error> {
+        let algorithm: &'static dyn VerificationAlgorithm = match &self.key {
+            KeyMaterial::Ec { curve: Curve::P256, .. } => &signature::ECDSA_P256_SHA256_ASN1,
+            KeyMaterial::Ec { curve: Curve::P384, .. } => &signature::ECDSA_P384_SHA384_ASN1,
+            KeyMaterial::Ec { curve: Curve::P521, .. } => &signature::ECDSA_P521_SHA512_ASN1,
+            KeyMaterial::Ed25519(_) | KeyMaterial::Ec { curve: Curve::Ed25519, .. } => &signature::ED25519,
+            KeyMaterial::Rsa { .. } | KeyMaterial::MlDsa(_) => return Ok(()),
+        };
+        let bytes = match &self.key {
+            KeyMaterial::Ec { point, .. } => point.as_slice(),
+            KeyMaterial::Ed25519(x) => x.as_slice(),
+            _ => return Ok(()),
+        };
+        signature::ParsedPublicKey::new(algorithm, bytes)
+            .map(|_| ())
+            .map_err(|_| Error::CoseKeyMalformed("the public key is not a valid point on its curve".into()))
+    }
+
     /// Verifies `sig` over `msg` with this key and its own algorithm.
     pub fn verify(&self, msg: &[u8], sig: &[u8], allow_sha1: bool) -> Result<(), Error> {
         verify_with(&self.key, self.alg, msg, sig, allow_sha1)
@@ -411,6 +438,12 @@ mod tests {
             CoseKey::from_bytes(&bytes),
             Err(Error::CoseKeyMalformed(_))
         ));
+    }
+
+    #[test]
+    fn point_off_the_curve_is_refused_by_validate() {
+        let key = CoseKey::from_bytes(&ec2(alg::ES256, 1, vec![1; 32], vec![2; 32])).unwrap();
+        assert!(matches!(key.validate(), Err(Error::CoseKeyMalformed(_))));
     }
 
     #[test]

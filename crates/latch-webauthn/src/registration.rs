@@ -168,11 +168,18 @@ pub fn verify_registration(
     if credential.credential_id != response.raw_id.as_ref() {
         return Err(Error::AttestedCredentialIdMismatch);
     }
-    // Step 19: the key's algorithm was one the RP offered.
+    // Step 19: the key's algorithm was one the RP offered (an empty pubKeyCredParams makes
+    // clients use ES256 and RS256, §5.4.3), and the key itself is usable.
     let alg = credential.public_key.alg;
-    if !state.allowed_algs.is_empty() && !state.allowed_algs.contains(&alg) {
+    let offered: &[i64] = if state.allowed_algs.is_empty() {
+        &[crate::cose::alg::ES256, crate::cose::alg::RS256]
+    } else {
+        &state.allowed_algs
+    };
+    if !offered.contains(&alg) {
         return Err(Error::AlgorithmNotAllowed { got: alg });
     }
+    credential.public_key.validate()?;
     // Step 20: extension outputs are accepted as reported (unsolicited ones are ignored).
     // Steps 21-22: the attestation statement format, then its verification procedure.
     let Some(fmt) = attestation::format_name(&att_obj.fmt) else {

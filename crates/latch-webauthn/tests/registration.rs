@@ -666,6 +666,30 @@ fn step_20_alg_must_be_in_pub_key_cred_params() {
     );
 }
 
+#[test]
+fn step_20_empty_pub_key_cred_params_means_es256_and_rs256() {
+    let cred = TestCredential::eddsa();
+    let r = cred.register();
+    let state = RegistrationState {
+        allowed_algs: vec![],
+        ..registration_state()
+    };
+    assert_eq!(
+        err(verify_with(&rp(), &state, &r)),
+        Error::AlgorithmNotAllowed { got: EDDSA }
+    );
+    let es256 = TestCredential::es256();
+    assert!(verify_with(&rp(), &state, &es256.register()).is_ok_and(|v| v.alg == ES256));
+}
+
+#[test]
+fn step_20_public_key_off_its_curve_is_refused() {
+    let cred = TestCredential::es256();
+    let mut r = cred.register();
+    r.auth_data.attested.as_mut().unwrap().cose_key = cose_ec2(ES256, 1, &[1; 32], &[2; 32]);
+    assert!(matches!(err(verify(&r)), Error::CoseKeyMalformed(m) if m.contains("curve")));
+}
+
 // ---- steps 21-22: the attestation statement --------------------------------------------------
 
 #[test]

@@ -438,7 +438,7 @@ pub(crate) mod test_support {
             user_verification: UserVerification::parse(
                 case["userVerification"].as_str().unwrap_or("preferred"),
             ),
-            allowed_algs: vec![],
+            allowed_algs: crate::cose::ALL_ALGORITHMS.to_vec(),
             require_user_presence: true,
         };
         verify_registration(&rp, &state, &response(&case), verify_at(&case))

@@ -807,7 +807,7 @@ mod tests {
             user_verification: UserVerification::parse(
                 case["userVerification"].as_str().unwrap_or("preferred"),
             ),
-            allowed_algs: Vec::new(),
+            allowed_algs: crate::cose::ALL_ALGORITHMS.to_vec(),
             require_user_presence: true,
         };
         let response: RegistrationResponseJson =
