@@ -103,6 +103,9 @@ pub enum PinError {
         /// The PIN's length in bytes.
         bytes: usize,
     },
+    /// The PIN contains U+0000, which the 0x00 padding cannot carry (refused client-side).
+    #[error("the PIN contains U+0000")]
+    PinContainsNul,
     /// forcePINChange is set and the new PIN equals the current one.
     #[error("the PIN must be changed to a different value")]
     PinUnchanged,
@@ -188,6 +191,7 @@ impl PinError {
             Self::PinNotUtf8
             | Self::PinTooShort { .. }
             | Self::PinTooLong { .. }
+            | Self::PinContainsNul
             | Self::PinUnchanged
             | Self::MinPinLengthDecrease { .. } => status::PIN_POLICY_VIOLATION,
             Self::PinNotSet => status::PIN_NOT_SET,

@@ -289,7 +289,10 @@ impl SharedSecret {
                 let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &[0u8; 32]).extract(z);
                 let mut hmac_key = [0u8; 32];
                 let mut aes_key = [0u8; 32];
-                for (info, out) in [(HKDF_INFO_HMAC, &mut hmac_key), (HKDF_INFO_AES, &mut aes_key)] {
+                for (info, out) in [
+                    (HKDF_INFO_HMAC, &mut hmac_key),
+                    (HKDF_INFO_AES, &mut aes_key),
+                ] {
                     prk.expand(&[info], hkdf::HKDF_SHA256)
                         .and_then(|okm| okm.fill(out))
                         .map_err(|_| PinError::Crypto)?;
@@ -346,10 +349,11 @@ impl SharedSecret {
         let (iv, body) = match self.protocol {
             PinUvAuthProtocol::One => ([0u8; BLOCK_LEN], ciphertext),
             PinUvAuthProtocol::Two => {
-                let (iv, body) = ciphertext
-                    .split_at_checked(BLOCK_LEN)
-                    .ok_or(length_error)?;
-                (<[u8; BLOCK_LEN]>::try_from(iv).map_err(|_| length_error)?, body)
+                let (iv, body) = ciphertext.split_at_checked(BLOCK_LEN).ok_or(length_error)?;
+                (
+                    <[u8; BLOCK_LEN]>::try_from(iv).map_err(|_| length_error)?,
+                    body,
+                )
             }
         };
         if body.len() % BLOCK_LEN != 0 {
@@ -379,9 +383,12 @@ fn cbc_encrypt(key: &[u8; 32], iv: [u8; BLOCK_LEN], data: &mut [u8]) -> Result<(
     }
     let key = cipher::UnboundCipherKey::new(&cipher::AES_256, key).map_err(|_| PinError::Crypto)?;
     let key = cipher::EncryptingKey::cbc(key).map_err(|_| PinError::Crypto)?;
-    key.less_safe_encrypt(data, cipher::EncryptionContext::Iv128(FixedLength::from(iv)))
-        .map(|_| ())
-        .map_err(|_| PinError::Crypto)
+    key.less_safe_encrypt(
+        data,
+        cipher::EncryptionContext::Iv128(FixedLength::from(iv)),
+    )
+    .map(|_| ())
+    .map_err(|_| PinError::Crypto)
 }
 
 /// AES-256-CBC decryption without padding, in place. `data.len()` is a multiple of 16.
@@ -391,9 +398,12 @@ fn cbc_decrypt(key: &[u8; 32], iv: [u8; BLOCK_LEN], data: &mut [u8]) -> Result<(
     }
     let key = cipher::UnboundCipherKey::new(&cipher::AES_256, key).map_err(|_| PinError::Crypto)?;
     let key = cipher::DecryptingKey::cbc(key).map_err(|_| PinError::Crypto)?;
-    key.decrypt(data, cipher::DecryptionContext::Iv128(FixedLength::from(iv)))
-        .map(|_| ())
-        .map_err(|_| PinError::Crypto)
+    key.decrypt(
+        data,
+        cipher::DecryptionContext::Iv128(FixedLength::from(iv)),
+    )
+    .map(|_| ())
+    .map_err(|_| PinError::Crypto)
 }
 
 #[cfg(test)]
