@@ -153,10 +153,12 @@ pub fn verify_chain(
     }
     for (index, pair) in chain.windows(2).enumerate() {
         let [cert, issuer] = pair else { continue };
-        if let Ok(Some(bc)) = issuer.basic_constraints() {
-            if !bc.value.ca {
-                return Err(AttestationError::IssuerNotCa { index: index + 1 });
-            }
+        // RFC 5280 §4.2.1.9: an issuer must say it is a CA; only a v1 root that is itself a
+        // configured anchor may sign without the extension.
+        let is_ca = matches!(issuer.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+        let v1_anchor = issuer.version().0 == 0 && anchors.iter().any(|a| *a == issuer.as_raw());
+        if !is_ca && !v1_anchor {
+            return Err(AttestationError::IssuerNotCa { index: index + 1 });
         }
         if !signed_by(cert, issuer) {
             return Err(AttestationError::ChainBroken { index });
