@@ -82,9 +82,35 @@ impl OriginPolicy {
     }
 }
 
+/// The related-origins document an RP serves at `https://{rp_id}/.well-known/webauthn`
+/// (§5.11) so that browsers accept its RP ID from these other origins. Only exact web origins
+/// belong there; native-app origins and subdomain rules are not listed.
+pub fn related_origins_document(policy: &OriginPolicy) -> serde_json::Value {
+    let origins: Vec<&str> = policy
+        .exact
+        .iter()
+        .map(|o| trim(o))
+        .filter(|o| o.starts_with("https://") || o.starts_with("http://localhost"))
+        .collect();
+    serde_json::json!({ "origins": origins })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn related_origins_list_only_web_origins() {
+        let p = OriginPolicy::exact([
+            "https://example.com/",
+            "https://example.co.uk",
+            "android:apk-key-hash:x",
+        ]);
+        assert_eq!(
+            related_origins_document(&p),
+            serde_json::json!({"origins": ["https://example.com", "https://example.co.uk"]})
+        );
+    }
 
     #[test]
     fn subdomains_match_only_at_a_dot_boundary() {
