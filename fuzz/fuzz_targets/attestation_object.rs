@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
         .as_ref()
         .and_then(|a| a.attested.as_ref())
         .map_or_else(|| b"latch-fuzz".to_vec(), |c| c.credential_id.clone());
-    let rp_id_hash = auth_data.as_ref().map_or(common::base_rp().rp_id_hash, |a| a.rp_id_hash);
+    let rp_id_hash = auth_data
+        .as_ref()
+        .map_or(common::base_rp().rp_id_hash, |a| a.rp_id_hash);
     let rp = common::rp_for(rp_id_hash, None);
     let client_data_json = format!(
         r#"{{"type":"webauthn.create","challenge":"{}","origin":"https://example.org","crossOrigin":false}}"#,

@@ -38,12 +38,20 @@ fuzz_target!(|data: &[u8]| {
         user_id: None,
         appid: Some("https://example.org/appid".into()),
     };
-    let _ = verify_authentication(common::base_rp(), &fixed_state, &response, &fixed_credential, hints.now());
+    let _ = verify_authentication(
+        common::base_rp(),
+        &fixed_state,
+        &response,
+        &fixed_credential,
+        hints.now(),
+    );
 
     // A credential and state that match what the response claims.
     let client_data = CollectedClientData::parse(response.response.client_data_json.as_ref()).ok();
     let auth_data = AuthenticatorData::parse(response.response.authenticator_data.as_ref()).ok();
-    let rp_id_hash = auth_data.as_ref().map_or(common::base_rp().rp_id_hash, |a| a.rp_id_hash);
+    let rp_id_hash = auth_data
+        .as_ref()
+        .map_or(common::base_rp().rp_id_hash, |a| a.rp_id_hash);
     let rp = common::rp_for(rp_id_hash, client_data.as_ref());
     let user_id = response
         .response
@@ -53,9 +61,15 @@ fuzz_target!(|data: &[u8]| {
     let credential = StoredCredential {
         id: response.raw_id.0.clone(),
         user_id: user_id.clone(),
-        public_key_cose: hints.credential_public_key.as_deref().and_then(b64::decode).unwrap_or(fixed_key),
+        public_key_cose: hints
+            .credential_public_key
+            .as_deref()
+            .and_then(b64::decode)
+            .unwrap_or(fixed_key),
         sign_count: hints.stored_sign_count.unwrap_or(0),
-        backup_eligible: auth_data.as_ref().is_some_and(|a| a.flags.backup_eligible()),
+        backup_eligible: auth_data
+            .as_ref()
+            .is_some_and(|a| a.flags.backup_eligible()),
     };
     let state = AuthenticationState {
         challenge: common::challenge_of(client_data.as_ref()),

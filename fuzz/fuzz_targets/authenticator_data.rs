@@ -15,6 +15,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = cred.public_key.describe();
         // The stored COSE bytes must parse on their own to the same key (they are what an RP
         // keeps and later hands to verify_authentication).
-        assert_eq!(CoseKey::from_bytes(&cred.public_key_cose).as_ref(), Ok(&cred.public_key));
+        assert_eq!(
+            CoseKey::from_bytes(&cred.public_key_cose).as_ref(),
+            Ok(&cred.public_key)
+        );
     }
 });

@@ -75,7 +75,10 @@ struct WithHints {
 
 /// The hints in `data`, if it is JSON that has them.
 pub fn hints(data: &[u8]) -> Hints {
-    serde_json::from_slice::<WithHints>(data).ok().and_then(|w| w.hints).unwrap_or_default()
+    serde_json::from_slice::<WithHints>(data)
+        .ok()
+        .and_then(|w| w.hints)
+        .unwrap_or_default()
 }
 
 impl Hints {

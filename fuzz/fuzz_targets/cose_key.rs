@@ -22,7 +22,16 @@ fuzz_target!(|data: &[u8]| {
     let _ = key.describe();
     let _ = key.verify(MSG, sig, false);
     let _ = key.verify(MSG, sig, true);
-    for a in [alg::ES256, alg::ES384, alg::ES512, alg::EDDSA, alg::RS256, alg::PS256, alg::RS1, alg::ML_DSA_44] {
+    for a in [
+        alg::ES256,
+        alg::ES384,
+        alg::ES512,
+        alg::EDDSA,
+        alg::RS256,
+        alg::PS256,
+        alg::RS1,
+        alg::ML_DSA_44,
+    ] {
         let _ = verify_with(&key.key, a, MSG, sig, true);
     }
 });

@@ -43,6 +43,9 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(v) = verify_registration(&rp, &state, &response, hints.now()) {
         assert_eq!(v.credential_id, response.raw_id.0);
-        assert_eq!(CoseKey::from_bytes(&v.public_key_cose).map(|k| k.alg), Ok(v.alg));
+        assert_eq!(
+            CoseKey::from_bytes(&v.public_key_cose).map(|k| k.alg),
+            Ok(v.alg)
+        );
     }
 });

@@ -10,7 +10,12 @@
 //! Groups: `es256`, `eddsa`, `rs256` (assertions made here with fresh aws-lc-rs keys) and
 //! `packed_x5c_registration` (the W3C L3 packed full-attestation ES256 vector from the shared
 //! conformance corpus). `scripts/bench-ratios` prints verify/raw per group afterwards.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -49,7 +54,12 @@ fn cbor(value: &Value) -> Vec<u8> {
 }
 
 fn cose_map(entries: Vec<(i64, Value)>) -> Vec<u8> {
-    cbor(&Value::Map(entries.into_iter().map(|(k, v)| (Value::from(k), v)).collect()))
+    cbor(&Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Value::from(k), v))
+            .collect(),
+    ))
 }
 
 /// One DER element at the front of `der`: (tag, contents, rest).
@@ -70,7 +80,12 @@ fn rsa_components(der: &[u8]) -> (Vec<u8>, Vec<u8>) {
     assert_eq!(tag, 0x30);
     let (_, n, rest) = der_element(seq);
     let (_, e, _) = der_element(rest);
-    let strip = |b: &[u8]| b.iter().skip_while(|x| **x == 0).copied().collect::<Vec<u8>>();
+    let strip = |b: &[u8]| {
+        b.iter()
+            .skip_while(|x| **x == 0)
+            .copied()
+            .collect::<Vec<u8>>()
+    };
     (strip(n), strip(e))
 }
 
@@ -144,7 +159,8 @@ fn assertion(alg: Alg) -> Assertion {
                 (-2, Value::Bytes(e)),
             ]);
             let mut sig = vec![0u8; kp.public_modulus_len()];
-            kp.sign(&signature::RSA_PKCS1_SHA256, &rng, &msg, &mut sig).unwrap();
+            kp.sign(&signature::RSA_PKCS1_SHA256, &rng, &msg, &mut sig)
+                .unwrap();
             (&signature::RSA_PKCS1_2048_8192_SHA256, der, cose, sig)
         }
     };
@@ -191,7 +207,9 @@ fn assertion(alg: Alg) -> Assertion {
         sig,
     };
     // Both paths must accept the fixture, or the timings mean nothing.
-    UnparsedPublicKey::new(a.raw_alg, &a.raw_key).verify(&a.msg, &a.sig).unwrap();
+    UnparsedPublicKey::new(a.raw_alg, &a.raw_key)
+        .verify(&a.msg, &a.sig)
+        .unwrap();
     verify_authentication(&a.rp, &a.state, &a.response, &a.credential, NOW).unwrap();
     a
 }
@@ -208,12 +226,14 @@ fn bench_assertion(c: &mut Criterion, group: &str, alg: Alg) {
     });
     g.bench_function("verify_authentication", |b| {
         b.iter(|| {
-            verify_authentication(&a.rp, &a.state, black_box(&a.response), &a.credential, NOW).unwrap()
+            verify_authentication(&a.rp, &a.state, black_box(&a.response), &a.credential, NOW)
+                .unwrap()
         });
     });
     g.bench_function("parse_and_verify", |b| {
         b.iter(|| {
-            let response: AuthenticationResponseJson = serde_json::from_str(black_box(&a.json)).unwrap();
+            let response: AuthenticationResponseJson =
+                serde_json::from_str(black_box(&a.json)).unwrap();
             verify_authentication(&a.rp, &a.state, &response, &a.credential, NOW).unwrap()
         });
     });
@@ -242,10 +262,21 @@ fn packed_x5c_registration(c: &mut Criterion) {
     let case: serde_json::Value = serde_json::from_str(&text).unwrap();
     let str_of = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
 
-    let origins: Vec<String> = case["origins"].as_array().unwrap().iter().map(str_of).collect();
+    let origins: Vec<String> = case["origins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(str_of)
+        .collect();
     let mut rp = RelyingParty::new(case["rpId"].as_str().unwrap(), origins);
-    for root in case["expect"]["trustRoots"].as_array().into_iter().flatten() {
-        rp.attestation.trust.add_root(b64::decode(root.as_str().unwrap()).unwrap());
+    for root in case["expect"]["trustRoots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        rp.attestation
+            .trust
+            .add_root(b64::decode(root.as_str().unwrap()).unwrap());
     }
     let verify_at = time::OffsetDateTime::parse(
         case["verifyAt"].as_str().unwrap(),
@@ -256,7 +287,9 @@ fn packed_x5c_registration(c: &mut Criterion) {
     let state = RegistrationState {
         challenge: b64::decode(case["challenge"].as_str().unwrap()).unwrap(),
         user_id: Vec::new(),
-        user_verification: UserVerification::parse(case["userVerification"].as_str().unwrap_or("preferred")),
+        user_verification: UserVerification::parse(
+            case["userVerification"].as_str().unwrap_or("preferred"),
+        ),
         allowed_algs: Vec::new(),
         require_user_presence: true,
     };
@@ -266,7 +299,9 @@ fn packed_x5c_registration(c: &mut Criterion) {
     // The raw baseline: the statement's signature over authData || SHA-256(clientDataJSON),
     // checked with the x5c leaf's key.
     let att = AttestationObject::parse(response.response.attestation_object.as_ref()).unwrap();
-    let sig = attestation::stmt_bytes(&att.att_stmt, "sig").unwrap().to_vec();
+    let sig = attestation::stmt_bytes(&att.att_stmt, "sig")
+        .unwrap()
+        .to_vec();
     let x5c = attestation::stmt_x5c(&att.att_stmt).unwrap().unwrap();
     let leaf = cert::parse(&x5c[0]).unwrap();
     let KeyMaterial::Ec { point, .. } = cert::spki_key(leaf.public_key()).unwrap() else {
@@ -274,7 +309,9 @@ fn packed_x5c_registration(c: &mut Criterion) {
     };
     let mut msg = att.auth_data.clone();
     msg.extend_from_slice(&sha256(response.response.client_data_json.as_ref()));
-    UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, &point).verify(&msg, &sig).unwrap();
+    UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, &point)
+        .verify(&msg, &sig)
+        .unwrap();
     let verified = verify_registration(&rp, &state, &response, now).unwrap();
     assert_eq!(verified.fmt(), "packed");
 
@@ -291,7 +328,8 @@ fn packed_x5c_registration(c: &mut Criterion) {
     });
     g.bench_function("parse_and_verify", |b| {
         b.iter(|| {
-            let response: RegistrationResponseJson = serde_json::from_str(black_box(&json)).unwrap();
+            let response: RegistrationResponseJson =
+                serde_json::from_str(black_box(&json)).unwrap();
             verify_registration(&rp, &state, &response, now).unwrap()
         });
     });
@@ -299,7 +337,9 @@ fn packed_x5c_registration(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    Criterion::default().sample_size(200).measurement_time(Duration::from_secs(3))
+    Criterion::default()
+        .sample_size(200)
+        .measurement_time(Duration::from_secs(3))
 }
 
 criterion_group! {

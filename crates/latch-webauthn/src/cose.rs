@@ -32,9 +32,24 @@ pub mod alg {
 
 /// Every algorithm this crate can verify (RS1 still needs the SHA-1 opt-in).
 pub const ALL_ALGORITHMS: &[i64] = &[
-    alg::ES256, alg::EDDSA, alg::ESP256, alg::ED25519, alg::ES384, alg::ES512, alg::PS256,
-    alg::PS384, alg::PS512, alg::ML_DSA_44, alg::ML_DSA_65, alg::ML_DSA_87, alg::ESP384,
-    alg::ESP512, alg::RS256, alg::RS384, alg::RS512, alg::RS1,
+    alg::ES256,
+    alg::EDDSA,
+    alg::ESP256,
+    alg::ED25519,
+    alg::ES384,
+    alg::ES512,
+    alg::PS256,
+    alg::PS384,
+    alg::PS512,
+    alg::ML_DSA_44,
+    alg::ML_DSA_65,
+    alg::ML_DSA_87,
+    alg::ESP384,
+    alg::ESP512,
+    alg::RS256,
+    alg::RS384,
+    alg::RS512,
+    alg::RS1,
 ];
 
 /// A human name for a COSE algorithm identifier.
@@ -269,10 +284,20 @@ impl CoseKey {
     /// decodable Ed25519 key), so a registration cannot store a key no signature will match.
     pub fn validate(&self) -> Result<(), Error> {
         let algorithm: &'static dyn VerificationAlgorithm = match &self.key {
-            KeyMaterial::Ec { curve: Curve::P256, .. } => &signature::ECDSA_P256_SHA256_ASN1,
-            KeyMaterial::Ec { curve: Curve::P384, .. } => &signature::ECDSA_P384_SHA384_ASN1,
-            KeyMaterial::Ec { curve: Curve::P521, .. } => &signature::ECDSA_P521_SHA512_ASN1,
-            KeyMaterial::Ed25519(_) | KeyMaterial::Ec { curve: Curve::Ed25519, .. } => &signature::ED25519,
+            KeyMaterial::Ec {
+                curve: Curve::P256, ..
+            } => &signature::ECDSA_P256_SHA256_ASN1,
+            KeyMaterial::Ec {
+                curve: Curve::P384, ..
+            } => &signature::ECDSA_P384_SHA384_ASN1,
+            KeyMaterial::Ec {
+                curve: Curve::P521, ..
+            } => &signature::ECDSA_P521_SHA512_ASN1,
+            KeyMaterial::Ed25519(_)
+            | KeyMaterial::Ec {
+                curve: Curve::Ed25519,
+                ..
+            } => &signature::ED25519,
             KeyMaterial::Rsa { .. } | KeyMaterial::MlDsa(_) => return Ok(()),
         };
         let bytes = match &self.key {
@@ -282,7 +307,9 @@ impl CoseKey {
         };
         signature::ParsedPublicKey::new(algorithm, bytes)
             .map(|_| ())
-            .map_err(|_| Error::CoseKeyMalformed("the public key is not a valid point on its curve".into()))
+            .map_err(|_| {
+                Error::CoseKeyMalformed("the public key is not a valid point on its curve".into())
+            })
     }
 
     /// Verifies `sig` over `msg` with this key and its own algorithm.
