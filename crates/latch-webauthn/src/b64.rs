@@ -68,12 +68,26 @@ impl Serialize for Base64Url {
     }
 }
 
+/// Decodes straight from the borrowed JSON text, without copying it into a String first.
+struct Base64UrlVisitor;
+
+impl serde::de::Visitor<'_> for Base64UrlVisitor {
+    type Value = Base64Url;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a base64url string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Base64Url, E> {
+        decode(text)
+            .map(Base64Url)
+            .ok_or_else(|| E::custom("not valid base64url"))
+    }
+}
+
 impl<'de> Deserialize<'de> for Base64Url {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        decode(&text)
-            .map(Base64Url)
-            .ok_or_else(|| serde::de::Error::custom("not valid base64url"))
+        d.deserialize_str(Base64UrlVisitor)
     }
 }
 
@@ -88,5 +102,15 @@ mod tests {
         assert_eq!(decode("+/8="), Some(vec![0xfb, 0xff]));
         assert_eq!(decode("!!"), None);
         assert_eq!(encode([0xfb, 0xff]), "-_8");
+    }
+
+    #[test]
+    fn deserializes_from_text_and_from_values_and_refuses_non_strings() {
+        let from_text: Base64Url = serde_json::from_str("\"-_8\"").unwrap();
+        let from_value: Base64Url = serde_json::from_value(serde_json::json!("-_8=")).unwrap();
+        assert_eq!(from_text, Base64Url(vec![0xfb, 0xff]));
+        assert_eq!(from_value, from_text);
+        assert!(serde_json::from_str::<Base64Url>("42")
+            .is_err_and(|e| e.to_string().contains("base64url")));
     }
 }
