@@ -90,11 +90,11 @@ pub fn verify_authentication(
             Some(_) => {}
         },
     }
-    // Steps 7-10: the stored key; cData, authData and sig; C = parse(UTF-8 decode(cData)).
+    // Steps 7-9: the stored key; cData, authData and sig; C = parse(UTF-8 decode(cData)).
     let c_data = response.response.client_data_json.as_ref();
     let auth_data_raw = response.response.authenticator_data.as_ref();
     let c = CollectedClientData::parse(c_data)?;
-    // Steps 11-14: type, challenge, origin, topOrigin.
+    // Steps 10-14: type, challenge, origin, crossOrigin, topOrigin.
     verify_client_data(rp, &c, "webauthn.get", &state.challenge)?;
     let auth_data = AuthenticatorData::parse(auth_data_raw)?;
     // Step 15: rpIdHash is the RP ID's (or the AppID's, when the appid extension was used).
@@ -121,7 +121,7 @@ pub fn verify_authentication(
     if state.user_verification == UserVerification::Required && !flags.user_verified() {
         return Err(Error::UserVerificationRequired);
     }
-    // Step 18: backup flags: BS only with BE; BE fixed since registration (or upgraded).
+    // Steps 18-19: backup flags: BS only with BE; BE fixed since registration (or upgraded).
     if flags.backed_up() && !flags.backup_eligible() {
         return Err(Error::BackupStateWithoutEligibility);
     }
@@ -137,8 +137,8 @@ pub fn verify_authentication(
     if flags.backup_eligible() && !rp.allow_backup_eligible {
         return Err(Error::BackupEligibleNotAllowed);
     }
-    // Step 19: extension outputs are taken as reported.
-    // Steps 20-21: hash = SHA-256(cData); sig over authData || hash.
+    // Steps 20-21: hash = SHA-256(cData); sig over authData || hash (extension outputs are
+    // taken as reported).
     let hash = sha256(c_data);
     let key = CoseKey::from_bytes(&credential.public_key_cose)?;
     let mut signed = Vec::with_capacity(auth_data_raw.len() + 32);

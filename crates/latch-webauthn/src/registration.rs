@@ -134,28 +134,28 @@ pub fn verify_registration(
     // Steps 5-6: JSONtext = UTF-8 decode(clientDataJSON); C = parse(JSONtext).
     let client_data_json = response.response.client_data_json.as_ref();
     let c = CollectedClientData::parse(client_data_json)?;
-    // Steps 7-10: type, challenge, origin, topOrigin.
+    // Steps 7-11: type, challenge, origin, crossOrigin, topOrigin.
     verify_client_data(rp, &c, "webauthn.create", &state.challenge)?;
-    // Step 11: hash = SHA-256(clientDataJSON).
+    // Step 12: hash = SHA-256(clientDataJSON).
     let hash = sha256(client_data_json);
-    // Step 12: CBOR-decode the attestation object.
+    // Step 13: CBOR-decode the attestation object.
     let att_obj = AttestationObject::parse(response.response.attestation_object.as_ref())?;
     let auth_data = AuthenticatorData::parse(&att_obj.auth_data)?;
-    // Step 13: rpIdHash.
+    // Step 14: rpIdHash.
     if auth_data.rp_id_hash != rp.rp_id_hash {
         return Err(Error::RpIdHashMismatch {
             rp_id: rp.rp_id.clone(),
         });
     }
-    // Step 14: user present.
+    // Step 15: user present (conditional create may omit it).
     if state.require_user_presence && !auth_data.flags.user_present() {
         return Err(Error::UserNotPresent);
     }
-    // Step 15: user verified, when required.
+    // Step 16: user verified, when required.
     if state.user_verification == UserVerification::Required && !auth_data.flags.user_verified() {
         return Err(Error::UserVerificationRequired);
     }
-    // Steps 16-18: BS only with BE; the RP may refuse synced credentials.
+    // Steps 17-19: BS only with BE; the RP may refuse synced credentials.
     if auth_data.flags.backed_up() && !auth_data.flags.backup_eligible() {
         return Err(Error::BackupStateWithoutEligibility);
     }
@@ -168,7 +168,7 @@ pub fn verify_registration(
     if credential.credential_id != response.raw_id.as_ref() {
         return Err(Error::AttestedCredentialIdMismatch);
     }
-    // Step 19: the key's algorithm was one the RP offered (an empty pubKeyCredParams makes
+    // Step 20: the key's algorithm was one the RP offered (an empty pubKeyCredParams makes
     // clients use ES256 and RS256, §5.4.3), and the key itself is usable.
     let alg = credential.public_key.alg;
     let offered: &[i64] = if state.allowed_algs.is_empty() {
@@ -180,8 +180,7 @@ pub fn verify_registration(
         return Err(Error::AlgorithmNotAllowed { got: alg });
     }
     credential.public_key.validate()?;
-    // Step 20: extension outputs are accepted as reported (unsolicited ones are ignored).
-    // Steps 21-22: the attestation statement format, then its verification procedure.
+        // Steps 21-22: the attestation statement format, then its verification procedure.
     let Some(fmt) = attestation::format_name(&att_obj.fmt) else {
         return Err(Error::UnsupportedAttestationFormat { fmt: att_obj.fmt });
     };
