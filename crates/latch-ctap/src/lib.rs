@@ -5,5 +5,17 @@
 //! managing any key. Sans-IO: bytes and time in, bytes out; sockets live in the `latch` binary.
 #![forbid(unsafe_code)]
 
+pub mod cbor;
 pub mod hid;
 pub mod pin;
+pub mod status;
+
+pub use status::StatusCode;
+
+pub mod command;
+pub mod credential;
+pub mod env;
+pub mod store;
+pub mod testing;
+
+pub use command::{Authenticator, Config};

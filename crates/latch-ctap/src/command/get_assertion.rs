@@ -1,0 +1,297 @@
+//! authenticatorGetAssertion (CTAP 2.1 §6.2) and authenticatorGetNextAssertion (§6.3).
+
+#[cfg(test)]
+mod tests;
+
+use ciborium::value::Value;
+
+use super::make_credential::option;
+use super::{
+    check_pin_uv_auth, descriptor_id, parse_pin_uv_auth, pin_status, require_presence, rp_id_hash,
+    spend_token, Authenticator, PinUvAuth, FLAG_UP, FLAG_UV,
+};
+use crate::cbor::{int_key, read, text_key};
+use crate::credential::PrivateKey;
+use crate::env::Env;
+use crate::pin::{Permissions, TokenUse};
+use crate::status::StatusCode;
+use crate::store::{StoredCredential, Write};
+
+/// getNextAssertion is refused this long after the last GetAssertion / GetNextAssertion.
+pub const NEXT_ASSERTION_TIMEOUT_MS: u64 = 30_000;
+
+/// A parsed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// rpId (0x01).
+    pub rp_id: String,
+    /// clientDataHash (0x02).
+    pub client_data_hash: Vec<u8>,
+    /// allowList (0x03) IDs of type "public-key"; `None` if absent.
+    pub allow_list: Option<Vec<Vec<u8>>>,
+    /// options.up (0x05).
+    pub up: bool,
+    /// options.uv.
+    pub uv: bool,
+    /// options.rk (present at all).
+    pub rk_present: bool,
+    /// pinUvAuthParam (0x06) and pinUvAuthProtocol (0x07).
+    pub pin_uv_auth: Option<PinUvAuth>,
+}
+
+impl Request {
+    /// Parses the parameter map.
+    pub fn parse(map: &[(Value, Value)]) -> Result<Self, StatusCode> {
+        let required = |key| read::get(map, key).ok_or(StatusCode::MissingParameter);
+        let rp_id = read::text(required(0x01)?)?.to_owned();
+        let client_data_hash = read::bytes(required(0x02)?)?.to_vec();
+        let allow_list = read::get(map, 0x03)
+            .map(|list| {
+                read::array(list)?
+                    .iter()
+                    .filter_map(|d| descriptor_id(d).transpose())
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        if let Some(extensions) = read::get(map, 0x04) {
+            read::map(extensions)?;
+        }
+        let options = read::get(map, 0x05).map(read::map).transpose()?;
+        Ok(Self {
+            rp_id,
+            client_data_hash,
+            allow_list,
+            up: option(options, "up")?.unwrap_or(true),
+            uv: option(options, "uv")?.unwrap_or(false),
+            rk_present: option(options, "rk")?.is_some(),
+            pin_uv_auth: parse_pin_uv_auth(map, 0x06, 0x07)?,
+        })
+    }
+}
+
+/// A credential found for the request.
+#[derive(Debug, Clone)]
+struct Found {
+    id: Vec<u8>,
+    key_material: Vec<u8>,
+    /// The stored record, for discoverable credentials.
+    stored: Option<StoredCredential>,
+}
+
+/// What getNextAssertion continues from.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    rp_id_hash: [u8; 32],
+    client_data_hash: Vec<u8>,
+    flags: u8,
+    remaining: Vec<StoredCredential>,
+    last_ms: u64,
+}
+
+/// Runs the request (§6.2.2).
+pub fn handle(
+    authenticator: &mut Authenticator,
+    env: &mut Env<'_>,
+    request: &Request,
+) -> Result<Value, StatusCode> {
+    // 1.-2. Zero-length pinUvAuthParam probe; pinUvAuthProtocol.
+    let protocol = check_pin_uv_auth(
+        &authenticator.pin,
+        env,
+        &request.rp_id,
+        request.pin_uv_auth.as_ref(),
+    )?;
+    // 5. Options: "rk" → CTAP2_ERR_UNSUPPORTED_OPTION; "uv" without built-in UV →
+    //    CTAP2_ERR_INVALID_OPTION (a pinUvAuthParam makes "uv" false).
+    if request.rk_present {
+        return Err(StatusCode::UnsupportedOption);
+    }
+    if request.uv && protocol.is_none() {
+        return Err(StatusCode::InvalidOption);
+    }
+    // 6. pinUvAuthParam over clientDataHash, permission ga, this RP ID.
+    let mut user_verified = false;
+    if let (Some(protocol), Some(auth)) = (protocol, request.pin_uv_auth.as_ref()) {
+        let token = authenticator
+            .pin
+            .authorize(
+                env.clock.now_ms(),
+                &TokenUse {
+                    protocol,
+                    message: &request.client_data_hash,
+                    param: &auth.param,
+                    permission: Permissions::GET_ASSERTION,
+                    rp_id: Some(&request.rp_id),
+                },
+            )
+            .map_err(|error| pin_status(&error))?;
+        if token.rp_id().is_none() {
+            token.bind_rp_id(&request.rp_id);
+        }
+        user_verified = token.user_verified();
+    }
+    // 7. Locate credentials.
+    let rp_hash = rp_id_hash(&request.rp_id);
+    let mut found: Vec<Found> = match &request.allow_list {
+        Some(ids) => ids
+            .iter()
+            .filter_map(|id| {
+                if let Some(stored) = env
+                    .store
+                    .credential(id)
+                    .filter(|stored| stored.rp_id_hash == rp_hash)
+                {
+                    return Some(Found {
+                        id: id.clone(),
+                        key_material: stored.private_key.clone(),
+                        stored: Some(stored),
+                    });
+                }
+                let key = authenticator.config.master_key.unwrap(id, &rp_hash)?;
+                Some(Found {
+                    id: id.clone(),
+                    key_material: key.to_material().ok()?,
+                    stored: None,
+                })
+            })
+            .take(1)
+            .collect(),
+        None => env
+            .store
+            .credentials_for(&rp_hash)
+            .into_iter()
+            .map(|stored| Found {
+                id: stored.id.clone(),
+                key_material: stored.private_key.clone(),
+                stored: Some(stored),
+            })
+            .collect(),
+    };
+    // 9. User presence (unless up = false), before revealing whether anything matched.
+    let mut flags = 0;
+    if request.up {
+        require_presence(env, &request.rp_id, "authenticate")?;
+        flags |= FLAG_UP;
+        if protocol.is_some() {
+            spend_token(&mut authenticator.pin);
+        }
+    }
+    if user_verified {
+        flags |= FLAG_UV;
+    }
+    if found.is_empty() {
+        return Err(StatusCode::NoCredentials);
+    }
+    let first = found.remove(0);
+    let count = found.len() + 1;
+    let discoverable = request.allow_list.is_none();
+    let response = assert(
+        env,
+        &rp_hash,
+        &request.client_data_hash,
+        flags,
+        &first,
+        discoverable,
+        (count > 1).then_some(count),
+    )?;
+    authenticator.next_assertion = (count > 1).then(|| Pending {
+        rp_id_hash: rp_hash,
+        client_data_hash: request.client_data_hash.clone(),
+        flags,
+        remaining: found.into_iter().filter_map(|f| f.stored).collect(),
+        last_ms: env.clock.now_ms(),
+    });
+    Ok(response)
+}
+
+/// authenticatorGetNextAssertion: NOT_ALLOWED without live state or after 30 s.
+pub fn next(authenticator: &mut Authenticator, env: &mut Env<'_>) -> Result<Value, StatusCode> {
+    let now = env.clock.now_ms();
+    let mut pending = authenticator
+        .next_assertion
+        .take()
+        .filter(|p| now.saturating_sub(p.last_ms) <= NEXT_ASSERTION_TIMEOUT_MS)
+        .ok_or(StatusCode::NotAllowed)?;
+    if pending.remaining.is_empty() {
+        return Err(StatusCode::NotAllowed);
+    }
+    let stored = pending.remaining.remove(0);
+    let found = Found {
+        id: stored.id.clone(),
+        key_material: stored.private_key.clone(),
+        stored: Some(stored),
+    };
+    let response = assert(
+        env,
+        &pending.rp_id_hash,
+        &pending.client_data_hash,
+        pending.flags,
+        &found,
+        true,
+        None,
+    )?;
+    pending.last_ms = now;
+    if !pending.remaining.is_empty() {
+        authenticator.next_assertion = Some(pending);
+    }
+    Ok(response)
+}
+
+/// Signs one assertion; with UP the counter is incremented and persisted first.
+fn assert(
+    env: &mut Env<'_>,
+    rp_hash: &[u8; 32],
+    client_data_hash: &[u8],
+    flags: u8,
+    found: &Found,
+    discoverable: bool,
+    number_of_credentials: Option<usize>,
+) -> Result<Value, StatusCode> {
+    let key = PrivateKey::from_material(&found.key_material).ok_or(StatusCode::Other)?;
+    let counter = if flags & FLAG_UP != 0 {
+        let next = env.store.sign_count().wrapping_add(1);
+        env.store
+            .apply(&[Write::SignCount(next)])
+            .map_err(|_| StatusCode::Other)?;
+        next
+    } else {
+        env.store.sign_count()
+    };
+    let mut auth_data = Vec::with_capacity(37);
+    auth_data.extend_from_slice(rp_hash);
+    auth_data.push(flags);
+    auth_data.extend_from_slice(&counter.to_be_bytes());
+    let mut signed = auth_data.clone();
+    signed.extend_from_slice(client_data_hash);
+    let signature = key.sign(&signed).map_err(|_| StatusCode::Other)?;
+
+    let mut response = vec![
+        int_key(
+            0x01,
+            Value::Map(vec![
+                text_key("id", Value::Bytes(found.id.clone())),
+                text_key("type", Value::Text("public-key".to_owned())),
+            ]),
+        ),
+        int_key(0x02, Value::Bytes(auth_data)),
+        int_key(0x03, Value::Bytes(signature)),
+    ];
+    if let Some(stored) = &found.stored {
+        let mut user = vec![text_key("id", Value::Bytes(stored.user_id.clone()))];
+        // User-identifiable information only for discoverable lookups with UV.
+        if discoverable && flags & FLAG_UV != 0 {
+            if let Some(name) = &stored.user_name {
+                user.push(text_key("name", Value::Text(name.clone())));
+            }
+            if let Some(name) = &stored.user_display_name {
+                user.push(text_key("displayName", Value::Text(name.clone())));
+            }
+        }
+        response.push(int_key(0x04, Value::Map(user)));
+    }
+    if let Some(count) = number_of_credentials {
+        let count = u64::try_from(count).map_err(|_| StatusCode::Other)?;
+        response.push(int_key(0x05, Value::Integer(count.into())));
+    }
+    Ok(Value::Map(response))
+}

@@ -1,0 +1,226 @@
+//! The CTAP2 command layer: `command byte || CBOR parameters` in, `status || CBOR` out.
+//!
+//! Implemented: authenticatorMakeCredential (0x01), authenticatorGetAssertion (0x02),
+//! authenticatorGetInfo (0x04) and authenticatorGetNextAssertion (0x08). Everything else
+//! answers CTAP1_ERR_INVALID_COMMAND for now.
+
+pub mod get_assertion;
+pub mod get_info;
+pub mod make_credential;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+
+use aws_lc_rs::digest;
+use ciborium::value::Value;
+
+use crate::cbor;
+use crate::credential::MasterKey;
+use crate::env::{Env, Presence};
+use crate::pin::{PinError, PinState, PinUvAuthProtocol};
+use crate::status::StatusCode;
+
+/// authenticatorMakeCredential.
+pub const MAKE_CREDENTIAL: u8 = 0x01;
+/// authenticatorGetAssertion.
+pub const GET_ASSERTION: u8 = 0x02;
+/// authenticatorGetInfo.
+pub const GET_INFO: u8 = 0x04;
+/// authenticatorGetNextAssertion.
+pub const GET_NEXT_ASSERTION: u8 = 0x08;
+
+/// authData flag: user present.
+pub const FLAG_UP: u8 = 0x01;
+/// authData flag: user verified.
+pub const FLAG_UV: u8 = 0x04;
+/// authData flag: attested credential data included.
+pub const FLAG_AT: u8 = 0x40;
+/// authData flag: extension data included.
+pub const FLAG_ED: u8 = 0x80;
+
+/// What does not change between requests.
+#[derive(Debug)]
+pub struct Config {
+    /// The AAGUID.
+    pub aaguid: [u8; 16],
+    /// The key that wraps non-discoverable credentials into their IDs.
+    pub master_key: MasterKey,
+    /// firmwareVersion in getInfo.
+    pub firmware_version: u64,
+}
+
+/// The authenticator: configuration, PIN state and getNextAssertion state.
+#[derive(Debug)]
+pub struct Authenticator {
+    config: Config,
+    pin: PinState,
+    next_assertion: Option<get_assertion::Pending>,
+}
+
+impl Authenticator {
+    /// An authenticator with `config` and the PIN state restored from storage.
+    pub fn new(config: Config, pin: PinState) -> Self {
+        Self {
+            config,
+            pin,
+            next_assertion: None,
+        }
+    }
+
+    /// The configuration.
+    pub const fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The PIN state (for ClientPIN, which lives elsewhere for now).
+    pub fn pin_mut(&mut self) -> &mut PinState {
+        &mut self.pin
+    }
+
+    /// The PIN state.
+    pub const fn pin(&self) -> &PinState {
+        &self.pin
+    }
+
+    /// Handles one CTAPHID_CBOR message: a status byte, then the CBOR response if it is 0x00.
+    pub fn handle(&mut self, env: &mut Env<'_>, message: &[u8]) -> Vec<u8> {
+        match self.process(env, message) {
+            Ok(body) => {
+                let mut out = Vec::with_capacity(1 + body.len());
+                out.push(StatusCode::Ok.byte());
+                out.extend_from_slice(&body);
+                out
+            }
+            Err(code) => vec![code.byte()],
+        }
+    }
+
+    fn process(&mut self, env: &mut Env<'_>, message: &[u8]) -> Result<Vec<u8>, StatusCode> {
+        let (command, parameters) = message.split_first().ok_or(StatusCode::InvalidLength)?;
+        if *command != GET_NEXT_ASSERTION {
+            self.next_assertion = None;
+        }
+        let response = match *command {
+            MAKE_CREDENTIAL => {
+                let request = make_credential::Request::parse(&cbor::decode_map(parameters)?)?;
+                make_credential::handle(self, env, &request)?
+            }
+            GET_ASSERTION => {
+                let request = get_assertion::Request::parse(&cbor::decode_map(parameters)?)?;
+                get_assertion::handle(self, env, &request)?
+            }
+            GET_INFO => get_info::response(self),
+            GET_NEXT_ASSERTION => get_assertion::next(self, env)?,
+            _ => return Err(StatusCode::InvalidCommand),
+        };
+        cbor::encode(&response).map_err(|_| StatusCode::Other)
+    }
+}
+
+/// SHA-256 of an RP ID.
+pub fn rp_id_hash(rp_id: &str) -> [u8; 32] {
+    let digest = digest::digest(&digest::SHA256, rp_id.as_bytes());
+    let mut out = [0u8; 32];
+    out.iter_mut()
+        .zip(digest.as_ref())
+        .for_each(|(out, byte)| *out = *byte);
+    out
+}
+
+/// A PIN module error as its status byte.
+pub fn pin_status(error: &PinError) -> StatusCode {
+    StatusCode::from(error.status())
+}
+
+/// Asks for user presence: Denied → OPERATION_DENIED, Timeout → USER_ACTION_TIMEOUT.
+pub fn require_presence(env: &mut Env<'_>, rp_id: &str, what: &str) -> Result<(), StatusCode> {
+    match env.presence.request(rp_id, what) {
+        Presence::Approved => Ok(()),
+        Presence::Denied => Err(StatusCode::OperationDenied),
+        Presence::Timeout => Err(StatusCode::UserActionTimeout),
+    }
+}
+
+/// After user presence in a command that used a pinUvAuthToken (§6.1.2 step 14, §6.2.2 step 9):
+/// `clearUserPresentFlag()`, `clearUserVerifiedFlag()`,
+/// `clearPinUvAuthTokenPermissionsExceptLbw()`, so one token authorizes one mc or ga.
+pub fn spend_token(pin: &mut PinState) {
+    if let Some(token) = pin.token_mut() {
+        token.set_user_present(false);
+        token.clear_user_verified();
+        token.clear_permissions_except_lbw();
+    }
+}
+
+/// The pinUvAuthParam / pinUvAuthProtocol pair of MakeCredential and GetAssertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinUvAuth {
+    /// pinUvAuthParam.
+    pub param: Vec<u8>,
+    /// pinUvAuthProtocol, if sent (and valid).
+    pub protocol: Option<u64>,
+}
+
+/// §6.1.2 steps 1-2 / §6.2.2 steps 1-2: the zero-length pinUvAuthParam probe, then
+/// pinUvAuthProtocol checks. Returns the protocol when a non-empty param is to be verified.
+pub fn check_pin_uv_auth(
+    pin: &PinState,
+    env: &mut Env<'_>,
+    rp_id: &str,
+    auth: Option<&PinUvAuth>,
+) -> Result<Option<PinUvAuthProtocol>, StatusCode> {
+    let Some(auth) = auth else {
+        return Ok(None);
+    };
+    if auth.param.is_empty() {
+        // "If the authenticator supports either pinUvAuthToken or clientPin features and the
+        //  platform sends a zero length pinUvAuthParam": collect user presence, then
+        //  PIN_INVALID if a PIN is set, PIN_NOT_SET otherwise.
+        require_presence(env, rp_id, "select")?;
+        return Err(if pin.is_set() {
+            StatusCode::PinInvalid
+        } else {
+            StatusCode::PinNotSet
+        });
+    }
+    let protocol = auth.protocol.ok_or(StatusCode::MissingParameter)?;
+    PinUvAuthProtocol::from_wire(protocol)
+        .map(Some)
+        .map_err(|error| pin_status(&error))
+}
+
+/// Parses a PublicKeyCredentialDescriptor's id (type must be text; other types are skipped by
+/// the callers).
+pub fn descriptor_id(value: &Value) -> Result<Option<Vec<u8>>, StatusCode> {
+    let map = cbor::read::map(value)?;
+    let id = cbor::read::get_text(map, "id").ok_or(StatusCode::MissingParameter)?;
+    let ty = cbor::read::get_text(map, "type").ok_or(StatusCode::MissingParameter)?;
+    let id = cbor::read::bytes(id)?;
+    if cbor::read::text(ty)? != "public-key" {
+        return Ok(None);
+    }
+    Ok(Some(id.to_vec()))
+}
+
+/// Parses a pinUvAuthParam / pinUvAuthProtocol pair from request keys.
+pub fn parse_pin_uv_auth(
+    map: &[(Value, Value)],
+    param_key: i64,
+    protocol_key: i64,
+) -> Result<Option<PinUvAuth>, StatusCode> {
+    let protocol = cbor::read::get(map, protocol_key)
+        .map(|value| {
+            cbor::read::int(value)
+                .and_then(|int| u64::try_from(int).map_err(|_| StatusCode::InvalidParameter))
+        })
+        .transpose()?;
+    let Some(param) = cbor::read::get(map, param_key) else {
+        return Ok(None);
+    };
+    Ok(Some(PinUvAuth {
+        param: cbor::read::bytes(param)?.to_vec(),
+        protocol,
+    }))
+}

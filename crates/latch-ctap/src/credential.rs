@@ -1,0 +1,327 @@
+//! Credential keys: generation, COSE public keys, signing, and key wrapping of non-discoverable
+//! credentials into their credential ID.
+//!
+//! A wrapped ID is `version (1) || nonce (12) || AES-256-GCM(master, nonce, aad = rpIdHash,
+//! key material) || tag (16)`. Key material is `alg (1) || key`: the 32-byte seed for Ed25519,
+//! the 32-byte big-endian private scalar for ES256, so every wrapped ID is 62 bytes.
+
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use ciborium::value::Value;
+
+use crate::cbor::int_key;
+use crate::pin::Rng;
+
+/// The wrapped-ID format version.
+pub const WRAP_VERSION: u8 = 1;
+/// Longest credential ID we produce or accept (CTAP1 key handles are at most 255 bytes).
+pub const MAX_CREDENTIAL_ID_LEN: usize = 255;
+const TAG_LEN: usize = 16;
+
+/// A signature algorithm this authenticator supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    /// ECDSA P-256 with SHA-256 (COSE -7).
+    Es256,
+    /// Ed25519 (COSE -8).
+    Ed25519,
+}
+
+impl Alg {
+    /// The COSE algorithm identifier.
+    pub const fn cose(self) -> i64 {
+        match self {
+            Self::Es256 => -7,
+            Self::Ed25519 => -8,
+        }
+    }
+
+    /// From a COSE identifier.
+    pub const fn from_cose(alg: i64) -> Option<Self> {
+        match alg {
+            -7 => Some(Self::Es256),
+            -8 => Some(Self::Ed25519),
+            _ => None,
+        }
+    }
+
+    const fn tag(self) -> u8 {
+        match self {
+            Self::Es256 => 1,
+            Self::Ed25519 => 2,
+        }
+    }
+
+    const fn from_tag(tag: u8) -> Option<Self> {
+        match tag {
+            1 => Some(Self::Es256),
+            2 => Some(Self::Ed25519),
+            _ => None,
+        }
+    }
+}
+
+/// Key generation or signing failed inside the crypto library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CryptoError;
+
+/// Length of a wrapped credential ID (both algorithms).
+pub const WRAPPED_ID_LEN: usize = 1 + NONCE_LEN + 1 + 32 + TAG_LEN;
+
+/// RFC 5915 ECPrivateKey for P-256 without the optional public key (aws-lc computes it):
+/// SEQUENCE { INTEGER 1, OCTET STRING (32) d, [0] OID prime256v1 }, split around d.
+const P256_DER_PREFIX: [u8; 7] = [0x30, 0x31, 0x02, 0x01, 0x01, 0x04, 0x20];
+const P256_DER_SUFFIX: [u8; 12] = [
+    0xA0, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07,
+];
+/// Random scalars at or above the group order are drawn again, at most this many times.
+const MAX_SCALAR_DRAWS: usize = 8;
+
+fn p256_from_scalar(scalar: &[u8; 32]) -> Option<EcdsaKeyPair> {
+    let mut der = Vec::with_capacity(P256_DER_PREFIX.len() + 32 + P256_DER_SUFFIX.len());
+    der.extend_from_slice(&P256_DER_PREFIX);
+    der.extend_from_slice(scalar);
+    der.extend_from_slice(&P256_DER_SUFFIX);
+    let pair = EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_ASN1_SIGNING, &der).ok();
+    der.fill(0);
+    pair
+}
+
+/// A credential private key.
+pub enum PrivateKey {
+    /// ES256, with its private scalar.
+    Es256(EcdsaKeyPair, [u8; 32]),
+    /// Ed25519, with its seed (aws-lc-rs cannot give it back once made from one).
+    Ed25519(Ed25519KeyPair, [u8; 32]),
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PrivateKey").field(&self.alg()).finish()
+    }
+}
+
+impl Drop for PrivateKey {
+    fn drop(&mut self) {
+        match self {
+            Self::Es256(_, secret) | Self::Ed25519(_, secret) => secret.fill(0),
+        }
+    }
+}
+
+impl PrivateKey {
+    /// A new key for `alg`, from `rng` (so a seeded RNG gives the same keys).
+    pub fn generate(alg: Alg, rng: &mut dyn Rng) -> Result<Self, CryptoError> {
+        match alg {
+            Alg::Es256 => {
+                for _ in 0..MAX_SCALAR_DRAWS {
+                    let mut scalar = [0u8; 32];
+                    rng.fill(&mut scalar);
+                    if let Some(pair) = p256_from_scalar(&scalar) {
+                        return Ok(Self::Es256(pair, scalar));
+                    }
+                }
+                Err(CryptoError)
+            }
+            Alg::Ed25519 => {
+                let mut seed = [0u8; 32];
+                rng.fill(&mut seed);
+                let pair = Ed25519KeyPair::from_seed_unchecked(&seed).map_err(|_| CryptoError)?;
+                Ok(Self::Ed25519(pair, seed))
+            }
+        }
+    }
+
+    /// Its algorithm.
+    pub const fn alg(&self) -> Alg {
+        match self {
+            Self::Es256(..) => Alg::Es256,
+            Self::Ed25519(..) => Alg::Ed25519,
+        }
+    }
+
+    /// `alg tag || key`, the form that is stored or wrapped.
+    pub fn to_material(&self) -> Result<Vec<u8>, CryptoError> {
+        let mut out = vec![self.alg().tag()];
+        match self {
+            Self::Es256(_, secret) | Self::Ed25519(_, secret) => out.extend_from_slice(secret),
+        }
+        Ok(out)
+    }
+
+    /// Parses [`PrivateKey::to_material`] output.
+    pub fn from_material(material: &[u8]) -> Option<Self> {
+        let (tag, key) = material.split_first()?;
+        let secret: [u8; 32] = key.try_into().ok()?;
+        match Alg::from_tag(*tag)? {
+            Alg::Es256 => p256_from_scalar(&secret).map(|pair| Self::Es256(pair, secret)),
+            Alg::Ed25519 => {
+                let seed = secret;
+                let pair = Ed25519KeyPair::from_seed_unchecked(&seed).ok()?;
+                Some(Self::Ed25519(pair, seed))
+            }
+        }
+    }
+
+    /// The COSE_Key public key.
+    pub fn cose_public_key(&self) -> Value {
+        match self {
+            Self::Es256(pair, _) => {
+                // Uncompressed SEC1 point: 0x04 || x || y.
+                let point = pair.public_key().as_ref();
+                let x = point.get(1..33).unwrap_or_default().to_vec();
+                let y = point.get(33..65).unwrap_or_default().to_vec();
+                Value::Map(vec![
+                    int_key(1, Value::Integer(2.into())),
+                    int_key(3, Value::Integer((-7).into())),
+                    int_key(-1, Value::Integer(1.into())),
+                    int_key(-2, Value::Bytes(x)),
+                    int_key(-3, Value::Bytes(y)),
+                ])
+            }
+            Self::Ed25519(pair, _) => Value::Map(vec![
+                int_key(1, Value::Integer(1.into())),
+                int_key(3, Value::Integer((-8).into())),
+                int_key(-1, Value::Integer(6.into())),
+                int_key(-2, Value::Bytes(pair.public_key().as_ref().to_vec())),
+            ]),
+        }
+    }
+
+    /// Signs `message` (ES256: DER-encoded ECDSA signature).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        match self {
+            Self::Es256(pair, _) => pair
+                .sign(&SystemRandom::new(), message)
+                .map(|sig| sig.as_ref().to_vec())
+                .map_err(|_| CryptoError),
+            Self::Ed25519(pair, _) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
+    }
+}
+
+/// The per-device key that wraps non-discoverable credentials.
+pub struct MasterKey([u8; 32]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    /// From 32 secret bytes.
+    pub const fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    fn aead(&self) -> Result<LessSafeKey, CryptoError> {
+        UnboundKey::new(&AES_256_GCM, &self.0)
+            .map(LessSafeKey::new)
+            .map_err(|_| CryptoError)
+    }
+
+    /// Wraps `key` into a credential ID bound to `rp_id_hash`.
+    pub fn wrap(
+        &self,
+        key: &PrivateKey,
+        rp_id_hash: &[u8; 32],
+        rng: &mut dyn Rng,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill(&mut nonce);
+        let mut sealed = key.to_material()?;
+        self.aead()?
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(rp_id_hash),
+                &mut sealed,
+            )
+            .map_err(|_| CryptoError)?;
+        let mut id = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
+        id.push(WRAP_VERSION);
+        id.extend_from_slice(&nonce);
+        id.extend_from_slice(&sealed);
+        if id.len() > MAX_CREDENTIAL_ID_LEN {
+            return Err(CryptoError);
+        }
+        Ok(id)
+    }
+
+    /// The key inside a wrapped ID, if it was wrapped by this device for `rp_id_hash`.
+    pub fn unwrap(&self, id: &[u8], rp_id_hash: &[u8; 32]) -> Option<PrivateKey> {
+        let (version, rest) = id.split_first()?;
+        if *version != WRAP_VERSION || rest.len() < NONCE_LEN + TAG_LEN {
+            return None;
+        }
+        let (nonce, sealed) = rest.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buffer = sealed.to_vec();
+        let material = self
+            .aead()
+            .ok()?
+            .open_in_place(nonce, Aad::from(rp_id_hash), &mut buffer)
+            .ok()?;
+        let key = PrivateKey::from_material(material);
+        buffer.fill(0);
+        key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Alg, MasterKey, PrivateKey, MAX_CREDENTIAL_ID_LEN, WRAPPED_ID_LEN};
+    use crate::testing::XorShiftRng;
+
+    #[test]
+    fn wrapped_ids_fit_and_bind_to_the_rp() -> Result<(), &'static str> {
+        let master = MasterKey::new([7; 32]);
+        let other = MasterKey::new([8; 32]);
+        let mut rng = XorShiftRng::new(1);
+        for alg in [Alg::Es256, Alg::Ed25519] {
+            let key = PrivateKey::generate(alg, &mut rng).map_err(|_| "keygen")?;
+            let id = master.wrap(&key, &[1; 32], &mut rng).map_err(|_| "wrap")?;
+            assert_eq!(id.len(), WRAPPED_ID_LEN);
+            assert!(id.len() <= MAX_CREDENTIAL_ID_LEN);
+            let unwrapped = master.unwrap(&id, &[1; 32]);
+            assert_eq!(
+                unwrapped.map(|k| k.cose_public_key()),
+                Some(key.cose_public_key())
+            );
+            assert!(master.unwrap(&id, &[2; 32]).is_none());
+            assert!(other.unwrap(&id, &[1; 32]).is_none());
+            let mut tampered = id.clone();
+            if let Some(last) = tampered.last_mut() {
+                *last ^= 1;
+            }
+            assert!(master.unwrap(&tampered, &[1; 32]).is_none());
+            assert!(master.unwrap(&[], &[1; 32]).is_none());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn keys_come_from_the_injected_rng() -> Result<(), &'static str> {
+        for alg in [Alg::Es256, Alg::Ed25519] {
+            let a = PrivateKey::generate(alg, &mut XorShiftRng::new(9)).map_err(|_| "keygen")?;
+            let b = PrivateKey::generate(alg, &mut XorShiftRng::new(9)).map_err(|_| "keygen")?;
+            let c = PrivateKey::generate(alg, &mut XorShiftRng::new(10)).map_err(|_| "keygen")?;
+            assert_eq!(a.cose_public_key(), b.cose_public_key());
+            assert_ne!(a.cose_public_key(), c.cose_public_key());
+            let material = a.to_material().map_err(|_| "material")?;
+            assert_eq!(material.len(), 33);
+            let back = PrivateKey::from_material(&material).ok_or("from_material")?;
+            assert_eq!(back.cose_public_key(), a.cose_public_key());
+        }
+        // The group order n is not a valid scalar; neither is zero.
+        let n = [
+            0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+            0xFF, 0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2,
+            0xFC, 0x63, 0x25, 0x51,
+        ];
+        assert!(super::p256_from_scalar(&n).is_none());
+        assert!(super::p256_from_scalar(&[0; 32]).is_none());
+        Ok(())
+    }
+}
