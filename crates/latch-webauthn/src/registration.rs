@@ -180,7 +180,7 @@ pub fn verify_registration(
         return Err(Error::AlgorithmNotAllowed { got: alg });
     }
     credential.public_key.validate()?;
-        // Steps 21-22: the attestation statement format, then its verification procedure.
+    // Steps 21-22: the attestation statement format, then its verification procedure.
     let Some(fmt) = attestation::format_name(&att_obj.fmt) else {
         return Err(Error::UnsupportedAttestationFormat { fmt: att_obj.fmt });
     };
