@@ -1,5 +1,7 @@
-//! Credential storage: discoverable credentials and the global signature counter, written in
-//! atomic batches.
+//! Credential storage: discoverable credentials, the global signature counter and the persisted
+//! PIN state, written in atomic batches.
+
+use crate::pin::{PersistedPin, PinStore, StorageError};
 
 /// A discoverable (resident) credential as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub enum Write {
     DeleteCredential(Vec<u8>),
     /// Set the global signature counter.
     SignCount(u32),
+    /// Replace the persisted PIN state (hash, retries, policy).
+    Pin(PersistedPin),
 }
 
 /// The store could not write; nothing in the batch was applied.
@@ -49,6 +53,8 @@ pub trait CredentialStore {
     fn capacity(&self) -> usize;
     /// The global signature counter.
     fn sign_count(&self) -> u32;
+    /// The persisted PIN state, or `None` if none was ever written (a fresh authenticator).
+    fn pin(&self) -> Option<PersistedPin>;
     /// Applies every write or none, durably, before returning `Ok`.
     fn apply(&mut self, batch: &[Write]) -> Result<(), StoreError>;
 }
@@ -58,6 +64,7 @@ pub trait CredentialStore {
 pub struct MemoryStore {
     credentials: Vec<StoredCredential>,
     sign_count: u32,
+    pin: Option<PersistedPin>,
     capacity: usize,
     /// Fail every `apply` from now on (a crashed or full flash), applying nothing.
     pub fail_writes: bool,
@@ -106,12 +113,17 @@ impl CredentialStore for MemoryStore {
         self.sign_count
     }
 
+    fn pin(&self) -> Option<PersistedPin> {
+        self.pin
+    }
+
     fn apply(&mut self, batch: &[Write]) -> Result<(), StoreError> {
         if self.fail_writes {
             return Err(StoreError);
         }
         let mut credentials = self.credentials.clone();
         let mut sign_count = self.sign_count;
+        let mut pin = self.pin;
         for write in batch {
             match write {
                 Write::PutCredential(new) => {
@@ -122,6 +134,7 @@ impl CredentialStore for MemoryStore {
                 }
                 Write::DeleteCredential(id) => credentials.retain(|old| &old.id != id),
                 Write::SignCount(count) => sign_count = *count,
+                Write::Pin(state) => pin = Some(*state),
             }
         }
         if credentials.len() > self.capacity {
@@ -129,7 +142,20 @@ impl CredentialStore for MemoryStore {
         }
         self.credentials = credentials;
         self.sign_count = sign_count;
+        self.pin = pin;
         self.batches += 1;
         Ok(())
+    }
+}
+
+/// A [`CredentialStore`] seen as the [`PinStore`] of the PIN module: every PIN write is a
+/// one-write batch, so it lands whole or not at all, before `persist_pin` returns.
+pub struct PinWrites<'a, 'b>(pub &'a mut (dyn CredentialStore + 'b));
+
+impl PinStore for PinWrites<'_, '_> {
+    fn persist_pin(&mut self, state: &PersistedPin) -> Result<(), StorageError> {
+        self.0
+            .apply(&[Write::Pin(*state)])
+            .map_err(|_| StorageError)
     }
 }

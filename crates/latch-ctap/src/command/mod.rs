@@ -1,9 +1,11 @@
 //! The CTAP2 command layer: `command byte || CBOR parameters` in, `status || CBOR` out.
 //!
 //! Implemented: authenticatorMakeCredential (0x01), authenticatorGetAssertion (0x02),
-//! authenticatorGetInfo (0x04) and authenticatorGetNextAssertion (0x08). Everything else
-//! answers CTAP1_ERR_INVALID_COMMAND for now.
+//! authenticatorGetInfo (0x04), authenticatorClientPIN (0x06) and
+//! authenticatorGetNextAssertion (0x08). Everything else answers CTAP1_ERR_INVALID_COMMAND
+//! for now.
 
+pub mod client_pin;
 pub mod get_assertion;
 pub mod get_info;
 pub mod make_credential;
@@ -28,6 +30,8 @@ pub const MAKE_CREDENTIAL: u8 = 0x01;
 pub const GET_ASSERTION: u8 = 0x02;
 /// authenticatorGetInfo.
 pub const GET_INFO: u8 = 0x04;
+/// authenticatorClientPIN.
+pub const CLIENT_PIN: u8 = 0x06;
 /// authenticatorGetNextAssertion.
 pub const GET_NEXT_ASSERTION: u8 = 0x08;
 
@@ -51,22 +55,46 @@ pub struct Config {
     pub firmware_version: u64,
 }
 
-/// The authenticator: configuration, PIN state and getNextAssertion state.
+/// The authenticator: configuration, and the state of one power cycle: the PIN state (whose
+/// persistent half lives in the [`crate::store::CredentialStore`]), the key-agreement keys and
+/// getNextAssertion state.
 #[derive(Debug)]
 pub struct Authenticator {
     config: Config,
     pin: PinState,
+    key_agreements: client_pin::KeyAgreements,
     next_assertion: Option<get_assertion::Pending>,
 }
 
 impl Authenticator {
-    /// An authenticator with `config` and the PIN state restored from storage.
+    /// An authenticator with `config` and the PIN state restored from storage. The
+    /// key-agreement keys are generated on first use; prefer [`Authenticator::power_up`].
     pub fn new(config: Config, pin: PinState) -> Self {
         Self {
             config,
             pin,
+            key_agreements: client_pin::KeyAgreements::default(),
             next_assertion: None,
         }
+    }
+
+    /// Power-up: the PIN state restored from `env.store` (a fresh one if none was ever
+    /// written), no consecutive PIN mismatches, no token, and new key-agreement keys for both
+    /// protocols.
+    pub fn power_up(config: Config, env: &mut Env<'_>) -> Result<Self, StatusCode> {
+        let pin = PinState::restore(env.store.pin().unwrap_or_default());
+        Ok(Self {
+            config,
+            pin,
+            key_agreements: client_pin::KeyAgreements::generate(env.rng)?,
+            next_assertion: None,
+        })
+    }
+
+    /// A power cycle: everything volatile is dropped and [`Authenticator::power_up`] runs again
+    /// from what is on storage.
+    pub fn power_cycle(self, env: &mut Env<'_>) -> Result<Self, StatusCode> {
+        Self::power_up(self.config, env)
     }
 
     /// The configuration.
@@ -112,6 +140,13 @@ impl Authenticator {
                 get_assertion::handle(self, env, &request)?
             }
             GET_INFO => get_info::response(self),
+            CLIENT_PIN => {
+                let request = client_pin::Request::parse(&cbor::decode_map(parameters)?)?;
+                match client_pin::handle(self, env, &request)? {
+                    Some(response) => response,
+                    None => return Ok(Vec::new()),
+                }
+            }
             GET_NEXT_ASSERTION => get_assertion::next(self, env)?,
             _ => return Err(StatusCode::InvalidCommand),
         };
