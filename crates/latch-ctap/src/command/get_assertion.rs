@@ -7,13 +7,13 @@ use ciborium::value::Value;
 
 use super::make_credential::option;
 use super::{
-    check_pin_uv_auth, descriptor_id, parse_pin_uv_auth, pin_status, require_presence, rp_id_hash,
-    spend_token, Authenticator, PinUvAuth, FLAG_UP, FLAG_UV,
+    authorize_token, check_pin_uv_auth, descriptor_id, parse_pin_uv_auth, require_presence,
+    rp_id_hash, spend_token, Authenticator, PinUvAuth, FLAG_UP, FLAG_UV,
 };
 use crate::cbor::{int_key, read, text_key};
 use crate::credential::PrivateKey;
 use crate::env::Env;
-use crate::pin::{Permissions, TokenUse};
+use crate::pin::Permissions;
 use crate::status::StatusCode;
 use crate::store::{StoredCredential, Write};
 
@@ -110,26 +110,15 @@ pub fn handle(
         return Err(StatusCode::InvalidOption);
     }
     // 6. pinUvAuthParam over clientDataHash, permission ga, this RP ID.
-    let mut user_verified = false;
-    if let (Some(protocol), Some(auth)) = (protocol, request.pin_uv_auth.as_ref()) {
-        let token = authenticator
-            .pin
-            .authorize(
-                env.clock.now_ms(),
-                &TokenUse {
-                    protocol,
-                    message: &request.client_data_hash,
-                    param: &auth.param,
-                    permission: Permissions::GET_ASSERTION,
-                    rp_id: Some(&request.rp_id),
-                },
-            )
-            .map_err(|error| pin_status(&error))?;
-        if token.rp_id().is_none() {
-            token.bind_rp_id(&request.rp_id);
-        }
-        user_verified = token.user_verified();
-    }
+    let user_verified = authorize_token(
+        &mut authenticator.pin,
+        env.clock.now_ms(),
+        protocol,
+        request.pin_uv_auth.as_ref(),
+        &request.client_data_hash,
+        Permissions::GET_ASSERTION,
+        &request.rp_id,
+    )?;
     // 7. Locate credentials.
     let rp_hash = rp_id_hash(&request.rp_id);
     let mut found: Vec<Found> = match &request.allow_list {

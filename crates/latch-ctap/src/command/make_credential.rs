@@ -6,13 +6,13 @@ mod tests;
 use ciborium::value::Value;
 
 use super::{
-    check_pin_uv_auth, descriptor_id, parse_pin_uv_auth, pin_status, require_presence, rp_id_hash,
-    spend_token, Authenticator, PinUvAuth, FLAG_AT, FLAG_UP, FLAG_UV,
+    authorize_token, check_pin_uv_auth, descriptor_id, parse_pin_uv_auth, require_presence,
+    rp_id_hash, spend_token, Authenticator, PinUvAuth, FLAG_AT, FLAG_UP, FLAG_UV,
 };
 use crate::cbor::{self, int_key, read, text_key};
 use crate::credential::{Alg, PrivateKey};
 use crate::env::Env;
-use crate::pin::{Permissions, TokenUse};
+use crate::pin::Permissions;
 use crate::status::StatusCode;
 use crate::store::{StoredCredential, Write};
 
@@ -172,26 +172,15 @@ pub fn handle(
         return Err(StatusCode::PuatRequired);
     }
     // 8.-11. Verify pinUvAuthParam over clientDataHash with permission mc and this RP ID.
-    let mut user_verified = false;
-    if let (Some(protocol), Some(auth)) = (protocol, request.pin_uv_auth.as_ref()) {
-        let token = authenticator
-            .pin
-            .authorize(
-                env.clock.now_ms(),
-                &TokenUse {
-                    protocol,
-                    message: &request.client_data_hash,
-                    param: &auth.param,
-                    permission: Permissions::MAKE_CREDENTIAL,
-                    rp_id: Some(&request.rp_id),
-                },
-            )
-            .map_err(|error| pin_status(&error))?;
-        if token.rp_id().is_none() {
-            token.bind_rp_id(&request.rp_id);
-        }
-        user_verified = token.user_verified();
-    }
+    let user_verified = authorize_token(
+        &mut authenticator.pin,
+        env.clock.now_ms(),
+        protocol,
+        request.pin_uv_auth.as_ref(),
+        &request.client_data_hash,
+        Permissions::MAKE_CREDENTIAL,
+        &request.rp_id,
+    )?;
     let rp_hash = rp_id_hash(&request.rp_id);
     // 12. excludeList: a credential of ours for this RP → collect presence, then
     //     CTAP2_ERR_CREDENTIAL_EXCLUDED.

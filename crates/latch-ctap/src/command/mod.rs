@@ -21,7 +21,7 @@ use ciborium::value::Value;
 use crate::cbor;
 use crate::credential::MasterKey;
 use crate::env::{Env, Presence};
-use crate::pin::{PinError, PinState, PinUvAuthProtocol};
+use crate::pin::{Permissions, PinError, PinState, PinUvAuthProtocol, TokenUse};
 use crate::status::StatusCode;
 
 /// authenticatorMakeCredential.
@@ -176,6 +176,39 @@ pub fn require_presence(env: &mut Env<'_>, rp_id: &str, what: &str) -> Result<()
         Presence::Denied => Err(StatusCode::OperationDenied),
         Presence::Timeout => Err(StatusCode::UserActionTimeout),
     }
+}
+
+/// Verifies a command's pinUvAuthParam over clientDataHash against the live token, for
+/// `permission` and `rp_id` (binding the token to the RP ID on first use); returns whether the
+/// token carries user verification. No param means no verification.
+pub fn authorize_token(
+    pin: &mut PinState,
+    now_ms: u64,
+    protocol: Option<PinUvAuthProtocol>,
+    auth: Option<&PinUvAuth>,
+    client_data_hash: &[u8],
+    permission: Permissions,
+    rp_id: &str,
+) -> Result<bool, StatusCode> {
+    let (Some(protocol), Some(auth)) = (protocol, auth) else {
+        return Ok(false);
+    };
+    let token = pin
+        .authorize(
+            now_ms,
+            &TokenUse {
+                protocol,
+                message: client_data_hash,
+                param: &auth.param,
+                permission,
+                rp_id: Some(rp_id),
+            },
+        )
+        .map_err(|error| pin_status(&error))?;
+    if token.rp_id().is_none() {
+        token.bind_rp_id(rp_id);
+    }
+    Ok(token.user_verified())
 }
 
 /// After user presence in a command that used a pinUvAuthToken (§6.1.2 step 14, §6.2.2 step 9):
