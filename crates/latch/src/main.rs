@@ -25,11 +25,14 @@ enum Command {
     /// WebAuthn relying-party tools: decode and verify responses.
     #[command(subcommand)]
     Webauthn(cmd::webauthn::WebauthnCommand),
+    /// The software security key (`run`), and a manager for any CTAPHID key.
+    Key(cmd::key::KeyArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Webauthn(c) => cmd::webauthn::run(c),
+        Command::Key(args) => cmd::key::run(args),
     }
 }
