@@ -1,20 +1,27 @@
 //! Credential keys: generation, COSE public keys, signing, and key wrapping of non-discoverable
 //! credentials into their credential ID.
 //!
-//! A wrapped ID is `version (1) || nonce (12) || AES-256-GCM(master, nonce, aad = rpIdHash,
-//! key material) || tag (16)`. Key material is `alg (1) || key`: the 32-byte seed for Ed25519,
-//! the 32-byte big-endian private scalar for ES256, so every wrapped ID is 62 bytes.
+//! A wrapped ID is `version (1) || nonce (12) || AES-256-GCM(wrap key, nonce, aad = rpIdHash,
+//! sealed) || tag (16)`, where sealed is `alg (1) || key (32) || credProtect (1) || flags (1) ||
+//! credBlob (0-32)`: the key is the 32-byte seed for Ed25519 or the 32-byte big-endian private
+//! scalar for ES256, so a wrapped ID is 64 bytes plus its credBlob, at most 96.
+//!
+//! The master secret is never used directly: the wrap key, each credential's hmac-secret
+//! CredRandom values and its largeBlobKey are HMAC-SHA-256 derivations under distinct labels,
+//! so a reset (a new master secret) invalidates all of them at once.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use ciborium::value::Value;
 
 use crate::cbor::int_key;
 use crate::pin::Rng;
+use crate::store::{CredProtect, CredentialOptions, MAX_CRED_BLOB_LEN};
 
 /// The wrapped-ID format version.
-pub const WRAP_VERSION: u8 = 1;
+pub const WRAP_VERSION: u8 = 2;
 /// Longest credential ID we produce or accept (CTAP1 key handles are at most 255 bytes).
 pub const MAX_CREDENTIAL_ID_LEN: usize = 255;
 const TAG_LEN: usize = 16;
@@ -66,8 +73,10 @@ impl Alg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CryptoError;
 
-/// Length of a wrapped credential ID (both algorithms).
-pub const WRAPPED_ID_LEN: usize = 1 + NONCE_LEN + 1 + 32 + TAG_LEN;
+/// Length of a wrapped credential ID without credBlob (both algorithms).
+pub const WRAPPED_ID_LEN: usize = 1 + NONCE_LEN + 1 + 32 + 2 + TAG_LEN;
+const FLAG_HMAC_SECRET: u8 = 0x01;
+const FLAG_LARGE_BLOB_KEY: u8 = 0x02;
 
 /// RFC 5915 ECPrivateKey for P-256 without the optional public key (aws-lc computes it):
 /// SEQUENCE { INTEGER 1, OCTET STRING (32) d, [0] OID prime256v1 }, split around d.
@@ -201,12 +210,19 @@ impl PrivateKey {
     }
 }
 
-/// The per-device key that wraps non-discoverable credentials.
+/// The per-device master secret: wraps non-discoverable credentials, and derives hmac-secret
+/// and largeBlobKey values.
 pub struct MasterKey([u8; 32]);
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MasterKey(..)")
+    }
+}
+
+impl Drop for MasterKey {
+    fn drop(&mut self) {
+        self.0.fill(0);
     }
 }
 
@@ -216,22 +232,71 @@ impl MasterKey {
         Self(bytes)
     }
 
-    fn aead(&self) -> Result<LessSafeKey, CryptoError> {
-        UnboundKey::new(&AES_256_GCM, &self.0)
-            .map(LessSafeKey::new)
-            .map_err(|_| CryptoError)
+    /// HMAC-SHA-256(master, label || parts...).
+    fn derive(&self, label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0);
+        let mut context = hmac::Context::with_key(&key);
+        context.update(label);
+        for part in parts {
+            context.update(part);
+        }
+        let tag = context.sign();
+        let mut out = [0u8; 32];
+        out.iter_mut()
+            .zip(tag.as_ref())
+            .for_each(|(out, byte)| *out = *byte);
+        out
     }
 
-    /// Wraps `key` into a credential ID bound to `rp_id_hash`.
+    fn aead(&self) -> Result<LessSafeKey, CryptoError> {
+        let mut key = self.derive(b"latch credential wrap v2", &[]);
+        let aead = UnboundKey::new(&AES_256_GCM, &key)
+            .map(LessSafeKey::new)
+            .map_err(|_| CryptoError);
+        key.fill(0);
+        aead
+    }
+
+    /// hmac-secret's CredRandom for `credential_id`: one value with UV, another without.
+    pub fn cred_random(&self, credential_id: &[u8], user_verified: bool) -> [u8; 32] {
+        let label: &[u8] = if user_verified {
+            b"latch hmac-secret uv"
+        } else {
+            b"latch hmac-secret no-uv"
+        };
+        self.derive(label, &[credential_id])
+    }
+
+    /// The largeBlobKey of `credential_id`.
+    pub fn large_blob_key(&self, credential_id: &[u8]) -> [u8; 32] {
+        self.derive(b"latch largeBlobKey", &[credential_id])
+    }
+
+    /// Wraps `key` and its `options` into a credential ID bound to `rp_id_hash`.
     pub fn wrap(
         &self,
         key: &PrivateKey,
+        options: &CredentialOptions,
         rp_id_hash: &[u8; 32],
         rng: &mut dyn Rng,
     ) -> Result<Vec<u8>, CryptoError> {
+        let blob = options.cred_blob.as_deref().unwrap_or_default();
+        if blob.len() > MAX_CRED_BLOB_LEN {
+            return Err(CryptoError);
+        }
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill(&mut nonce);
         let mut sealed = key.to_material()?;
+        let mut flags = 0;
+        if options.hmac_secret {
+            flags |= FLAG_HMAC_SECRET;
+        }
+        if options.large_blob_key {
+            flags |= FLAG_LARGE_BLOB_KEY;
+        }
+        sealed.push(options.cred_protect.level());
+        sealed.push(flags);
+        sealed.extend_from_slice(blob);
         self.aead()?
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
@@ -249,8 +314,13 @@ impl MasterKey {
         Ok(id)
     }
 
-    /// The key inside a wrapped ID, if it was wrapped by this device for `rp_id_hash`.
-    pub fn unwrap(&self, id: &[u8], rp_id_hash: &[u8; 32]) -> Option<PrivateKey> {
+    /// The key and options inside a wrapped ID, if it was wrapped by this device for
+    /// `rp_id_hash`.
+    pub fn unwrap(
+        &self,
+        id: &[u8],
+        rp_id_hash: &[u8; 32],
+    ) -> Option<(PrivateKey, CredentialOptions)> {
         let (version, rest) = id.split_first()?;
         if *version != WRAP_VERSION || rest.len() < NONCE_LEN + TAG_LEN {
             return None;
@@ -258,20 +328,31 @@ impl MasterKey {
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buffer = sealed.to_vec();
-        let material = self
+        let opened = self
             .aead()
             .ok()?
             .open_in_place(nonce, Aad::from(rp_id_hash), &mut buffer)
             .ok()?;
-        let key = PrivateKey::from_material(material);
+        let parsed = (|| {
+            let (material, rest) = opened.split_at_checked(33)?;
+            let (&[level, flags], blob) = rest.split_first_chunk::<2>()?;
+            let options = CredentialOptions {
+                cred_protect: CredProtect::from_level(i64::from(level))?,
+                hmac_secret: flags & FLAG_HMAC_SECRET != 0,
+                large_blob_key: flags & FLAG_LARGE_BLOB_KEY != 0,
+                cred_blob: (!blob.is_empty()).then(|| blob.to_vec()),
+            };
+            Some((PrivateKey::from_material(material)?, options))
+        })();
         buffer.fill(0);
-        key
+        parsed
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::{Alg, MasterKey, PrivateKey, MAX_CREDENTIAL_ID_LEN, WRAPPED_ID_LEN};
+    use crate::store::{CredProtect, CredentialOptions, MAX_CRED_BLOB_LEN};
     use crate::testing::XorShiftRng;
 
     #[test]
@@ -281,14 +362,33 @@ mod tests {
         let mut rng = XorShiftRng::new(1);
         for alg in [Alg::Es256, Alg::Ed25519] {
             let key = PrivateKey::generate(alg, &mut rng).map_err(|_| "keygen")?;
-            let id = master.wrap(&key, &[1; 32], &mut rng).map_err(|_| "wrap")?;
-            assert_eq!(id.len(), WRAPPED_ID_LEN);
+            let options = CredentialOptions {
+                cred_protect: CredProtect::UvOptionalWithCredentialIdList,
+                hmac_secret: true,
+                large_blob_key: false,
+                cred_blob: Some(vec![0xB1; MAX_CRED_BLOB_LEN]),
+            };
+            let plain = master
+                .wrap(&key, &CredentialOptions::default(), &[1; 32], &mut rng)
+                .map_err(|_| "wrap")?;
+            assert_eq!(plain.len(), WRAPPED_ID_LEN);
+            let id = master
+                .wrap(&key, &options, &[1; 32], &mut rng)
+                .map_err(|_| "wrap")?;
+            assert_eq!(id.len(), WRAPPED_ID_LEN + MAX_CRED_BLOB_LEN);
             assert!(id.len() <= MAX_CREDENTIAL_ID_LEN);
-            let unwrapped = master.unwrap(&id, &[1; 32]);
+            let (unwrapped, back) = master.unwrap(&id, &[1; 32]).ok_or("unwrap")?;
+            assert_eq!(unwrapped.cose_public_key(), key.cose_public_key());
+            assert_eq!(back, options);
             assert_eq!(
-                unwrapped.map(|k| k.cose_public_key()),
-                Some(key.cose_public_key())
+                master.unwrap(&plain, &[1; 32]).map(|(_, o)| o),
+                Some(CredentialOptions::default())
             );
+            let too_big = CredentialOptions {
+                cred_blob: Some(vec![0; MAX_CRED_BLOB_LEN + 1]),
+                ..CredentialOptions::default()
+            };
+            assert!(master.wrap(&key, &too_big, &[1; 32], &mut rng).is_err());
             assert!(master.unwrap(&id, &[2; 32]).is_none());
             assert!(other.unwrap(&id, &[1; 32]).is_none());
             let mut tampered = id.clone();
@@ -299,6 +399,20 @@ mod tests {
             assert!(master.unwrap(&[], &[1; 32]).is_none());
         }
         Ok(())
+    }
+
+    #[test]
+    fn derived_secrets_are_separate_and_follow_the_master() {
+        let master = MasterKey::new([7; 32]);
+        let other = MasterKey::new([8; 32]);
+        let id = [1u8; 16];
+        let uv = master.cred_random(&id, true);
+        assert_ne!(uv, master.cred_random(&id, false));
+        assert_ne!(uv, master.cred_random(&[2; 16], true));
+        assert_ne!(uv, other.cred_random(&id, true));
+        assert_eq!(uv, master.cred_random(&id, true));
+        assert_ne!(master.large_blob_key(&id), uv);
+        assert_ne!(master.large_blob_key(&id), other.large_blob_key(&id));
     }
 
     #[test]

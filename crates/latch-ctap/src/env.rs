@@ -25,6 +25,14 @@ pub enum Presence {
 pub trait UserPresence {
     /// Asks for a touch for `what` (e.g. "register", "authenticate") on `rp_id`.
     fn request(&mut self, rp_id: &str, what: &str) -> Presence;
+
+    /// Built-in user verification (the simulated biometric): asks the operator to verify the
+    /// user for `what` on `rp_id`. Only called when the authenticator is configured with
+    /// built-in UV; `Approved` means the user was verified (and present).
+    fn verify(&mut self, rp_id: &str, what: &str) -> Presence {
+        let _ = (rp_id, what);
+        Presence::Denied
+    }
 }
 
 /// The four parts of the host environment, borrowed for one request.

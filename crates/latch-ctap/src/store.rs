@@ -1,7 +1,63 @@
-//! Credential storage: discoverable credentials, the global signature counter and the persisted
-//! PIN state, written in atomic batches.
+//! Everything the authenticator keeps across power cycles, and the trait through which it is
+//! written: discoverable credentials, the signature counter, the PIN state, the master secret,
+//! the large-blob array and the authenticatorConfig settings. Writes come in batches that land
+//! whole or not at all.
+
+mod state;
+
+pub use state::{StoreState, INITIAL_LARGE_BLOB_ARRAY};
 
 use crate::pin::{PersistedPin, PinStore, StorageError};
+
+/// credProtect levels (CTAP 2.1 §12.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum CredProtect {
+    /// userVerificationOptional (1): the default.
+    #[default]
+    UvOptional,
+    /// userVerificationOptionalWithCredentialIDList (2): discoverable use needs UV.
+    UvOptionalWithCredentialIdList,
+    /// userVerificationRequired (3): every use needs UV.
+    UvRequired,
+}
+
+impl CredProtect {
+    /// The wire value, 1 to 3.
+    pub const fn level(self) -> u8 {
+        match self {
+            Self::UvOptional => 1,
+            Self::UvOptionalWithCredentialIdList => 2,
+            Self::UvRequired => 3,
+        }
+    }
+
+    /// From the wire value.
+    pub const fn from_level(level: i64) -> Option<Self> {
+        match level {
+            1 => Some(Self::UvOptional),
+            2 => Some(Self::UvOptionalWithCredentialIdList),
+            3 => Some(Self::UvRequired),
+            _ => None,
+        }
+    }
+}
+
+/// What a credential was created with, beyond its key: kept in the store for discoverable
+/// credentials and sealed inside the credential ID for the others.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CredentialOptions {
+    /// credProtect level.
+    pub cred_protect: CredProtect,
+    /// Created with hmac-secret: its CredRandom values are derived from the master secret.
+    pub hmac_secret: bool,
+    /// Created with largeBlobKey: the key is derived from the master secret.
+    pub large_blob_key: bool,
+    /// credBlob (at most [`MAX_CRED_BLOB_LEN`] bytes).
+    pub cred_blob: Option<Vec<u8>>,
+}
+
+/// maxCredBlobLength.
+pub const MAX_CRED_BLOB_LEN: usize = 32;
 
 /// A discoverable (resident) credential as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,16 +74,27 @@ pub struct StoredCredential {
     pub user_name: Option<String>,
     /// user.displayName, if given.
     pub user_display_name: Option<String>,
-    /// The serialized private key (see `credential::KeyMaterial`).
+    /// The serialized private key (see `credential::PrivateKey::to_material`).
     pub private_key: Vec<u8>,
     /// When it was created (clock milliseconds), to return the newest first.
     pub created_ms: u64,
+    /// Extensions it was created with.
+    pub options: CredentialOptions,
+}
+
+/// authenticatorConfig settings that persist until reset.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// alwaysUv.
+    pub always_uv: bool,
+    /// RP IDs allowed to read the minimum PIN length (minPinLength extension).
+    pub min_pin_length_rp_ids: Vec<String>,
 }
 
 /// One write in a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
-    /// Insert a credential, replacing one with the same RP ID and user ID.
+    /// Insert a credential, replacing one with the same ID, or with the same RP ID and user ID.
     PutCredential(StoredCredential),
     /// Delete the credential with this ID.
     DeleteCredential(Vec<u8>),
@@ -35,36 +102,56 @@ pub enum Write {
     SignCount(u32),
     /// Replace the persisted PIN state (hash, retries, policy).
     Pin(PersistedPin),
+    /// Replace the master secret (credential wrapping, hmac-secret, largeBlobKey).
+    MasterSecret([u8; 32]),
+    /// Replace the serialized large-blob array (with its trailing hash).
+    LargeBlobs(Vec<u8>),
+    /// Replace the authenticatorConfig settings.
+    Settings(Settings),
+    /// Forget every credential, the PIN, the large blobs and the settings (authenticatorReset).
+    /// The counter stays monotonic; a new master secret follows in the same batch.
+    Wipe,
 }
 
 /// The store could not write; nothing in the batch was applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreError;
 
-/// Durable credential storage.
+/// Durable storage.
 pub trait CredentialStore {
-    /// Discoverable credentials for an RP ID hash.
-    fn credentials_for(&self, rp_id_hash: &[u8; 32]) -> Vec<StoredCredential>;
-    /// The credential with this ID, if stored.
-    fn credential(&self, id: &[u8]) -> Option<StoredCredential>;
-    /// The number of stored credentials.
-    fn count(&self) -> usize;
-    /// The most credentials the store holds.
+    /// Everything stored, as of the last applied batch.
+    fn state(&self) -> &StoreState;
+    /// The most discoverable credentials the store holds.
     fn capacity(&self) -> usize;
-    /// The global signature counter.
-    fn sign_count(&self) -> u32;
-    /// The persisted PIN state, or `None` if none was ever written (a fresh authenticator).
-    fn pin(&self) -> Option<PersistedPin>;
     /// Applies every write or none, durably, before returning `Ok`.
     fn apply(&mut self, batch: &[Write]) -> Result<(), StoreError>;
+
+    /// Discoverable credentials for an RP ID hash, newest first.
+    fn credentials_for(&self, rp_id_hash: &[u8; 32]) -> Vec<StoredCredential> {
+        self.state().credentials_for(rp_id_hash)
+    }
+    /// The credential with this ID, if stored.
+    fn credential(&self, id: &[u8]) -> Option<StoredCredential> {
+        self.state().credential(id).cloned()
+    }
+    /// The number of stored credentials.
+    fn count(&self) -> usize {
+        self.state().credentials.len()
+    }
+    /// The global signature counter.
+    fn sign_count(&self) -> u32 {
+        self.state().sign_count
+    }
+    /// The persisted PIN state, or `None` if none was ever written (a fresh authenticator).
+    fn pin(&self) -> Option<PersistedPin> {
+        self.state().pin
+    }
 }
 
 /// An in-memory store.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    credentials: Vec<StoredCredential>,
-    sign_count: u32,
-    pin: Option<PersistedPin>,
+    state: StoreState,
     capacity: usize,
     /// Fail every `apply` from now on (a crashed or full flash), applying nothing.
     pub fail_writes: bool,
@@ -83,66 +170,19 @@ impl MemoryStore {
 }
 
 impl CredentialStore for MemoryStore {
-    fn credentials_for(&self, rp_id_hash: &[u8; 32]) -> Vec<StoredCredential> {
-        let mut found: Vec<_> = self
-            .credentials
-            .iter()
-            .filter(|credential| &credential.rp_id_hash == rp_id_hash)
-            .cloned()
-            .collect();
-        found.sort_by_key(|credential| std::cmp::Reverse(credential.created_ms));
-        found
-    }
-
-    fn credential(&self, id: &[u8]) -> Option<StoredCredential> {
-        self.credentials
-            .iter()
-            .find(|credential| credential.id == id)
-            .cloned()
-    }
-
-    fn count(&self) -> usize {
-        self.credentials.len()
+    fn state(&self) -> &StoreState {
+        &self.state
     }
 
     fn capacity(&self) -> usize {
         self.capacity
     }
 
-    fn sign_count(&self) -> u32 {
-        self.sign_count
-    }
-
-    fn pin(&self) -> Option<PersistedPin> {
-        self.pin
-    }
-
     fn apply(&mut self, batch: &[Write]) -> Result<(), StoreError> {
         if self.fail_writes {
             return Err(StoreError);
         }
-        let mut credentials = self.credentials.clone();
-        let mut sign_count = self.sign_count;
-        let mut pin = self.pin;
-        for write in batch {
-            match write {
-                Write::PutCredential(new) => {
-                    credentials.retain(|old| {
-                        !(old.rp_id_hash == new.rp_id_hash && old.user_id == new.user_id)
-                    });
-                    credentials.push(new.clone());
-                }
-                Write::DeleteCredential(id) => credentials.retain(|old| &old.id != id),
-                Write::SignCount(count) => sign_count = *count,
-                Write::Pin(state) => pin = Some(*state),
-            }
-        }
-        if credentials.len() > self.capacity {
-            return Err(StoreError);
-        }
-        self.credentials = credentials;
-        self.sign_count = sign_count;
-        self.pin = pin;
+        self.state = self.state.applied(batch, self.capacity)?;
         self.batches += 1;
         Ok(())
     }

@@ -74,6 +74,12 @@ pub struct ScriptedPresence {
     pub default: Presence,
     /// Every request as (rp_id, what).
     pub requests: Vec<(String, String)>,
+    /// Answers to built-in user-verification requests, in order.
+    pub uv_script: VecDeque<Presence>,
+    /// The user-verification answer once `uv_script` is exhausted.
+    pub uv_default: Presence,
+    /// Every user-verification request as (rp_id, what).
+    pub uv_requests: Vec<(String, String)>,
 }
 
 impl Default for ScriptedPresence {
@@ -82,6 +88,9 @@ impl Default for ScriptedPresence {
             script: VecDeque::new(),
             default: Presence::Approved,
             requests: Vec::new(),
+            uv_script: VecDeque::new(),
+            uv_default: Presence::Approved,
+            uv_requests: Vec::new(),
         }
     }
 }
@@ -90,6 +99,11 @@ impl UserPresence for ScriptedPresence {
     fn request(&mut self, rp_id: &str, what: &str) -> Presence {
         self.requests.push((rp_id.to_owned(), what.to_owned()));
         self.script.pop_front().unwrap_or(self.default)
+    }
+
+    fn verify(&mut self, rp_id: &str, what: &str) -> Presence {
+        self.uv_requests.push((rp_id.to_owned(), what.to_owned()));
+        self.uv_script.pop_front().unwrap_or(self.uv_default)
     }
 }
 

@@ -66,9 +66,11 @@ fn round_trip(alg: i64, resident: bool) {
     let mut auth = Authenticator::new(
         Config {
             aaguid: [0x11; 16],
-            master_key: MasterKey::new([0x22; 32]),
             firmware_version: 1,
+            attestation: None,
+            built_in_uv: false,
         },
+        MasterKey::new([0x22; 32]),
         PinState::new(),
     );
     let mut env = TestEnv::new(7);

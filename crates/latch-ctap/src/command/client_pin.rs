@@ -31,10 +31,13 @@ pub const GET_PIN_TOKEN: u64 = 0x05;
 /// getPinUvAuthTokenUsingPinWithPermissions.
 pub const GET_PIN_UV_AUTH_TOKEN_USING_PIN_WITH_PERMISSIONS: u64 = 0x09;
 
-/// The permissions this authenticator can grant: getInfo offers no credMgmt, bioEnroll,
-/// largeBlobs or authnrCfg, so only mc and ga.
-pub const OFFERED_PERMISSIONS: Permissions =
-    Permissions::MAKE_CREDENTIAL.union(Permissions::GET_ASSERTION);
+/// The permissions this authenticator can grant: everything but bioEnroll (no fingerprint
+/// enrollment) and pcmr (no persistent read-only token).
+pub const OFFERED_PERMISSIONS: Permissions = Permissions::MAKE_CREDENTIAL
+    .union(Permissions::GET_ASSERTION)
+    .union(Permissions::CREDENTIAL_MANAGEMENT)
+    .union(Permissions::LARGE_BLOB_WRITE)
+    .union(Permissions::AUTHENTICATOR_CONFIG);
 
 /// The key-agreement keys of one power cycle, one per protocol. A slot is filled at power-up
 /// ([`KeyAgreements::generate`]) or, for an authenticator built without randomness, on first use.

@@ -136,7 +136,7 @@ pub fn handle(
                         stored: Some(stored),
                     });
                 }
-                let key = authenticator.config.master_key.unwrap(id, &rp_hash)?;
+                let (key, _options) = authenticator.master.unwrap(id, &rp_hash)?;
                 Some(Found {
                     id: id.clone(),
                     key_material: key.to_material().ok()?,

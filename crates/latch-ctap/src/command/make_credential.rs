@@ -14,7 +14,7 @@ use crate::credential::{Alg, PrivateKey};
 use crate::env::Env;
 use crate::pin::Permissions;
 use crate::status::StatusCode;
-use crate::store::{StoredCredential, Write};
+use crate::store::{CredentialOptions, StoredCredential, Write};
 
 /// Length of the random ID of a discoverable credential.
 pub const RESIDENT_ID_LEN: usize = 16;
@@ -184,7 +184,7 @@ pub fn handle(
     let rp_hash = rp_id_hash(&request.rp_id);
     // 12. excludeList: a credential of ours for this RP → collect presence, then
     //     CTAP2_ERR_CREDENTIAL_EXCLUDED.
-    let master = &authenticator.config.master_key;
+    let master = &authenticator.master;
     let excluded = request.exclude_list.iter().any(|id| {
         env.store
             .credential(id)
@@ -227,11 +227,12 @@ pub fn handle(
             user_display_name: request.user_display_name.clone(),
             private_key: key.to_material().map_err(|_| StatusCode::Other)?,
             created_ms: env.clock.now_ms(),
+            options: CredentialOptions::default(),
         }));
         id
     } else {
         master
-            .wrap(&key, &rp_hash, env.rng)
+            .wrap(&key, &CredentialOptions::default(), &rp_hash, env.rng)
             .map_err(|_| StatusCode::Other)?
     };
     // The credential and the counter land together, or not at all.

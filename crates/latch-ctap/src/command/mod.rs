@@ -1,9 +1,6 @@
 //! The CTAP2 command layer: `command byte || CBOR parameters` in, `status || CBOR` out.
 //!
-//! Implemented: authenticatorMakeCredential (0x01), authenticatorGetAssertion (0x02),
-//! authenticatorGetInfo (0x04), authenticatorClientPIN (0x06) and
-//! authenticatorGetNextAssertion (0x08). Everything else answers CTAP1_ERR_INVALID_COMMAND
-//! for now.
+//! A file per command. Unknown command bytes answer CTAP1_ERR_INVALID_COMMAND.
 
 pub mod client_pin;
 pub mod get_assertion;
@@ -19,10 +16,11 @@ use aws_lc_rs::digest;
 use ciborium::value::Value;
 
 use crate::cbor;
-use crate::credential::MasterKey;
+use crate::credential::{MasterKey, PrivateKey};
 use crate::env::{Env, Presence};
 use crate::pin::{Permissions, PinError, PinState, PinUvAuthProtocol, TokenUse};
 use crate::status::StatusCode;
+use crate::store::Write;
 
 /// authenticatorMakeCredential.
 pub const MAKE_CREDENTIAL: u8 = 0x01;
@@ -49,10 +47,23 @@ pub const FLAG_ED: u8 = 0x80;
 pub struct Config {
     /// The AAGUID.
     pub aaguid: [u8; 16],
-    /// The key that wraps non-discoverable credentials into their IDs.
-    pub master_key: MasterKey,
     /// firmwareVersion in getInfo.
     pub firmware_version: u64,
+    /// The batch attestation key and certificate chain; `None` means self attestation (and no
+    /// U2F registration, which needs a certificate).
+    pub attestation: Option<BatchAttestation>,
+    /// Built-in user verification (a simulated biometric the operator approves), offered as
+    /// the "uv" option.
+    pub built_in_uv: bool,
+}
+
+/// A batch attestation key with its certificate chain, leaf first, DER.
+#[derive(Debug)]
+pub struct BatchAttestation {
+    /// The ES256 key the leaf certificate certifies.
+    pub key: PrivateKey,
+    /// The leaf (carrying the AAGUID extension), then its issuers.
+    pub certificates: Vec<Vec<u8>>,
 }
 
 /// The authenticator: configuration, and the state of one power cycle: the PIN state (whose
@@ -61,30 +72,45 @@ pub struct Config {
 #[derive(Debug)]
 pub struct Authenticator {
     config: Config,
+    master: MasterKey,
     pin: PinState,
     key_agreements: client_pin::KeyAgreements,
     next_assertion: Option<get_assertion::Pending>,
 }
 
 impl Authenticator {
-    /// An authenticator with `config` and the PIN state restored from storage. The
-    /// key-agreement keys are generated on first use; prefer [`Authenticator::power_up`].
-    pub fn new(config: Config, pin: PinState) -> Self {
+    /// An authenticator with `config`, a master secret and a PIN state. The key-agreement
+    /// keys are generated on first use; prefer [`Authenticator::power_up`], which takes both
+    /// from storage.
+    pub fn new(config: Config, master: MasterKey, pin: PinState) -> Self {
         Self {
             config,
+            master,
             pin,
             key_agreements: client_pin::KeyAgreements::default(),
             next_assertion: None,
         }
     }
 
-    /// Power-up: the PIN state restored from `env.store` (a fresh one if none was ever
-    /// written), no consecutive PIN mismatches, no token, and new key-agreement keys for both
-    /// protocols.
+    /// Power-up: the master secret and PIN state restored from `env.store` (on first start a
+    /// master secret is generated and persisted, and the PIN state is a fresh one), no
+    /// consecutive PIN mismatches, no token, and new key-agreement keys for both protocols.
     pub fn power_up(config: Config, env: &mut Env<'_>) -> Result<Self, StatusCode> {
+        let master = match env.store.state().master_secret {
+            Some(secret) => MasterKey::new(secret),
+            None => {
+                let mut secret = [0u8; 32];
+                env.rng.fill(&mut secret);
+                env.store
+                    .apply(&[Write::MasterSecret(secret)])
+                    .map_err(|_| StatusCode::Other)?;
+                MasterKey::new(secret)
+            }
+        };
         let pin = PinState::restore(env.store.pin().unwrap_or_default());
         Ok(Self {
             config,
+            master,
             pin,
             key_agreements: client_pin::KeyAgreements::generate(env.rng)?,
             next_assertion: None,

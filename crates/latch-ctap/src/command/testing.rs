@@ -30,11 +30,12 @@ pub(crate) const PIN: &str = "1234";
 pub(crate) fn device() -> (Authenticator, TestEnv) {
     let config = Config {
         aaguid: AAGUID,
-        master_key: MasterKey::new([0x4B; 32]),
         firmware_version: 3,
+        attestation: None,
+        built_in_uv: false,
     };
     (
-        Authenticator::new(config, PinState::new()),
+        Authenticator::new(config, MasterKey::new([0x4B; 32]), PinState::new()),
         TestEnv::new(42),
     )
 }

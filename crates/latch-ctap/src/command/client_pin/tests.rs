@@ -14,8 +14,9 @@ const MC: u64 = 0x01;
 fn config() -> Config {
     Config {
         aaguid: AAGUID,
-        master_key: MasterKey::new([0x4B; 32]),
         firmware_version: 3,
+        attestation: None,
+        built_in_uv: false,
     }
 }
 
