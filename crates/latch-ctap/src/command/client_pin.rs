@@ -12,8 +12,8 @@ use crate::cbor::{int_key, read};
 use crate::env::Env;
 use crate::pin::protocol::{COSE_ALG_ECDH_ES_HKDF_256, COSE_CRV_P256, COSE_KTY_EC2};
 use crate::pin::{
-    ChangePin, CoseEcdhKey, GetToken, KeyAgreement, Permissions, PinContext, PinUvAuthProtocol,
-    Rng, SetPin, TokenSubcommand,
+    ChangePin, CoseEcdhKey, GetToken, GetUvToken, KeyAgreement, Permissions, PinContext,
+    PinUvAuthProtocol, Rng, SetPin, TokenSubcommand,
 };
 use crate::status::StatusCode;
 use crate::store::PinWrites;
@@ -28,6 +28,10 @@ pub const SET_PIN: u64 = 0x03;
 pub const CHANGE_PIN: u64 = 0x04;
 /// getPinToken.
 pub const GET_PIN_TOKEN: u64 = 0x05;
+/// getPinUvAuthTokenUsingUvWithPermissions (built-in UV).
+pub const GET_PIN_UV_AUTH_TOKEN_USING_UV_WITH_PERMISSIONS: u64 = 0x06;
+/// getUVRetries (built-in UV).
+pub const GET_UV_RETRIES: u64 = 0x07;
 /// getPinUvAuthTokenUsingPinWithPermissions.
 pub const GET_PIN_UV_AUTH_TOKEN_USING_PIN_WITH_PERMISSIONS: u64 = 0x09;
 
@@ -110,7 +114,7 @@ fn optional_bytes(map: &[(Value, Value)], key: i64) -> Result<Option<Vec<u8>>, S
 
 /// A COSE_Key {1: kty, 3: alg, -1: crv, -2: x, -3: y}; a missing field or a key that is not
 /// EC2 / ECDH-ES+HKDF-256 / P-256 is INVALID_PARAMETER.
-fn cose_key(value: &Value) -> Result<CoseEcdhKey, StatusCode> {
+pub(crate) fn cose_key(value: &Value) -> Result<CoseEcdhKey, StatusCode> {
     let map = read::map(value)?;
     let field = |key| read::get(map, key).ok_or(StatusCode::InvalidParameter);
     let kty = read::int(field(1)?)?;
@@ -172,17 +176,37 @@ pub fn handle(
             int_key(0x04, Value::Bool(pin.power_cycle_state())),
         ])));
     }
-    if ![
+    let built_in_uv = authenticator.config.built_in_uv;
+    if sub_command == GET_UV_RETRIES && built_in_uv {
+        return Ok(Some(Value::Map(vec![int_key(
+            0x05,
+            Value::Integer(authenticator.uv_retries.into()),
+        )])));
+    }
+    let uv_token = sub_command == GET_PIN_UV_AUTH_TOKEN_USING_UV_WITH_PERMISSIONS;
+    let known = [
         GET_KEY_AGREEMENT,
         SET_PIN,
         CHANGE_PIN,
         GET_PIN_TOKEN,
         GET_PIN_UV_AUTH_TOKEN_USING_PIN_WITH_PERMISSIONS,
     ]
-    .contains(&sub_command)
-    {
+    .contains(&sub_command);
+    if !(known || (uv_token && built_in_uv)) {
         return Err(StatusCode::InvalidSubcommand);
     }
+    // §6.5.5.7.3: check the parameters, then verify the user (which also collects presence)
+    // before any key agreement work; a declined verification changes nothing else.
+    let uv_proof = if uv_token {
+        request.protocol.ok_or(StatusCode::MissingParameter)?;
+        if request.key_agreement.is_none() || request.permissions.is_none() {
+            return Err(StatusCode::MissingParameter);
+        }
+        let rp_id = request.rp_id.as_deref().unwrap_or_default();
+        Some(authenticator.perform_built_in_uv(env, rp_id, "verify")?)
+    } else {
+        None
+    };
     let protocol = request.protocol.ok_or(StatusCode::MissingParameter)?;
     let Authenticator {
         pin,
@@ -204,6 +228,22 @@ pub fn handle(
         key_agreement,
     };
     let platform_key = request.key_agreement.as_ref();
+    if let Some(proof) = uv_proof {
+        return pin
+            .get_uv_token(
+                &mut ctx,
+                &GetUvToken {
+                    key_agreement: platform_key,
+                    permissions: request.permissions,
+                    rp_id: request.rp_id.as_deref(),
+                    offered: OFFERED_PERMISSIONS,
+                },
+                proof,
+                now_ms,
+            )
+            .map(|encrypted| Some(Value::Map(vec![int_key(0x02, Value::Bytes(encrypted))])))
+            .map_err(|error| pin_status(&error));
+    }
     let result = match sub_command {
         SET_PIN => pin
             .set_pin(

@@ -6,15 +6,16 @@ mod tests;
 use ciborium::value::Value;
 
 use super::{
-    authorize_token, check_pin_uv_auth, descriptor_id, parse_pin_uv_auth, require_presence,
-    rp_id_hash, spend_token, Authenticator, PinUvAuth, FLAG_AT, FLAG_UP, FLAG_UV,
+    authorize_token, check_pin_uv_auth, descriptor_id, extensions, parse_pin_uv_auth,
+    require_presence, rp_id_hash, spend_token, Authenticator, PinUvAuth, FLAG_AT, FLAG_ED, FLAG_UP,
+    FLAG_UV,
 };
 use crate::cbor::{self, int_key, read, text_key};
 use crate::credential::{Alg, PrivateKey};
 use crate::env::Env;
 use crate::pin::Permissions;
 use crate::status::StatusCode;
-use crate::store::{CredentialOptions, StoredCredential, Write};
+use crate::store::{CredProtect, StoredCredential, Write};
 
 /// Length of the random ID of a discoverable credential.
 pub const RESIDENT_ID_LEN: usize = 16;
@@ -48,6 +49,8 @@ pub struct Request {
     pub enterprise_attestation: Option<i64>,
     /// attestationFormatsPreference (0x0B): "none" preferred over "packed".
     pub prefers_none: bool,
+    /// Extensions (0x06).
+    pub extensions: extensions::Registration,
 }
 
 fn optional_text(map: &[(Value, Value)], key: &str) -> Result<Option<String>, StatusCode> {
@@ -102,9 +105,8 @@ impl Request {
             })
             .transpose()?
             .unwrap_or_default();
-        if let Some(extensions) = read::get(map, 0x06) {
-            read::map(extensions)?;
-        }
+        let extensions =
+            extensions::Registration::parse(read::get(map, 0x06).map(read::map).transpose()?)?;
         let options = read::get(map, 0x07).map(read::map).transpose()?;
         let pin_uv_auth = parse_pin_uv_auth(map, 0x08, 0x09)?;
         let enterprise_attestation = read::get(map, 0x0A).map(read::int).transpose()?;
@@ -134,11 +136,13 @@ impl Request {
             pin_uv_auth,
             enterprise_attestation,
             prefers_none,
+            extensions,
         })
     }
 }
 
-/// Runs the request (§6.1.2) and returns the response map {1: fmt, 2: authData, 3: attStmt}.
+/// Runs the request (§6.1.2) and returns the response map {1: fmt, 2: authData, 3: attStmt,
+/// 5: largeBlobKey}.
 pub fn handle(
     authenticator: &mut Authenticator,
     env: &mut Env<'_>,
@@ -154,45 +158,78 @@ pub fn handle(
     // 3. "If pubKeyCredParams ... does not contain a supported algorithm →
     //    CTAP2_ERR_UNSUPPORTED_ALGORITHM."
     let alg = request.alg.ok_or(StatusCode::UnsupportedAlgorithm)?;
-    // 4.-5. Options: "up" false → CTAP2_ERR_INVALID_OPTION; "uv" without built-in UV (and
-    //    without a pinUvAuthParam, which makes "uv" false) → CTAP2_ERR_INVALID_OPTION.
+    // 4.-5. Options: "up" false → CTAP2_ERR_INVALID_OPTION; "uv" without built-in UV →
+    //    CTAP2_ERR_INVALID_OPTION. A pinUvAuthParam makes "uv" false.
     if !request.up {
         return Err(StatusCode::InvalidOption);
     }
-    if request.uv && protocol.is_none() {
+    let built_in_uv = authenticator.config.built_in_uv;
+    let mut uv = request.uv && protocol.is_none();
+    if uv && !built_in_uv {
         return Err(StatusCode::InvalidOption);
     }
-    // 6. No enterprise attestation support: "If the enterpriseAttestation parameter is present
+    // 6. alwaysUv: without a pinUvAuthParam, built-in UV if there is one, else the platform
+    //    must get a token (PUAT_REQUIRED).
+    if env.store.state().settings.always_uv && protocol.is_none() && !uv {
+        if built_in_uv {
+            uv = true;
+        } else {
+            return Err(StatusCode::PuatRequired);
+        }
+    }
+    // 7. No enterprise attestation support: "If the enterpriseAttestation parameter is present
     //    and the authenticator is not enterprise attestation capable → INVALID_PARAMETER".
     if request.enterprise_attestation.is_some() {
         return Err(StatusCode::InvalidParameter);
     }
-    // 7. PIN set and no pinUvAuthParam → CTAP2_ERR_PUAT_REQUIRED (makeCredUvNotRqd is false).
-    if authenticator.pin.is_set() && protocol.is_none() {
+    // 8. Protected by some form of UV (a PIN or built-in UV), no pinUvAuthParam and "uv" false
+    //    → CTAP2_ERR_PUAT_REQUIRED (makeCredUvNotRqd is false).
+    let protected = authenticator.pin.is_set() || built_in_uv;
+    if protected && protocol.is_none() && !uv {
         return Err(StatusCode::PuatRequired);
     }
-    // 8.-11. Verify pinUvAuthParam over clientDataHash with permission mc and this RP ID.
-    let user_verified = authorize_token(
-        &mut authenticator.pin,
-        env.clock.now_ms(),
-        protocol,
-        request.pin_uv_auth.as_ref(),
-        &request.client_data_hash,
-        Permissions::MAKE_CREDENTIAL,
-        &request.rp_id,
-    )?;
+    // largeBlobKey only for discoverable credentials, and only "true" (§12.3).
+    if request.extensions.large_blob_key == Some(false)
+        || (request.extensions.large_blob_key == Some(true) && !request.rk)
+    {
+        return Err(StatusCode::InvalidOption);
+    }
+    // 9.-11. Verify pinUvAuthParam over clientDataHash with permission mc and this RP ID, or
+    //    perform built-in user verification (which also collects presence).
+    let user_verified = if protocol.is_some() {
+        authorize_token(
+            &mut authenticator.pin,
+            env.clock.now_ms(),
+            protocol,
+            request.pin_uv_auth.as_ref(),
+            &request.client_data_hash,
+            Permissions::MAKE_CREDENTIAL,
+            &request.rp_id,
+        )?
+    } else if uv {
+        authenticator.perform_built_in_uv(env, &request.rp_id, "register")?;
+        true
+    } else {
+        false
+    };
     let rp_hash = rp_id_hash(&request.rp_id);
     // 12. excludeList: a credential of ours for this RP → collect presence, then
-    //     CTAP2_ERR_CREDENTIAL_EXCLUDED.
+    //     CTAP2_ERR_CREDENTIAL_EXCLUDED. credProtect 3 credentials are only revealed with UV.
     let master = &authenticator.master;
     let excluded = request.exclude_list.iter().any(|id| {
-        env.store
+        let options = env
+            .store
             .credential(id)
-            .is_some_and(|stored| stored.rp_id_hash == rp_hash)
-            || master.unwrap(id, &rp_hash).is_some()
+            .filter(|stored| stored.rp_id_hash == rp_hash)
+            .map(|stored| stored.options)
+            .or_else(|| master.unwrap(id, &rp_hash).map(|(_, options)| options));
+        options
+            .is_some_and(|options| options.cred_protect != CredProtect::UvRequired || user_verified)
     });
     if excluded {
-        require_presence(env, &request.rp_id, "excluded")?;
+        if !uv {
+            require_presence(env, &request.rp_id, "excluded")?;
+        }
         return Err(StatusCode::CredentialExcluded);
     }
     // A full store is reported before bothering the user.
@@ -206,12 +243,15 @@ pub fn handle(
     {
         return Err(StatusCode::KeyStoreFull);
     }
-    // 13. User presence.
-    require_presence(env, &request.rp_id, "register")?;
+    // 13. User presence (built-in UV already collected it).
+    if !uv {
+        require_presence(env, &request.rp_id, "register")?;
+    }
     if protocol.is_some() {
         spend_token(&mut authenticator.pin);
     }
-    // 14.-16. The key, its ID, storage.
+    // 14.-16. The key, its ID, storage; extensions decide the credential's options.
+    let (options, cred_blob_stored) = request.extensions.credential_options();
     let key = PrivateKey::generate(alg, env.rng).map_err(|_| StatusCode::Other)?;
     let counter = env.store.sign_count().wrapping_add(1);
     let mut batch = vec![Write::SignCount(counter)];
@@ -227,12 +267,12 @@ pub fn handle(
             user_display_name: request.user_display_name.clone(),
             private_key: key.to_material().map_err(|_| StatusCode::Other)?,
             created_ms: env.clock.now_ms(),
-            options: CredentialOptions::default(),
+            options: options.clone(),
         }));
         id
     } else {
         master
-            .wrap(&key, &CredentialOptions::default(), &rp_hash, env.rng)
+            .wrap(&key, &options, &rp_hash, env.rng)
             .map_err(|_| StatusCode::Other)?
     };
     // The credential and the counter land together, or not at all.
@@ -244,12 +284,24 @@ pub fn handle(
         }
     })?;
 
-    // 17. authData = rpIdHash || flags || signCount || attestedCredentialData.
+    // 17. authData = rpIdHash || flags || signCount || attestedCredentialData || extensions.
+    let settings = &env.store.state().settings;
+    let min_pin_length = settings
+        .min_pin_length_rp_ids
+        .iter()
+        .any(|allowed| allowed == &request.rp_id)
+        .then(|| authenticator.pin.min_pin_length());
+    let outputs = request
+        .extensions
+        .outputs(&options, cred_blob_stored, min_pin_length);
     let id_len = u16::try_from(id.len()).map_err(|_| StatusCode::Other)?;
     let public_key = cbor::encode(&key.cose_public_key()).map_err(|_| StatusCode::Other)?;
     let mut flags = FLAG_UP | FLAG_AT;
     if user_verified {
         flags |= FLAG_UV;
+    }
+    if !outputs.is_empty() {
+        flags |= FLAG_ED;
     }
     let mut auth_data = Vec::with_capacity(37 + 16 + 2 + id.len() + public_key.len());
     auth_data.extend_from_slice(&rp_hash);
@@ -259,25 +311,57 @@ pub fn handle(
     auth_data.extend_from_slice(&id_len.to_be_bytes());
     auth_data.extend_from_slice(&id);
     auth_data.extend_from_slice(&public_key);
+    if !outputs.is_empty() {
+        let encoded = cbor::encode(&Value::Map(outputs)).map_err(|_| StatusCode::Other)?;
+        auth_data.extend_from_slice(&encoded);
+    }
 
-    // 18. Attestation: "packed" self attestation, or "none" if the platform prefers it.
+    // 18. Attestation: "packed" with the batch certificate (or self attestation without one),
+    //     or "none" if the platform prefers it.
     let (fmt, att_stmt) = if request.prefers_none {
         ("none", Value::Map(vec![]))
     } else {
         let mut signed = auth_data.clone();
         signed.extend_from_slice(&request.client_data_hash);
-        let sig = key.sign(&signed).map_err(|_| StatusCode::Other)?;
-        (
-            "packed",
-            Value::Map(vec![
-                text_key("alg", Value::Integer(alg.cose().into())),
-                text_key("sig", Value::Bytes(sig)),
-            ]),
-        )
+        match &authenticator.config.attestation {
+            Some(batch) => {
+                let sig = batch.key.sign(&signed).map_err(|_| StatusCode::Other)?;
+                let x5c = batch
+                    .certificates
+                    .iter()
+                    .map(|der| Value::Bytes(der.clone()))
+                    .collect();
+                (
+                    "packed",
+                    Value::Map(vec![
+                        text_key("alg", Value::Integer(batch.key.alg().cose().into())),
+                        text_key("sig", Value::Bytes(sig)),
+                        text_key("x5c", Value::Array(x5c)),
+                    ]),
+                )
+            }
+            None => {
+                let sig = key.sign(&signed).map_err(|_| StatusCode::Other)?;
+                (
+                    "packed",
+                    Value::Map(vec![
+                        text_key("alg", Value::Integer(alg.cose().into())),
+                        text_key("sig", Value::Bytes(sig)),
+                    ]),
+                )
+            }
+        }
     };
-    Ok(Value::Map(vec![
+    let mut response = vec![
         int_key(0x01, Value::Text(fmt.to_owned())),
         int_key(0x02, Value::Bytes(auth_data)),
         int_key(0x03, att_stmt),
-    ]))
+    ];
+    if options.large_blob_key {
+        response.push(int_key(
+            0x05,
+            Value::Bytes(master.large_blob_key(&id).to_vec()),
+        ));
+    }
+    Ok(Value::Map(response))
 }

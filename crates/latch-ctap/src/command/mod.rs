@@ -3,6 +3,7 @@
 //! A file per command. Unknown command bytes answer CTAP1_ERR_INVALID_COMMAND.
 
 pub mod client_pin;
+pub mod extensions;
 pub mod get_assertion;
 pub mod get_info;
 pub mod make_credential;
@@ -18,7 +19,7 @@ use ciborium::value::Value;
 use crate::cbor;
 use crate::credential::{MasterKey, PrivateKey};
 use crate::env::{Env, Presence};
-use crate::pin::{Permissions, PinError, PinState, PinUvAuthProtocol, TokenUse};
+use crate::pin::{BuiltInUvVerified, Permissions, PinError, PinState, PinUvAuthProtocol, TokenUse};
 use crate::status::StatusCode;
 use crate::store::Write;
 
@@ -76,7 +77,12 @@ pub struct Authenticator {
     pin: PinState,
     key_agreements: client_pin::KeyAgreements,
     next_assertion: Option<get_assertion::Pending>,
+    /// Built-in UV attempts left before UV_BLOCKED (volatile: a power cycle restores them).
+    uv_retries: u8,
 }
+
+/// Built-in user verification attempts before UV_BLOCKED.
+pub const MAX_UV_RETRIES: u8 = 8;
 
 impl Authenticator {
     /// An authenticator with `config`, a master secret and a PIN state. The key-agreement
@@ -89,6 +95,7 @@ impl Authenticator {
             pin,
             key_agreements: client_pin::KeyAgreements::default(),
             next_assertion: None,
+            uv_retries: MAX_UV_RETRIES,
         }
     }
 
@@ -114,6 +121,7 @@ impl Authenticator {
             pin,
             key_agreements: client_pin::KeyAgreements::generate(env.rng)?,
             next_assertion: None,
+            uv_retries: MAX_UV_RETRIES,
         })
     }
 
@@ -136,6 +144,43 @@ impl Authenticator {
     /// The PIN state.
     pub const fn pin(&self) -> &PinState {
         &self.pin
+    }
+
+    /// Built-in UV attempts left.
+    pub const fn uv_retries(&self) -> u8 {
+        self.uv_retries
+    }
+
+    /// performBuiltInUv: the operator approves (the user is verified and present) or declines
+    /// (UV_INVALID; after [`MAX_UV_RETRIES`] declines in a row, UV_BLOCKED until a PIN is used
+    /// or the key is power-cycled). No built-in UV → INVALID_OPTION.
+    pub fn perform_built_in_uv(
+        &mut self,
+        env: &mut Env<'_>,
+        rp_id: &str,
+        what: &str,
+    ) -> Result<BuiltInUvVerified, StatusCode> {
+        if !self.config.built_in_uv {
+            return Err(StatusCode::InvalidOption);
+        }
+        if self.uv_retries == 0 {
+            return Err(StatusCode::UvBlocked);
+        }
+        match env.presence.verify(rp_id, what) {
+            Presence::Approved => {
+                self.uv_retries = MAX_UV_RETRIES;
+                Ok(BuiltInUvVerified::new())
+            }
+            Presence::Denied => {
+                self.uv_retries = self.uv_retries.saturating_sub(1);
+                Err(if self.uv_retries == 0 {
+                    StatusCode::UvBlocked
+                } else {
+                    StatusCode::UvInvalid
+                })
+            }
+            Presence::Timeout => Err(StatusCode::UserActionTimeout),
+        }
     }
 
     /// Handles one CTAPHID_CBOR message: a status byte, then the CBOR response if it is 0x00.
@@ -165,7 +210,7 @@ impl Authenticator {
                 let request = get_assertion::Request::parse(&cbor::decode_map(parameters)?)?;
                 get_assertion::handle(self, env, &request)?
             }
-            GET_INFO => get_info::response(self),
+            GET_INFO => get_info::response(self, env),
             CLIENT_PIN => {
                 let request = client_pin::Request::parse(&cbor::decode_map(parameters)?)?;
                 match client_pin::handle(self, env, &request)? {

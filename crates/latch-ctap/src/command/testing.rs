@@ -27,17 +27,32 @@ pub(crate) const CDH: [u8; 32] = [0xCD; 32];
 pub(crate) const AAGUID: [u8; 16] = [0xAA; 16];
 pub(crate) const PIN: &str = "1234";
 
-pub(crate) fn device() -> (Authenticator, TestEnv) {
-    let config = Config {
+pub(crate) fn config() -> Config {
+    Config {
         aaguid: AAGUID,
         firmware_version: 3,
         attestation: None,
         built_in_uv: false,
-    };
+    }
+}
+
+pub(crate) fn device_with(config: Config) -> (Authenticator, TestEnv) {
     (
         Authenticator::new(config, MasterKey::new([0x4B; 32]), PinState::new()),
         TestEnv::new(42),
     )
+}
+
+pub(crate) fn device() -> (Authenticator, TestEnv) {
+    device_with(config())
+}
+
+/// A device with built-in user verification.
+pub(crate) fn device_uv() -> (Authenticator, TestEnv) {
+    device_with(Config {
+        built_in_uv: true,
+        ..config()
+    })
 }
 
 pub(crate) fn text(s: &str) -> Value {

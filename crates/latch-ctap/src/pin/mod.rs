@@ -419,30 +419,10 @@ impl PinState {
             }
             TokenSubcommand::WithPermissions { offered } => {
                 let raw = required(request.permissions, "permissions")?;
-                // 3. "If the authenticator receives a permissions parameter with value 0, return
-                //    CTAP1_ERR_INVALID_PARAMETER."
-                if raw == 0 {
-                    return Err(PinError::PermissionsZero);
-                }
-                let permissions = Permissions::from_wire(raw);
-                // 4. A permission this authenticator does not offer →
-                //    CTAP2_ERR_UNAUTHORIZED_PERMISSION; pcmr only on its own.
-                let not_offered = permissions.difference(offered);
-                if !not_offered.is_empty() {
-                    return Err(PinError::PermissionNotOffered {
-                        bits: not_offered.bits(),
-                    });
-                }
-                let pcmr = Permissions::PERSISTENT_CREDENTIAL_MGMT_READ_ONLY;
-                if permissions.contains(pcmr) && permissions != pcmr {
-                    return Err(PinError::PermissionNotOffered { bits: pcmr.bits() });
-                }
-                // mc and ga tokens are bound to an RP ID, so it must be sent with them.
-                let mc_ga = Permissions::MAKE_CREDENTIAL.union(Permissions::GET_ASSERTION);
-                if permissions.intersects(mc_ga) && request.rp_id.is_none() {
-                    return Err(PinError::MissingParameter { name: "rpId" });
-                }
-                (permissions, request.rp_id)
+                (
+                    check_permissions(raw, offered, request.rp_id)?,
+                    request.rp_id,
+                )
             }
         };
         // 5. "If the pinRetries counter is 0, return CTAP2_ERR_PIN_BLOCKED error." (Also: no
@@ -470,7 +450,7 @@ impl PinState {
         // 12.-16. A new token (the old one is gone), begun with userIsPresent false, with the
         //     permissions and permissions RP ID.
         let token = PinToken::mint(
-            verified,
+            Verification::Pin(verified),
             ctx.rng,
             shared.protocol(),
             permissions,
@@ -478,6 +458,32 @@ impl PinState {
             now_ms,
         );
         // 17. "returns the encrypted pinUvAuthToken ... encrypt(shared secret, pinUvAuthToken)".
+        let encrypted = token.encrypt_for(&shared, ctx.rng)?;
+        self.token = Some(token);
+        Ok(encrypted)
+    }
+
+    /// getPinUvAuthTokenUsingUvWithPermissions (§6.5.5.7.3) after built-in user verification
+    /// passed: a new token with `permissions` (and `rp_id`), encrypted for the platform.
+    pub fn get_uv_token(
+        &mut self,
+        ctx: &mut PinContext<'_>,
+        request: &GetUvToken<'_>,
+        _proof: BuiltInUvVerified,
+        now_ms: u64,
+    ) -> Result<Vec<u8>, PinError> {
+        let platform_key = required(request.key_agreement, "keyAgreement")?;
+        let raw = required(request.permissions, "permissions")?;
+        let permissions = check_permissions(raw, request.offered, request.rp_id)?;
+        let shared = ctx.key_agreement.decapsulate(platform_key)?;
+        let token = PinToken::mint(
+            Verification::BuiltIn(_proof),
+            ctx.rng,
+            shared.protocol(),
+            permissions,
+            request.rp_id,
+            now_ms,
+        );
         let encrypted = token.encrypt_for(&shared, ctx.rng)?;
         self.token = Some(token);
         Ok(encrypted)
@@ -519,6 +525,74 @@ impl PinState {
         self.token = None;
         Ok(())
     }
+}
+
+/// getPinUvAuthTokenUsingPinWithPermissions steps 3-4 (and the same for UV): permissions not
+/// zero, all offered, pcmr alone, and an RP ID with mc or ga.
+fn check_permissions(
+    raw: u64,
+    offered: Permissions,
+    rp_id: Option<&str>,
+) -> Result<Permissions, PinError> {
+    // 3. "If the authenticator receives a permissions parameter with value 0, return
+    //    CTAP1_ERR_INVALID_PARAMETER."
+    if raw == 0 {
+        return Err(PinError::PermissionsZero);
+    }
+    let permissions = Permissions::from_wire(raw);
+    // 4. A permission this authenticator does not offer → CTAP2_ERR_UNAUTHORIZED_PERMISSION;
+    //    pcmr only on its own.
+    let not_offered = permissions.difference(offered);
+    if !not_offered.is_empty() {
+        return Err(PinError::PermissionNotOffered {
+            bits: not_offered.bits(),
+        });
+    }
+    let pcmr = Permissions::PERSISTENT_CREDENTIAL_MGMT_READ_ONLY;
+    if permissions.contains(pcmr) && permissions != pcmr {
+        return Err(PinError::PermissionNotOffered { bits: pcmr.bits() });
+    }
+    // mc and ga tokens are bound to an RP ID, so it must be sent with them.
+    let mc_ga = Permissions::MAKE_CREDENTIAL.union(Permissions::GET_ASSERTION);
+    if permissions.intersects(mc_ga) && rp_id.is_none() {
+        return Err(PinError::MissingParameter { name: "rpId" });
+    }
+    Ok(permissions)
+}
+
+/// A getPinUvAuthTokenUsingUvWithPermissions request.
+#[derive(Debug, Clone, Copy)]
+pub struct GetUvToken<'a> {
+    /// keyAgreement.
+    pub key_agreement: Option<&'a CoseEcdhKey>,
+    /// permissions.
+    pub permissions: Option<u64>,
+    /// rpId.
+    pub rp_id: Option<&'a str>,
+    /// The permissions this authenticator offers.
+    pub offered: Permissions,
+}
+
+/// Proof that built-in user verification passed (the operator approved).
+#[derive(Debug)]
+pub struct BuiltInUvVerified {
+    _private: (),
+}
+
+impl BuiltInUvVerified {
+    /// Only the command layer mints it, right after `UserPresence::verify` approved.
+    pub(crate) const fn new() -> Self {
+        Self { _private: () }
+    }
+}
+
+/// How the user was verified before a token was minted.
+#[derive(Debug)]
+pub enum Verification {
+    /// A PIN check passed.
+    Pin(PinVerified),
+    /// Built-in user verification passed.
+    BuiltIn(BuiltInUvVerified),
 }
 
 /// A mandatory parameter, or CTAP2_ERR_MISSING_PARAMETER naming it.

@@ -1,8 +1,10 @@
 //! The pinUvAuthToken (CTAP 2.1 §6.5.2.2). Only the `pin` module mints one, and only with the
-//! [`PinVerified`] proof that a PIN check passed.
+//! [`Verification`] proof that a PIN check or built-in user verification passed.
 
 use super::protocol::{PinUvAuthProtocol, SharedSecret};
+#[cfg(test)]
 use super::retries::PinVerified;
+use super::Verification;
 use super::{PinError, Rng};
 
 /// Length of a pinUvAuthToken (fixed at 32 bytes since CTAP 2.1).
@@ -109,7 +111,7 @@ impl PinToken {
     /// `resetPinUvAuthToken()` + `beginUsingPinUvAuthToken(userIsPresent: false)`: 32 fresh
     /// bytes from `rng`, user verified, user not present. `_proof` shows a PIN check passed.
     pub(super) fn mint(
-        _proof: PinVerified,
+        _proof: Verification,
         rng: &mut dyn Rng,
         protocol: PinUvAuthProtocol,
         permissions: Permissions,
@@ -245,7 +247,7 @@ mod tests {
 
     fn token(permissions: Permissions, rp_id: Option<&str>) -> PinToken {
         PinToken::mint(
-            PinVerified::for_tests(),
+            Verification::Pin(PinVerified::for_tests()),
             &mut TestRng::new(1),
             PinUvAuthProtocol::Two,
             permissions,
@@ -375,7 +377,7 @@ mod tests {
     #[test]
     fn protocol_one_token_authenticates_with_sixteen_bytes() {
         let t = PinToken::mint(
-            PinVerified::for_tests(),
+            Verification::Pin(PinVerified::for_tests()),
             &mut TestRng::new(2),
             PinUvAuthProtocol::One,
             Permissions::DEFAULT,
