@@ -205,3 +205,6 @@ pub fn hmac_secret_output(
     output.fill(0);
     encrypted
 }
+
+#[cfg(test)]
+mod tests;
