@@ -898,3 +898,261 @@ fn cred_protect_uv_required_is_not_for_u2f() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A relying party's view: latch-webauthn verifies what a browser builds from U2F responses.
+
+mod relying_party {
+    use latch_webauthn::authentication::{
+        verify_authentication, AuthenticationState, StoredCredential,
+    };
+    use latch_webauthn::b64;
+    use latch_webauthn::wire::{
+        AuthenticationResponseJson, AuthenticatorAssertionResponseJson,
+        AuthenticatorAttestationResponseJson, RegistrationResponseJson,
+    };
+    use latch_webauthn::{
+        verify_registration, RegistrationState, RelyingParty, TrustStatus, UnixTime,
+        UserVerification,
+    };
+
+    use super::*;
+
+    const ORIGIN: &str = "https://example.com";
+    const APPID: &str = "https://example.com/u2f/app-id.json";
+    const NOW: UnixTime = UnixTime(1_800_000_000);
+
+    fn client_data(ty: &str, challenge: &[u8]) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "type": ty,
+            "challenge": b64::encode(challenge),
+            "origin": ORIGIN,
+            "crossOrigin": false,
+        }))
+        .unwrap()
+    }
+
+    /// The COSE_Key of an uncompressed P-256 point, canonical.
+    fn cose_key(point: &[u8]) -> Vec<u8> {
+        cbor::encode(&Value::Map(vec![
+            int_key(1, Value::Integer(2.into())),
+            int_key(3, Value::Integer((-7).into())),
+            int_key(-1, Value::Integer(1.into())),
+            int_key(-2, Value::Bytes(point[1..33].to_vec())),
+            int_key(-3, Value::Bytes(point[33..65].to_vec())),
+        ]))
+        .unwrap()
+    }
+
+    fn registration_response(
+        registration: &Registration,
+        client_data_json: Vec<u8>,
+        application: &[u8; 32],
+    ) -> RegistrationResponseJson {
+        // WebAuthn §8.6 / CTAP 2.1 §11.1.1.2: authData = application || UP|AT || counter 0 ||
+        // zero AAGUID || L || key handle || COSE key; attStmt = {sig, x5c: [certificate]}.
+        let mut auth_data = application.to_vec();
+        auth_data.push(0x41);
+        auth_data.extend_from_slice(&[0; 4]);
+        auth_data.extend_from_slice(&[0; 16]);
+        auth_data.extend_from_slice(
+            &u16::try_from(registration.key_handle.len())
+                .unwrap()
+                .to_be_bytes(),
+        );
+        auth_data.extend_from_slice(&registration.key_handle);
+        auth_data.extend_from_slice(&cose_key(&registration.public_key));
+        let attestation_object = cbor::encode(&Value::Map(vec![
+            text_key("fmt", Value::Text("fido-u2f".to_owned())),
+            text_key(
+                "attStmt",
+                Value::Map(vec![
+                    text_key("sig", Value::Bytes(registration.signature.clone())),
+                    text_key(
+                        "x5c",
+                        Value::Array(vec![Value::Bytes(registration.certificate.clone())]),
+                    ),
+                ]),
+            ),
+            text_key("authData", Value::Bytes(auth_data)),
+        ]))
+        .unwrap();
+        RegistrationResponseJson {
+            id: b64::encode(&registration.key_handle),
+            raw_id: registration.key_handle.clone().into(),
+            response: AuthenticatorAttestationResponseJson {
+                client_data_json: client_data_json.into(),
+                attestation_object: attestation_object.into(),
+                authenticator_data: None,
+                transports: vec!["usb".into()],
+                public_key: None,
+                public_key_algorithm: None,
+            },
+            authenticator_attachment: Some("cross-platform".into()),
+            client_extension_results: serde_json::Map::new(),
+            ty: "public-key".into(),
+        }
+    }
+
+    fn assertion_response(
+        id: &[u8],
+        client_data_json: Vec<u8>,
+        authenticator_data: Vec<u8>,
+        signature: Vec<u8>,
+        appid: bool,
+    ) -> AuthenticationResponseJson {
+        let mut extensions = serde_json::Map::new();
+        if appid {
+            extensions.insert("appid".into(), serde_json::Value::Bool(true));
+        }
+        AuthenticationResponseJson {
+            id: b64::encode(id),
+            raw_id: id.to_vec().into(),
+            response: AuthenticatorAssertionResponseJson {
+                client_data_json: client_data_json.into(),
+                authenticator_data: authenticator_data.into(),
+                signature: signature.into(),
+                user_handle: None,
+            },
+            authenticator_attachment: None,
+            client_extension_results: extensions,
+            ty: "public-key".into(),
+        }
+    }
+
+    /// navigator.credentials.create() through U2F_REGISTER, verified as "fido-u2f"; then
+    /// navigator.credentials.get() through U2F_AUTHENTICATE, verified as an assertion.
+    #[test]
+    fn a_browser_registers_and_signs_in_over_u2f() {
+        let (mut auth, mut env, _, cert) = device();
+        let mut rp = RelyingParty::new(RP, [ORIGIN]);
+        rp.attestation.trust.add_root(cert.clone());
+        let application = rp_id_hash(RP);
+        let user_id = b"user-1".to_vec();
+
+        let challenge = vec![0xC1; 32];
+        let client_data_json = client_data("webauthn.create", &challenge);
+        let registration = register(
+            &mut auth,
+            &mut env,
+            &sha256(&client_data_json),
+            &application,
+            cert.len(),
+        );
+        let state = RegistrationState {
+            challenge,
+            user_id: user_id.clone(),
+            user_verification: UserVerification::Discouraged,
+            allowed_algs: vec![-7],
+            require_user_presence: true,
+        };
+        let response = registration_response(&registration, client_data_json, &application);
+        let verified = verify_registration(&rp, &state, &response, NOW).unwrap();
+        assert_eq!(verified.fmt(), "fido-u2f");
+        assert_eq!(verified.attestation.trust, TrustStatus::Trusted);
+        assert_eq!(verified.credential_id, registration.key_handle);
+        assert_eq!(verified.aaguid, [0; 16]);
+        let mut stored = StoredCredential {
+            id: registration.key_handle.clone(),
+            user_id: user_id.clone(),
+            public_key_cose: verified.public_key_cose.clone(),
+            sign_count: verified.sign_count,
+            backup_eligible: false,
+        };
+
+        for round in 0..2u8 {
+            let challenge = vec![0xA0 + round; 32];
+            let client_data_json = client_data("webauthn.get", &challenge);
+            let data = send(
+                &mut auth,
+                &mut env,
+                &extended(
+                    0x02,
+                    0x03,
+                    &authenticate_data(
+                        &sha256(&client_data_json),
+                        &application,
+                        &registration.key_handle,
+                    ),
+                ),
+            )
+            .unwrap();
+            // authenticatorData = application || flags || counter; the signature as is.
+            let mut authenticator_data = application.to_vec();
+            authenticator_data.extend_from_slice(&data[..5]);
+            let response = assertion_response(
+                &registration.key_handle,
+                client_data_json,
+                authenticator_data,
+                data[5..].to_vec(),
+                false,
+            );
+            let state = AuthenticationState {
+                challenge,
+                user_verification: UserVerification::Discouraged,
+                allow_credentials: vec![registration.key_handle.clone()],
+                user_id: Some(user_id.clone()),
+                appid: None,
+            };
+            let verified = verify_authentication(&rp, &state, &response, &stored, NOW).unwrap();
+            assert!(verified.sign_count > stored.sign_count);
+            assert!(!verified.used_appid);
+            stored.sign_count = verified.sign_count;
+        }
+    }
+
+    /// A key registered through the U2F JavaScript API (application = SHA-256 of the AppID)
+    /// signs in through WebAuthn's appid extension: the browser sends CTAP2 GetAssertion with the
+    /// AppID as rpId and the U2F key handle in the allowList.
+    #[test]
+    fn a_legacy_u2f_registration_signs_in_with_the_appid_extension() {
+        let (mut auth, mut env, _, cert) = device();
+        let rp = RelyingParty::new(RP, [ORIGIN]);
+        let application = sha256(APPID.as_bytes());
+        let registration = register(&mut auth, &mut env, &CHALLENGE, &application, cert.len());
+        // A U2F server stored the raw point; migrated, it is a COSE key.
+        let stored = StoredCredential {
+            id: registration.key_handle.clone(),
+            user_id: b"user-2".to_vec(),
+            public_key_cose: cose_key(&registration.public_key),
+            sign_count: 0,
+            backup_eligible: false,
+        };
+        let challenge = vec![0xB7; 32];
+        let client_data_json = client_data("webauthn.get", &challenge);
+        let asserted = get_assertion(
+            &mut auth,
+            &mut env,
+            APPID,
+            &sha256(&client_data_json),
+            &registration.key_handle,
+        );
+        let authenticator_data = cbor::read::get(&asserted, 2)
+            .unwrap()
+            .as_bytes()
+            .unwrap()
+            .clone();
+        let signature = cbor::read::get(&asserted, 3)
+            .unwrap()
+            .as_bytes()
+            .unwrap()
+            .clone();
+        let response = assertion_response(
+            &registration.key_handle,
+            client_data_json,
+            authenticator_data,
+            signature,
+            true,
+        );
+        let state = AuthenticationState {
+            challenge,
+            user_verification: UserVerification::Discouraged,
+            allow_credentials: vec![registration.key_handle.clone()],
+            user_id: Some(b"user-2".to_vec()),
+            appid: Some(APPID.to_owned()),
+        };
+        let verified = verify_authentication(&rp, &state, &response, &stored, NOW).unwrap();
+        assert!(verified.used_appid);
+        assert_eq!(verified.sign_count, 1);
+    }
+}
