@@ -11,6 +11,7 @@
 //! so a reset (a new master secret) invalidates all of them at once.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::encoding::AsBigEndian;
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
@@ -140,6 +141,15 @@ impl PrivateKey {
                 Ok(Self::Ed25519(pair, seed))
             }
         }
+    }
+
+    /// An ES256 key from an unencrypted PKCS#8 document (a batch attestation key as tools such
+    /// as openssl or rcgen write it); `None` if it is not a valid P-256 key.
+    pub fn es256_from_pkcs8(der: &[u8]) -> Option<Self> {
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der).ok()?;
+        let scalar = pair.private_key().as_be_bytes().ok()?;
+        let scalar: [u8; 32] = scalar.as_ref().try_into().ok()?;
+        Some(Self::Es256(pair, scalar))
     }
 
     /// Its algorithm.

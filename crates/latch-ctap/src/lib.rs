@@ -17,5 +17,6 @@ pub mod credential;
 pub mod env;
 pub mod store;
 pub mod testing;
+pub mod u2f;
 
 pub use command::{Authenticator, Config};

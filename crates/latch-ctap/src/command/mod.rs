@@ -136,6 +136,11 @@ impl Authenticator {
         &self.config
     }
 
+    /// The master key (CTAP1/U2F wraps and unwraps key handles with it).
+    pub(crate) const fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     /// The PIN state (for ClientPIN, which lives elsewhere for now).
     pub fn pin_mut(&mut self) -> &mut PinState {
         &mut self.pin
