@@ -2,7 +2,6 @@
 //! This file only parses the command line and dispatches.
 
 mod cmd;
-#[allow(dead_code)] // used by `latch key run` (not yet wired)
 mod state_file;
 
 use std::process::ExitCode;

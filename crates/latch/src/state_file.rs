@@ -183,6 +183,7 @@ impl StateFile {
     }
 
     /// The state file's path.
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -1,5 +1,8 @@
 //! `latch key`: run the software security key (`run`), or manage any CTAPHID key as a client.
 
+mod device;
+mod identity;
+mod presence;
 pub mod run;
 
 use std::process::ExitCode;
