@@ -286,3 +286,24 @@ pub(crate) fn token_with_pin(
         .unwrap();
     (protocol, decrypt_token(&shared, &encrypted).unwrap())
 }
+
+/// Sends `command || params` for a command whose success has no response map: Ok(()) for a
+/// bare CTAP2_OK, Err(status byte) otherwise.
+pub(crate) fn call_empty(
+    auth: &mut Authenticator,
+    env: &mut TestEnv,
+    command: u8,
+    params: Option<Value>,
+) -> Result<(), u8> {
+    let mut message = vec![command];
+    if let Some(params) = params {
+        message.extend(encode(&params).unwrap());
+    }
+    let response = auth.handle(&mut env.env(), &message);
+    let (status, body) = response.split_first().unwrap();
+    assert!(body.is_empty(), "unexpected body {body:02x?}");
+    if *status != 0 {
+        return Err(*status);
+    }
+    Ok(())
+}

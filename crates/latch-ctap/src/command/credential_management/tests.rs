@@ -1,0 +1,1 @@
+//! credential_management tests.
