@@ -257,7 +257,17 @@ pub(crate) fn token_with_pin(
     permissions: Permissions,
     rp_id: Option<&str>,
 ) -> (PinUvAuthProtocol, [u8; 32]) {
-    let protocol = PinUvAuthProtocol::Two;
+    token_with_pin_protocol(auth, env, PinUvAuthProtocol::Two, permissions, rp_id)
+}
+
+/// [`token_with_pin`] under a chosen pinUvAuthProtocol.
+pub(crate) fn token_with_pin_protocol(
+    auth: &mut Authenticator,
+    env: &mut TestEnv,
+    protocol: PinUvAuthProtocol,
+    permissions: Permissions,
+    rp_id: Option<&str>,
+) -> (PinUvAuthProtocol, [u8; 32]) {
     let mut store = RecordingStore::default();
     let mut key_agreement = KeyAgreement::generate(protocol, &mut env.rng).unwrap();
     let (platform_key, shared) =
@@ -306,4 +316,9 @@ pub(crate) fn call_empty(
         return Err(*status);
     }
     Ok(())
+}
+
+/// pinUvAuthParam = authenticate(token, message) under `protocol`.
+pub(crate) fn auth_param(protocol: PinUvAuthProtocol, token: &[u8; 32], message: &[u8]) -> Value {
+    bytes(&protocol.authenticate(token, message))
 }
