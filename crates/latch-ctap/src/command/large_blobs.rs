@@ -77,16 +77,21 @@ pub fn handle(
     let offset = usize::try_from(offset).map_err(|_| StatusCode::InvalidParameter)?;
     // 2.-3. Exactly one of get and set, else CTAP1_ERR_INVALID_PARAMETER.
     match (request.get, &request.set) {
-        (Some(get), None) => read(env, request, offset, get).map(Some),
+        (Some(get), None) => get_fragment(env, request, offset, get).map(Some),
         (None, Some(fragment)) => {
-            write(authenticator, env, request, offset, fragment).map(|()| None)
+            set_fragment(authenticator, env, request, offset, fragment).map(|()| None)
         }
         _ => Err(StatusCode::InvalidParameter),
     }
 }
 
 /// §6.10.2 step 4: get.
-fn read(env: &Env<'_>, request: &Request, offset: usize, get: u64) -> Result<Value, StatusCode> {
+fn get_fragment(
+    env: &Env<'_>,
+    request: &Request,
+    offset: usize,
+    get: u64,
+) -> Result<Value, StatusCode> {
     // "If length is present, return CTAP1_ERR_INVALID_PARAMETER."
     // "If either of pinUvAuthParam or pinUvAuthProtocol are present, return
     //  CTAP1_ERR_INVALID_PARAMETER."
@@ -108,7 +113,7 @@ fn read(env: &Env<'_>, request: &Request, offset: usize, get: u64) -> Result<Val
 }
 
 /// §6.10.2 step 5: set. The pending state changes only once the fragment is accepted.
-fn write(
+fn set_fragment(
     authenticator: &mut Authenticator,
     env: &mut Env<'_>,
     request: &Request,

@@ -443,3 +443,47 @@ fn set_min_pin_length_with_a_pin_forces_a_change_when_needed() {
         Err(0x37)
     );
 }
+
+#[test]
+fn empty_params_verify_with_or_without_their_encoding() {
+    let (mut auth, mut env) = device();
+    let (protocol, key) = pin_token(&mut auth, &mut env, ACFG, None);
+    let set = SET_MIN_PIN_LENGTH;
+    // As the spec reads: the MAC covers the empty map (0xa0).
+    let token = (protocol, key);
+    assert_eq!(
+        config(
+            &mut auth,
+            &mut env,
+            set,
+            min_pin(None, None, None),
+            Some(&token)
+        ),
+        Ok(())
+    );
+    // As python-fido2 sends `set_min_pin_length()`: {} on the wire, not in the MAC.
+    let mut message = vec![0xff; 32];
+    message.extend([0x0d, 0x03]);
+    let params = Value::Map(vec![
+        int_key(1, int(3)),
+        int_key(2, Value::Map(vec![])),
+        int_key(3, int(2)),
+        int_key(4, auth_param(protocol, &key, &message)),
+    ]);
+    assert_eq!(
+        call_empty(&mut auth, &mut env, CONFIG, Some(params)),
+        Ok(())
+    );
+    // Non-empty params are never left out of the MAC.
+    let params = Value::Map(vec![
+        int_key(1, int(3)),
+        int_key(2, min_pin(Some(6), None, None).unwrap()),
+        int_key(3, int(2)),
+        int_key(4, auth_param(protocol, &key, &message)),
+    ]);
+    assert_eq!(
+        call_empty(&mut auth, &mut env, CONFIG, Some(params)),
+        Err(0x33)
+    );
+    assert_eq!(auth.pin().min_pin_length(), 4);
+}
