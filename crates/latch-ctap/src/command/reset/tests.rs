@@ -158,3 +158,33 @@ fn reset_of_a_new_authenticator_counts_from_clock_zero() {
     env.advance(1);
     assert_eq!(call_empty(&mut auth, &mut env, RESET, None), Err(0x30));
 }
+
+#[test]
+fn reset_ends_a_large_blob_write_and_an_enumeration() {
+    use crate::command::{CREDENTIAL_MANAGEMENT, LARGE_BLOBS};
+    let (mut auth, mut env) = device();
+    make(&mut auth, &mut env, rk_params());
+    // A write of 100 bytes, half done.
+    let first = Value::Map(vec![
+        int_key(2, bytes(&[0; 50])),
+        int_key(3, int(0)),
+        int_key(4, int(100)),
+    ]);
+    assert_eq!(
+        call_empty(&mut auth, &mut env, LARGE_BLOBS, Some(first)),
+        Ok(())
+    );
+    assert_eq!(call_empty(&mut auth, &mut env, RESET, None), Ok(()));
+    let second = Value::Map(vec![int_key(2, bytes(&[0; 50])), int_key(3, int(50))]);
+    assert_eq!(
+        call_empty(&mut auth, &mut env, LARGE_BLOBS, Some(second)),
+        Err(0x04)
+    );
+    // No enumeration survives either (nor anything to enumerate).
+    let next = Value::Map(vec![int_key(1, int(0x05))]);
+    assert_eq!(
+        call(&mut auth, &mut env, CREDENTIAL_MANAGEMENT, Some(next)).err(),
+        Some(0x30)
+    );
+    assert_eq!(env.store.count(), 0);
+}
