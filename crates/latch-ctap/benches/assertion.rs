@@ -1,7 +1,12 @@
 //! GetAssertion beside the raw ECDSA P-256 signature it wraps, in the same run: the ratio is
 //! what the CTAP layer (CBOR in and out, unwrapping the credential ID, the counter write to an
 //! in-memory store, authData) costs over the signature itself. `scripts/bench-ratios` prints it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
@@ -33,8 +38,14 @@ fn request(allow: Option<&[u8]>) -> Vec<u8> {
 fn register(auth: &mut Authenticator, env: &mut TestEnv, rk: bool) -> Vec<u8> {
     let params = Value::Map(vec![
         int_key(1, Value::Bytes(vec![0xCD; 32])),
-        int_key(2, Value::Map(vec![text_key("id", Value::Text("example.com".into()))])),
-        int_key(3, Value::Map(vec![text_key("id", Value::Bytes(b"user".to_vec()))])),
+        int_key(
+            2,
+            Value::Map(vec![text_key("id", Value::Text("example.com".into()))]),
+        ),
+        int_key(
+            3,
+            Value::Map(vec![text_key("id", Value::Bytes(b"user".to_vec()))]),
+        ),
         int_key(
             4,
             Value::Array(vec![Value::Map(vec![

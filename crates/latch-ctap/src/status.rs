@@ -42,6 +42,8 @@ status_codes! {
     InvalidParameter = 0x02,
     /// CTAP1_ERR_INVALID_LENGTH.
     InvalidLength = 0x03,
+    /// CTAP1_ERR_INVALID_SEQ.
+    InvalidSeq = 0x04,
     /// CTAP2_ERR_CBOR_UNEXPECTED_TYPE.
     CborUnexpectedType = 0x11,
     /// CTAP2_ERR_INVALID_CBOR.
@@ -124,13 +126,14 @@ mod tests {
 
     #[test]
     fn named_codes_have_their_spec_values() {
-        assert_eq!(ALL.len(), 34);
+        assert_eq!(ALL.len(), 35);
         for (code, byte) in ALL {
             assert_eq!(StatusCode::from(*byte), *code);
             assert_ne!(*code, StatusCode::Unknown(*byte));
         }
         assert_eq!(StatusCode::PuatRequired.byte(), 0x36);
         assert_eq!(StatusCode::UnauthorizedPermission.byte(), 0x40);
-        assert_eq!(StatusCode::from(0x04), StatusCode::Unknown(0x04));
+        assert_eq!(StatusCode::InvalidSeq.byte(), 0x04);
+        assert_eq!(StatusCode::from(0x05), StatusCode::Unknown(0x05));
     }
 }

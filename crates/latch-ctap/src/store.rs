@@ -5,7 +5,7 @@
 
 mod state;
 
-pub use state::{StoreState, INITIAL_LARGE_BLOB_ARRAY};
+pub use state::{large_blob_array_is_intact, StoreState, INITIAL_LARGE_BLOB_ARRAY};
 
 use crate::pin::{PersistedPin, PinStore, StorageError};
 

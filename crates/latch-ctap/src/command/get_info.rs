@@ -5,6 +5,8 @@ mod tests;
 
 use ciborium::value::Value;
 
+use super::config::MAX_RP_IDS_FOR_SET_MIN_PIN_LENGTH;
+use super::large_blobs::MAX_SERIALIZED_LARGE_BLOB_ARRAY;
 use super::{extensions, Authenticator};
 use crate::cbor::{int_key, text_key};
 use crate::credential::MAX_CREDENTIAL_ID_LEN;
@@ -19,10 +21,6 @@ pub const MAX_MSG_SIZE: usize = hid::MAX_MESSAGE_LEN;
 
 /// maxCredentialCountInList: allowList / excludeList entries processed per request.
 pub const MAX_CREDENTIAL_COUNT_IN_LIST: usize = 16;
-/// maxSerializedLargeBlobArray.
-pub const MAX_SERIALIZED_LARGE_BLOB_ARRAY: usize = 4096;
-/// maxRPIDsForSetMinPINLength.
-pub const MAX_RP_IDS_FOR_SET_MIN_PIN_LENGTH: usize = 8;
 /// uvModality: USER_VERIFY_PRESENCE_INTERNAL (0x01) is a touch; the simulated biometric is an
 /// operator's approval, closest to USER_VERIFY_FINGERPRINT_INTERNAL (0x02).
 pub const UV_MODALITY_FINGERPRINT: u64 = 0x02;

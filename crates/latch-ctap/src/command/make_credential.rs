@@ -184,8 +184,7 @@ pub fn handle(
     }
     // 8. Protected by some form of UV (a PIN or built-in UV), no pinUvAuthParam and "uv" false
     //    → CTAP2_ERR_PUAT_REQUIRED (makeCredUvNotRqd is false).
-    let protected = authenticator.pin.is_set() || built_in_uv;
-    if protected && protocol.is_none() && !uv {
+    if authenticator.is_protected() && protocol.is_none() && !uv {
         return Err(StatusCode::PuatRequired);
     }
     // largeBlobKey only for discoverable credentials, and only "true" (§12.3).

@@ -2,11 +2,17 @@
 //!
 //! A file per command. Unknown command bytes answer CTAP1_ERR_INVALID_COMMAND.
 
+mod auth;
 pub mod client_pin;
+pub mod config;
+pub mod credential_management;
 pub mod extensions;
 pub mod get_assertion;
 pub mod get_info;
+pub mod large_blobs;
 pub mod make_credential;
+pub mod reset;
+pub mod selection;
 
 #[cfg(test)]
 mod testing;
@@ -31,8 +37,21 @@ pub const GET_ASSERTION: u8 = 0x02;
 pub const GET_INFO: u8 = 0x04;
 /// authenticatorClientPIN.
 pub const CLIENT_PIN: u8 = 0x06;
+/// authenticatorReset.
+pub const RESET: u8 = 0x07;
 /// authenticatorGetNextAssertion.
 pub const GET_NEXT_ASSERTION: u8 = 0x08;
+/// authenticatorCredentialManagement.
+pub const CREDENTIAL_MANAGEMENT: u8 = 0x0A;
+/// authenticatorSelection.
+pub const SELECTION: u8 = 0x0B;
+/// authenticatorLargeBlobs.
+pub const LARGE_BLOBS: u8 = 0x0C;
+/// authenticatorConfig.
+pub const CONFIG: u8 = 0x0D;
+/// authenticatorCredentialManagement as prototyped in FIDO_2_1_PRE (libfido2 and OpenSSH still
+/// send it): an alias of [`CREDENTIAL_MANAGEMENT`].
+pub const CREDENTIAL_MANAGEMENT_PREVIEW: u8 = 0x41;
 
 /// authData flag: user present.
 pub const FLAG_UP: u8 = 0x01;
@@ -79,6 +98,12 @@ pub struct Authenticator {
     next_assertion: Option<get_assertion::Pending>,
     /// Built-in UV attempts left before UV_BLOCKED (volatile: a power cycle restores them).
     uv_retries: u8,
+    /// When this power cycle began (clock ms): authenticatorReset is refused 10 s later.
+    powered_up_ms: u64,
+    /// credentialManagement enumeration state, dropped by any other command.
+    enumeration: Option<credential_management::Enumeration>,
+    /// A largeBlobs write in progress.
+    large_blob_write: Option<large_blobs::PendingWrite>,
 }
 
 /// Built-in user verification attempts before UV_BLOCKED.
@@ -86,8 +111,8 @@ pub const MAX_UV_RETRIES: u8 = 8;
 
 impl Authenticator {
     /// An authenticator with `config`, a master secret and a PIN state. The key-agreement
-    /// keys are generated on first use; prefer [`Authenticator::power_up`], which takes both
-    /// from storage.
+    /// keys are generated on first use, and power-up counts as clock time 0 (for
+    /// authenticatorReset); prefer [`Authenticator::power_up`], which takes both from storage.
     pub fn new(config: Config, master: MasterKey, pin: PinState) -> Self {
         Self {
             config,
@@ -96,6 +121,9 @@ impl Authenticator {
             key_agreements: client_pin::KeyAgreements::default(),
             next_assertion: None,
             uv_retries: MAX_UV_RETRIES,
+            powered_up_ms: 0,
+            enumeration: None,
+            large_blob_write: None,
         }
     }
 
@@ -122,6 +150,9 @@ impl Authenticator {
             key_agreements: client_pin::KeyAgreements::generate(env.rng)?,
             next_assertion: None,
             uv_retries: MAX_UV_RETRIES,
+            powered_up_ms: env.clock.now_ms(),
+            enumeration: None,
+            large_blob_write: None,
         })
     }
 
@@ -149,6 +180,11 @@ impl Authenticator {
     /// The PIN state.
     pub const fn pin(&self) -> &PinState {
         &self.pin
+    }
+
+    /// "Protected by some form of user verification": a PIN is set or built-in UV is on.
+    pub const fn is_protected(&self) -> bool {
+        self.pin.is_set() || self.config.built_in_uv
     }
 
     /// Built-in UV attempts left.
@@ -206,6 +242,8 @@ impl Authenticator {
         if *command != GET_NEXT_ASSERTION {
             self.next_assertion = None;
         }
+        // Only a credentialManagement GetNext subcommand may continue an enumeration.
+        let enumeration = self.enumeration.take();
         let response = match *command {
             MAKE_CREDENTIAL => {
                 let request = make_credential::Request::parse(&cbor::decode_map(parameters)?)?;
@@ -224,6 +262,28 @@ impl Authenticator {
                 }
             }
             GET_NEXT_ASSERTION => get_assertion::next(self, env)?,
+            RESET => return reset::handle(self, env).map(|()| Vec::new()),
+            CREDENTIAL_MANAGEMENT | CREDENTIAL_MANAGEMENT_PREVIEW => {
+                let request =
+                    credential_management::Request::parse(&cbor::decode_map(parameters)?)?;
+                match credential_management::handle(self, env, &request, enumeration)? {
+                    Some(response) => response,
+                    None => return Ok(Vec::new()),
+                }
+            }
+            SELECTION => return selection::handle(env).map(|()| Vec::new()),
+            LARGE_BLOBS => {
+                let request = large_blobs::Request::parse(&cbor::decode_map(parameters)?)?;
+                match large_blobs::handle(self, env, &request)? {
+                    Some(response) => response,
+                    None => return Ok(Vec::new()),
+                }
+            }
+            CONFIG => {
+                let request = config::Request::parse(&cbor::decode_map(parameters)?)?;
+                config::handle(self, env, &request)?;
+                return Ok(Vec::new());
+            }
             _ => return Err(StatusCode::InvalidCommand),
         };
         cbor::encode(&response).map_err(|_| StatusCode::Other)

@@ -272,7 +272,17 @@ pub(crate) fn token_with_pin(
     permissions: Permissions,
     rp_id: Option<&str>,
 ) -> (PinUvAuthProtocol, [u8; 32]) {
-    let protocol = PinUvAuthProtocol::Two;
+    token_with_pin_protocol(auth, env, PinUvAuthProtocol::Two, permissions, rp_id)
+}
+
+/// [`token_with_pin`] under a chosen pinUvAuthProtocol.
+pub(crate) fn token_with_pin_protocol(
+    auth: &mut Authenticator,
+    env: &mut TestEnv,
+    protocol: PinUvAuthProtocol,
+    permissions: Permissions,
+    rp_id: Option<&str>,
+) -> (PinUvAuthProtocol, [u8; 32]) {
     let mut store = RecordingStore::default();
     let mut key_agreement = KeyAgreement::generate(protocol, &mut env.rng).unwrap();
     let (platform_key, shared) =
@@ -300,4 +310,30 @@ pub(crate) fn token_with_pin(
         )
         .unwrap();
     (protocol, decrypt_token(&shared, &encrypted).unwrap())
+}
+
+/// Sends `command || params` for a command whose success has no response map: Ok(()) for a
+/// bare CTAP2_OK, Err(status byte) otherwise.
+pub(crate) fn call_empty(
+    auth: &mut Authenticator,
+    env: &mut TestEnv,
+    command: u8,
+    params: Option<Value>,
+) -> Result<(), u8> {
+    let mut message = vec![command];
+    if let Some(params) = params {
+        message.extend(encode(&params).unwrap());
+    }
+    let response = auth.handle(&mut env.env(), &message);
+    let (status, body) = response.split_first().unwrap();
+    assert!(body.is_empty(), "unexpected body {body:02x?}");
+    if *status != 0 {
+        return Err(*status);
+    }
+    Ok(())
+}
+
+/// pinUvAuthParam = authenticate(token, message) under `protocol`.
+pub(crate) fn auth_param(protocol: PinUvAuthProtocol, token: &[u8; 32], message: &[u8]) -> Value {
+    bytes(&protocol.authenticate(token, message))
 }
