@@ -366,6 +366,159 @@ class PinRules(KeyTest):
         self.assertEqual(pin.get_pin_retries()[0], 8)
 
 
+class Management(KeyTest):
+    """CredentialManagement, Config, LargeBlobs, Selection and Reset through python-fido2's
+    own classes, every response parsed with strict_cbor=True."""
+
+    def token(self, ctap, permissions):
+        return ClientPin(ctap).get_pin_token(PIN, permissions)
+
+    def make_resident(self, ctap, rp_id, user_id, name, extensions=None):
+        pin = ClientPin(ctap)
+        token = pin.get_pin_token(PIN, ClientPin.PERMISSION.MAKE_CREDENTIAL, rp_id)
+        cdh = sha256(user_id).digest()
+        return ctap.make_credential(
+            cdh, {"id": rp_id}, {"id": user_id, "name": name, "displayName": name.title()},
+            [{"type": "public-key", "alg": -7}], options={"rk": True},
+            extensions=extensions,
+            pin_uv_param=pin.protocol.authenticate(token, cdh),
+            pin_uv_protocol=pin.protocol.VERSION)
+
+    def test_credential_management_enumerate_update_delete(self):
+        from fido2.ctap2 import CredentialManagement
+        ctap = self.key.ctap2()
+        ClientPin(ctap).set_pin(PIN)
+        cm = CredentialManagement(ctap, ClientPin(ctap).protocol,
+                                  self.token(ctap, ClientPin.PERMISSION.CREDENTIAL_MGMT))
+        self.assertEqual(cm.get_metadata()[CredentialManagement.RESULT.EXISTING_CRED_COUNT], 0)
+        self.assertEqual(cm.enumerate_rps(), [])
+        self.make_resident(ctap, "example.com", b"alice", "alice")
+        self.make_resident(ctap, "example.com", b"bob", "bob")
+        self.make_resident(ctap, "example.org", b"carol", "carol")
+        cm = CredentialManagement(ctap, ClientPin(ctap).protocol,
+                                  self.token(ctap, ClientPin.PERMISSION.CREDENTIAL_MGMT))
+        metadata = cm.get_metadata()
+        self.assertEqual(metadata[CredentialManagement.RESULT.EXISTING_CRED_COUNT], 3)
+        self.assertEqual(metadata[CredentialManagement.RESULT.MAX_REMAINING_COUNT], 61)
+        rps = {rp[CredentialManagement.RESULT.RP]["id"] for rp in cm.enumerate_rps()}
+        self.assertEqual(rps, {"example.com", "example.org"})
+        creds = cm.enumerate_creds(sha256(b"example.com").digest())
+        names = sorted(c[CredentialManagement.RESULT.USER]["name"] for c in creds)
+        self.assertEqual(names, ["alice", "bob"])
+        bob = next(c for c in creds if c[CredentialManagement.RESULT.USER]["name"] == "bob")
+        descriptor = bob[CredentialManagement.RESULT.CREDENTIAL_ID]
+        cm.update_user_info(descriptor, {"id": b"bob", "name": "robert", "displayName": "Rob"})
+        creds = cm.enumerate_creds(sha256(b"example.com").digest())
+        self.assertIn("robert", [c[CredentialManagement.RESULT.USER]["name"] for c in creds])
+        cm.delete_cred(descriptor)
+        creds = cm.enumerate_creds(sha256(b"example.com").digest())
+        self.assertEqual([c[CredentialManagement.RESULT.USER]["name"] for c in creds], ["alice"])
+        with self.assertRaises(CtapError) as raised:
+            ctap.get_assertion("example.com", b"\0" * 32,
+                               [descriptor], options={"up": False})
+        self.assertEqual(raised.exception.code, CtapError.ERR.NO_CREDENTIALS)
+
+    def test_config_always_uv_and_min_pin_length(self):
+        from fido2.ctap2 import Config
+        ctap = self.key.ctap2()
+        ClientPin(ctap).set_pin(PIN)
+        config = Config(ctap, ClientPin(ctap).protocol,
+                        self.token(ctap, ClientPin.PERMISSION.AUTHENTICATOR_CFG))
+        config.toggle_always_uv()
+        self.assertTrue(ctap.get_info().options["alwaysUv"])
+        config = Config(ctap, ClientPin(ctap).protocol,
+                        self.token(ctap, ClientPin.PERMISSION.AUTHENTICATOR_CFG))
+        config.set_min_pin_length(min_pin_length=6, rp_ids=["example.com"])
+        info = ctap.get_info()
+        self.assertEqual(info.min_pin_length, 6)
+        self.assertTrue(info.force_pin_change)  # the 4-digit PIN is now too short
+        with self.assertRaises(CtapError) as raised:
+            ClientPin(ctap).get_pin_token(PIN)
+        self.assertEqual(raised.exception.code, CtapError.ERR.PIN_INVALID)
+        ClientPin(ctap).change_pin(PIN, "123456")
+        self.assertFalse(ctap.get_info().force_pin_change)
+        # Lowering the minimum is refused.
+        config = Config(ctap, ClientPin(ctap).protocol,
+                        ClientPin(ctap).get_pin_token("123456", ClientPin.PERMISSION.AUTHENTICATOR_CFG))
+        with self.assertRaises(CtapError) as raised:
+            config.set_min_pin_length(min_pin_length=4)
+        self.assertEqual(raised.exception.code, CtapError.ERR.PIN_POLICY_VIOLATION)
+        # minPinLength extension output for the listed RP.
+        token = ClientPin(ctap).get_pin_token("123456", ClientPin.PERMISSION.MAKE_CREDENTIAL,
+                                              "example.com")
+        pin = ClientPin(ctap)
+        made = ctap.make_credential(
+            b"\1" * 32, {"id": "example.com"}, {"id": b"u"},
+            [{"type": "public-key", "alg": -7}], extensions={"minPinLength": True},
+            pin_uv_param=pin.protocol.authenticate(token, b"\1" * 32),
+            pin_uv_protocol=pin.protocol.VERSION)
+        self.assertEqual(made.auth_data.extensions["minPinLength"], 6)
+
+    def test_large_blobs_per_credential(self):
+        from fido2.ctap2 import LargeBlobs
+        ctap = self.key.ctap2()
+        ClientPin(ctap).set_pin(PIN)
+        self.assertEqual(LargeBlobs(ctap).read_blob_array(), [])
+        made = self.make_resident(ctap, "example.com", b"alice", "alice",
+                                  extensions={"largeBlobKey": True})
+        key = made.large_blob_key
+        self.assertEqual(len(key), 32)
+        blobs = LargeBlobs(ctap, ClientPin(ctap).protocol,
+                           self.token(ctap, ClientPin.PERMISSION.LARGE_BLOB_WRITE))
+        data = os.urandom(3000)  # several fragments after compression? random stays big
+        blobs.put_blob(key, data)
+        self.assertEqual(LargeBlobs(ctap).get_blob(key), data)
+        assertion = ctap.get_assertion("example.com", b"\2" * 32,
+                                       extensions={"largeBlobKey": True})
+        self.assertEqual(assertion.large_blob_key, key)
+        blobs = LargeBlobs(ctap, ClientPin(ctap).protocol,
+                           self.token(ctap, ClientPin.PERMISSION.LARGE_BLOB_WRITE))
+        blobs.delete_blob(key)
+        self.assertIsNone(LargeBlobs(ctap).get_blob(key))
+        # Too big for the 4096-byte array.
+        with self.assertRaises(CtapError) as raised:
+            blobs = LargeBlobs(ctap, ClientPin(ctap).protocol,
+                               self.token(ctap, ClientPin.PERMISSION.LARGE_BLOB_WRITE))
+            blobs.put_blob(key, os.urandom(5000))
+        self.assertEqual(raised.exception.code, CtapError.ERR.LARGE_BLOB_STORAGE_FULL)
+
+    def test_selection_and_reset_window(self):
+        ctap = self.key.ctap2()
+        ctap.selection()
+        ClientPin(ctap).set_pin(PIN)
+        time.sleep(10.5)
+        with self.assertRaises(CtapError) as raised:
+            ctap.reset()
+        self.assertEqual(raised.exception.code, CtapError.ERR.NOT_ALLOWED)
+        self.assertTrue(ctap.get_info().options["clientPin"])
+        self.key.restart()
+        ctap = self.key.ctap2()
+        ctap.reset()
+        self.assertFalse(ctap.get_info().options["clientPin"])
+
+
+class BuiltInUv(KeyTest):
+    extra_args = ("--built-in-uv",)
+
+    def test_fido2client_uses_built_in_uv(self):
+        info = self.key.ctap2().get_info()
+        self.assertTrue(info.options["uv"])
+        server = Fido2Server(RP)
+        client = Fido2Client(self.key.device, DefaultClientDataCollector(ORIGIN),
+                             user_interaction=PinInteraction(None))
+        user = PublicKeyCredentialUserEntity(id=b"u", name="u")
+        options, state = server.register_begin(
+            user, resident_key_requirement=ResidentKeyRequirement.REQUIRED,
+            user_verification=UserVerificationRequirement.REQUIRED)
+        auth_data = server.register_complete(state, client.make_credential(options.public_key))
+        self.assertTrue(auth_data.is_user_verified())
+        request, state = server.authenticate_begin(
+            user_verification=UserVerificationRequirement.REQUIRED)
+        assertion = client.get_assertion(request.public_key).get_response(0)
+        server.authenticate_complete(state, [auth_data.credential_data], assertion)
+        self.assertIn("User verified automatically", self.key.output())
+
+
 class U2f(KeyTest):
     def test_register_and_authenticate_check_enforce_dont_enforce(self):
         ctap1 = Ctap1(self.key.device)
