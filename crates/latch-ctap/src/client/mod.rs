@@ -26,6 +26,7 @@ pub mod hid;
 pub mod info;
 pub mod large_blobs;
 pub mod loopback;
+pub mod messages;
 mod parse;
 pub mod pin;
 pub mod u2f;
@@ -108,4 +109,13 @@ impl Rng for SystemRng {
             let _ = aws_lc_rs::rand::fill(dest);
         }
     }
+}
+/// SHA-256.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.iter_mut()
+        .zip(digest.as_ref())
+        .for_each(|(o, b)| *o = *b);
+    out
 }

@@ -9,15 +9,18 @@
 )]
 
 mod ctap2;
+mod encoding;
 mod hid;
+mod large_blobs;
 mod pin;
+mod webauthn;
 
 use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
 
 use super::loopback::Loopback;
-use super::{Ctap2, Error, HidDevice, Transport};
+use super::{Ctap2, CtapDevice, Error, HidDevice, Transport};
 use crate::hid::{split, Cid, Command, Report};
 use crate::testing::XorShiftRng;
 
@@ -83,6 +86,78 @@ pub(super) fn open_loopback() -> HidDevice<Recording<Loopback>> {
 /// A CTAP2 client over a fresh in-process key.
 pub(super) fn ctap2() -> Ctap2<HidDevice<Recording<Loopback>>> {
     Ctap2::with_rng(open_loopback(), Box::new(XorShiftRng::new(9))).unwrap()
+}
+
+/// A CtapDevice that records each CBOR request and answers from a list (status + body).
+pub(super) struct Canned {
+    pub(super) requests: Vec<Vec<u8>>,
+    pub(super) answers: VecDeque<Vec<u8>>,
+}
+
+impl CtapDevice for Canned {
+    fn cbor(&mut self, request: &[u8]) -> Result<Vec<u8>, Error> {
+        self.requests.push(request.to_vec());
+        self.answers
+            .pop_front()
+            .ok_or_else(|| Error::Invalid("script exhausted".into()))
+    }
+    fn msg(&mut self, apdu: &[u8]) -> Result<Vec<u8>, Error> {
+        self.requests.push(apdu.to_vec());
+        self.answers
+            .pop_front()
+            .ok_or_else(|| Error::Invalid("script exhausted".into()))
+    }
+    fn pause(&mut self, _: Duration) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// A CTAP2 client over a [`Canned`] device whose getInfo lists `options`, protocol 2 and
+/// maxMsgSize `max_msg_size`; `answers` follow.
+pub(super) fn canned(
+    options: &[(&str, bool)],
+    max_msg_size: u64,
+    answers: Vec<Vec<u8>>,
+) -> Ctap2<Canned> {
+    use crate::cbor::{encode, int_key, text_key};
+    use ciborium::value::Value;
+    let info = Value::Map(vec![
+        int_key(1, Value::Array(vec![Value::Text("FIDO_2_1".into())])),
+        int_key(3, Value::Bytes(vec![0; 16])),
+        int_key(
+            4,
+            Value::Map(
+                options
+                    .iter()
+                    .map(|(k, v)| text_key(k, Value::Bool(*v)))
+                    .collect(),
+            ),
+        ),
+        int_key(5, Value::Integer(max_msg_size.into())),
+        int_key(6, Value::Array(vec![Value::Integer(2.into())])),
+    ]);
+    let mut first = vec![0];
+    first.extend(encode(&info).unwrap());
+    let mut all = vec![first];
+    all.extend(answers);
+    let mut ctap = Ctap2::with_rng(
+        Canned {
+            requests: Vec::new(),
+            answers: all.into(),
+        },
+        Box::new(XorShiftRng::new(5)),
+    )
+    .unwrap();
+    ctap.device_mut().requests.clear();
+    ctap
+}
+
+/// HMAC-SHA-256(key, message), computed independently of the client.
+pub(super) fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
+    use aws_lc_rs::hmac;
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), message)
+        .as_ref()
+        .to_vec()
 }
 
 /// Hex for readable expected bytes.

@@ -114,6 +114,14 @@ fn mc(token: Option<&PinUvAuthToken>, rk: bool) -> MakeCredentialRequest {
 #[test]
 fn make_credential_and_get_assertion_with_a_token() {
     let mut ctap = ctap2();
+    let touches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&touches);
+    ctap.device_mut().set_keepalive_handler(move |status| {
+        if status == crate::hid::KeepaliveStatus::UpNeeded {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        crate::client::KeepaliveAction::Continue
+    });
     ctap.set_pin("1234").unwrap();
     // With a PIN set, makeCredential without a token is refused.
     assert_eq!(
