@@ -17,6 +17,37 @@
 //!
 //! Every failure is an [`Error`]; a CTAP status from the key is an [`Error::Ctap`] whose
 //! message tells the user what happened and what to do.
+//!
+//! ```
+//! use latch_ctap::client::ctap2::{MakeCredentialRequest, PinUvAuthParam, Rp, User};
+//! use latch_ctap::client::{loopback::Loopback, Ctap2, HidDevice};
+//! use latch_ctap::pin::Permissions;
+//!
+//! // Any Transport works: a UDP socket to `latch key run`, hidraw, or this in-process key.
+//! let key = Loopback::fresh(1).unwrap();
+//! let device = HidDevice::open(key, [7; 8])?;
+//! let mut ctap = Ctap2::new(device)?;
+//! assert!(ctap.info().has_version("FIDO_2_1"));
+//!
+//! ctap.set_pin("1234")?;
+//! ctap.refresh_info()?;
+//! let token = ctap.pin_token("1234", Permissions::MAKE_CREDENTIAL, Some("example.com"))?;
+//! let hash = [0x42; 32];
+//! let made = ctap.make_credential(&MakeCredentialRequest {
+//!     client_data_hash: hash,
+//!     rp: Rp { id: "example.com".into(), name: None },
+//!     user: User { id: b"user".to_vec(), name: Some("ada".into()), display_name: None },
+//!     algorithms: vec![-7],
+//!     pin_uv_auth: Some(PinUvAuthParam::for_client_data(&token, &hash)),
+//!     ..MakeCredentialRequest::default()
+//! })?;
+//! assert_eq!(made.fmt, "packed");
+//!
+//! // A wrong PIN says how many tries are left.
+//! let err = ctap.get_pin_token("0000").unwrap_err();
+//! assert_eq!(err.to_string(), "wrong PIN, 7 retries left (CTAP status 0x31)");
+//! # Ok::<(), latch_ctap::client::Error>(())
+//! ```
 
 pub mod config;
 pub mod cred_mgmt;
