@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cbor;
+pub mod client;
 pub mod hid;
 pub mod pin;
 pub mod status;
