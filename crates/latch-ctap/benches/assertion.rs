@@ -1,6 +1,9 @@
 //! GetAssertion beside the raw ECDSA P-256 signature it wraps, in the same run: the ratio is
 //! what the CTAP layer (CBOR in and out, unwrapping the credential ID, the counter write to an
 //! in-memory store, authData) costs over the signature itself. `scripts/bench-ratios` prints it.
+//! `wrapped_id` signs again with one credential (its key cached, as for a pre-flight followed
+//! by the assertion); `wrapped_id_cold` cycles through more credentials than the cache holds,
+//! so every assertion loads its key (one extra scalar multiplication).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -78,6 +81,10 @@ fn bench(c: &mut Criterion) {
     register(&mut auth, &mut env, true);
     let by_id = request(Some(&wrapped));
     let discoverable = request(None);
+    // More credentials than the key cache holds, used in turn: every load is cold.
+    let cold: Vec<Vec<u8>> = (0..2 * latch_ctap::credential::KEY_CACHE_LEN)
+        .map(|_| request(Some(&register(&mut auth, &mut env, false))))
+        .collect();
 
     let rng = SystemRandom::new();
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
@@ -92,6 +99,15 @@ fn bench(c: &mut Criterion) {
     group.bench_function("wrapped_id", |b| {
         b.iter(|| {
             let response = auth.handle(&mut env.env(), black_box(&by_id));
+            assert_eq!(response[0], 0);
+            response
+        });
+    });
+    let mut turn = 0;
+    group.bench_function("wrapped_id_cold", |b| {
+        b.iter(|| {
+            turn = (turn + 1) % cold.len();
+            let response = auth.handle(&mut env.env(), black_box(&cold[turn]));
             assert_eq!(response[0], 0);
             response
         });

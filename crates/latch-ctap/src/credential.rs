@@ -331,6 +331,19 @@ impl MasterKey {
         id: &[u8],
         rp_id_hash: &[u8; 32],
     ) -> Option<(PrivateKey, CredentialOptions)> {
+        let (mut material, options) = self.unwrap_material(id, rp_id_hash)?;
+        let key = PrivateKey::from_material(&material);
+        material.fill(0);
+        Some((key?, options))
+    }
+
+    /// The key material (see [`PrivateKey::to_material`]) and options inside a wrapped ID,
+    /// without loading the key: the AEAD tag already proves this device sealed it.
+    pub fn unwrap_material(
+        &self,
+        id: &[u8],
+        rp_id_hash: &[u8; 32],
+    ) -> Option<(Vec<u8>, CredentialOptions)> {
         let (version, rest) = id.split_first()?;
         if *version != WRAP_VERSION || rest.len() < NONCE_LEN + TAG_LEN {
             return None;
@@ -352,10 +365,64 @@ impl MasterKey {
                 large_blob_key: flags & FLAG_LARGE_BLOB_KEY != 0,
                 cred_blob: (!blob.is_empty()).then(|| blob.to_vec()),
             };
-            Some((PrivateKey::from_material(material)?, options))
+            Some((material.to_vec(), options))
         })();
         buffer.fill(0);
         parsed
+    }
+}
+
+/// Recently used credential keys, by their material. Loading a P-256 key computes its public
+/// point (a scalar multiplication as costly as the signature itself), so a key signing again —
+/// the silent pre-flight and then the real assertion, or the same user signing in again — is
+/// taken from here. Material → key is a pure function, so entries never go stale: a reset or a
+/// deleted credential simply never asks for them again, and they age out.
+#[derive(Default)]
+pub struct KeyCache {
+    /// Most recently used last.
+    entries: Vec<(Vec<u8>, PrivateKey)>,
+}
+
+/// Keys kept in a [`KeyCache`].
+pub const KEY_CACHE_LEN: usize = 8;
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCache")
+            .field("len", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for KeyCache {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+impl KeyCache {
+    /// The key for `material`, loaded now if it is not cached.
+    pub fn load(&mut self, material: &[u8]) -> Option<&PrivateKey> {
+        if let Some(at) = self.entries.iter().position(|(m, _)| m == material) {
+            let entry = self.entries.remove(at);
+            self.entries.push(entry);
+        } else {
+            let key = PrivateKey::from_material(material)?;
+            if self.entries.len() >= KEY_CACHE_LEN {
+                let (mut old, _) = self.entries.remove(0);
+                old.fill(0);
+            }
+            self.entries.push((material.to_vec(), key));
+        }
+        self.entries.last().map(|(_, key)| key)
+    }
+
+    /// Forgets every key (a reset).
+    pub fn clear(&mut self) {
+        for (material, _) in &mut self.entries {
+            material.fill(0);
+        }
+        self.entries.clear();
     }
 }
 
@@ -409,6 +476,32 @@ mod tests {
             assert!(master.unwrap(&[], &[1; 32]).is_none());
         }
         Ok(())
+    }
+
+    #[test]
+    fn key_cache_loads_once_and_evicts_the_oldest() {
+        let mut rng = XorShiftRng::new(3);
+        let materials: Vec<Vec<u8>> = (0..=super::KEY_CACHE_LEN)
+            .map(|_| {
+                PrivateKey::generate(Alg::Es256, &mut rng)
+                    .and_then(|k| k.to_material())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let mut cache = super::KeyCache::default();
+        let first = cache.load(&materials[0]).map(PrivateKey::cose_public_key);
+        assert_eq!(
+            first,
+            PrivateKey::from_material(&materials[0]).map(|k| k.cose_public_key())
+        );
+        for material in &materials {
+            assert!(cache.load(material).is_some());
+        }
+        assert_eq!(cache.entries.len(), super::KEY_CACHE_LEN);
+        assert!(cache.entries.iter().all(|(m, _)| m != &materials[0]));
+        assert!(cache.load(&[9, 9]).is_none());
+        cache.clear();
+        assert!(cache.entries.is_empty());
     }
 
     #[test]

@@ -11,7 +11,6 @@ use super::{
     require_presence, rp_id_hash, spend_token, Authenticator, PinUvAuth, FLAG_ED, FLAG_UP, FLAG_UV,
 };
 use crate::cbor::{self, int_key, read, text_key};
-use crate::credential::PrivateKey;
 use crate::env::Env;
 use crate::pin::Permissions;
 use crate::status::StatusCode;
@@ -174,10 +173,10 @@ pub fn handle(
                 {
                     return Some(Found::stored(stored));
                 }
-                let (key, options) = authenticator.master.unwrap(id, &rp_hash)?;
+                let (key_material, options) = authenticator.master.unwrap_material(id, &rp_hash)?;
                 Some(Found {
                     id: id.clone(),
-                    key_material: key.to_material().ok()?,
+                    key_material,
                     options,
                     stored: None,
                 })
@@ -287,7 +286,6 @@ fn assert(
     discoverable: bool,
     number_of_credentials: Option<usize>,
 ) -> Result<Value, StatusCode> {
-    let key = PrivateKey::from_material(&found.key_material).ok_or(StatusCode::Other)?;
     let mut flags = signing.flags;
     let user_verified = flags & FLAG_UV != 0;
     // Extension outputs (authData), computed before the counter moves so an error in them
@@ -337,7 +335,12 @@ fn assert(
     }
     let mut signed = auth_data.clone();
     signed.extend_from_slice(signing.client_data_hash);
-    let signature = key.sign(&signed).map_err(|_| StatusCode::Other)?;
+    let signature = authenticator
+        .keys
+        .load(&found.key_material)
+        .ok_or(StatusCode::Other)?
+        .sign(&signed)
+        .map_err(|_| StatusCode::Other)?;
 
     let mut response = vec![
         int_key(

@@ -23,7 +23,7 @@ use aws_lc_rs::digest;
 use ciborium::value::Value;
 
 use crate::cbor;
-use crate::credential::{MasterKey, PrivateKey};
+use crate::credential::{KeyCache, MasterKey, PrivateKey};
 use crate::env::{Env, Presence};
 use crate::pin::{BuiltInUvVerified, Permissions, PinError, PinState, PinUvAuthProtocol, TokenUse};
 use crate::status::StatusCode;
@@ -98,6 +98,8 @@ pub struct Authenticator {
     next_assertion: Option<get_assertion::Pending>,
     /// Built-in UV attempts left before UV_BLOCKED (volatile: a power cycle restores them).
     uv_retries: u8,
+    /// Recently used credential keys.
+    keys: KeyCache,
     /// When this power cycle began (clock ms): authenticatorReset is refused 10 s later.
     powered_up_ms: u64,
     /// credentialManagement enumeration state, dropped by any other command.
@@ -121,6 +123,7 @@ impl Authenticator {
             key_agreements: client_pin::KeyAgreements::default(),
             next_assertion: None,
             uv_retries: MAX_UV_RETRIES,
+            keys: KeyCache::default(),
             powered_up_ms: 0,
             enumeration: None,
             large_blob_write: None,
@@ -150,6 +153,7 @@ impl Authenticator {
             key_agreements: client_pin::KeyAgreements::generate(env.rng)?,
             next_assertion: None,
             uv_retries: MAX_UV_RETRIES,
+            keys: KeyCache::default(),
             powered_up_ms: env.clock.now_ms(),
             enumeration: None,
             large_blob_write: None,

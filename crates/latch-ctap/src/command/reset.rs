@@ -48,6 +48,7 @@ pub fn handle(authenticator: &mut Authenticator, env: &mut Env<'_>) -> Result<()
     authenticator.master = master;
     authenticator.pin = PinState::new();
     authenticator.key_agreements = key_agreements;
+    authenticator.keys.clear();
     authenticator.large_blob_write = None;
     authenticator.enumeration = None;
     authenticator.next_assertion = None;
