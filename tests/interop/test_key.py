@@ -50,7 +50,8 @@ def free_port() -> int:
 class Key:
     """One `latch key run` process with its own state; `restart()` is a power cycle."""
 
-    def __init__(self, *extra):
+    def __init__(self, *extra, presence="auto"):
+        self.presence = presence
         self.dir = tempfile.TemporaryDirectory(prefix="latch-key-")
         self.state = os.path.join(self.dir.name, "key.state")
         self.port = free_port()
@@ -62,8 +63,8 @@ class Key:
     def start(self):
         self.proc = subprocess.Popen(
             [LATCH, "key", "run", "--udp", f"127.0.0.1:{self.port}", "--state", self.state,
-             "--presence", "auto", *self.extra],
-            stdout=self.log, stderr=self.log,
+             "--presence", self.presence, *self.extra],
+            stdin=subprocess.PIPE, stdout=self.log, stderr=self.log,
         )
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -517,6 +518,61 @@ class BuiltInUv(KeyTest):
         assertion = client.get_assertion(request.public_key).get_response(0)
         server.authenticate_complete(state, [auth_data.credential_data], assertion)
         self.assertIn("User verified automatically", self.key.output())
+
+
+class AskInTheTerminal(unittest.TestCase):
+    """--presence ask: the person at the terminal answers; KEEPALIVE says UPNEEDED meanwhile,
+    and a CANCEL from the client ends the wait."""
+
+    def setUp(self):
+        self.key = Key(presence="ask")
+
+    def tearDown(self):
+        self.key.close()
+
+    def when_asked(self, action):
+        """Runs `action` in a thread as soon as the key prints its next question."""
+        import threading
+        asked = self.key.output().count("[y/N]")
+
+        def wait_then_act():
+            deadline = time.time() + 10
+            while self.key.output().count("[y/N]") == asked and time.time() < deadline:
+                time.sleep(0.02)
+            action()
+
+        thread = threading.Thread(target=wait_then_act)
+        thread.start()
+        return thread
+
+    def type_line(self, line):
+        self.key.proc.stdin.write(line.encode() + b"\n")
+        self.key.proc.stdin.flush()
+
+    def test_yes_no_and_cancel(self):
+        from threading import Event
+        ctap = self.key.ctap2()
+        statuses = []
+        thread = self.when_asked(lambda: self.type_line("y"))
+        ctap.selection(on_keepalive=statuses.append)
+        thread.join()
+        self.assertIn(2, statuses)  # STATUS.UPNEEDED
+        self.assertIn("asks to use this key", self.key.output())
+        thread = self.when_asked(lambda: self.type_line("n"))
+        with self.assertRaises(CtapError) as raised:
+            ctap.selection()
+        thread.join()
+        self.assertEqual(raised.exception.code, CtapError.ERR.OPERATION_DENIED)
+        # A CANCEL while the question is open ends it at once.
+        event = Event()
+        thread = self.when_asked(event.set)
+        started = time.time()
+        with self.assertRaises(CtapError) as raised:
+            ctap.selection(event=event)
+        thread.join()
+        self.assertEqual(raised.exception.code, CtapError.ERR.KEEPALIVE_CANCEL)
+        self.assertLess(time.time() - started, 5)
+        self.assertIn("cancelled by the client", self.key.output())
 
 
 class U2f(KeyTest):

@@ -181,6 +181,7 @@ fn authenticator_thread(
     done: Sender<(RequestId, Vec<u8>)>,
 ) {
     let mut rng = SystemRng;
+    let cancelled = presence.cancelled.clone();
     let mut env = Env {
         rng: &mut rng,
         clock: &clock,
@@ -200,7 +201,9 @@ fn authenticator_thread(
                 let name = command_name(job.payload.first().copied());
                 let response = authenticator.handle(&mut env, &job.payload);
                 let status = StatusCode::from(response.first().copied().unwrap_or(0x7F));
-                if status == StatusCode::Ok {
+                if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+                    eprintln!("  {name}: cancelled by the client");
+                } else if status == StatusCode::Ok {
                     eprintln!("  {name}: ok");
                 } else {
                     eprintln!("  {name}: {status:?} (0x{:02X})", status.byte());
