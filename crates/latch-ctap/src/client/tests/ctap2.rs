@@ -15,7 +15,7 @@ fn get_info_is_parsed_into_fields() {
     assert_eq!(info.algorithms, vec![-7, -8]);
     assert_eq!(info.min_pin_length, Some(4));
     assert_eq!(info.firmware_version, Some(1));
-    assert_eq!(info.cred_mgmt_command(), None);
+    assert_eq!(info.cred_mgmt_command(), Some(0x0A));
     assert!(info.supports_permissions());
 }
 
