@@ -70,7 +70,7 @@ use std::io;
 use std::time::Duration;
 
 pub use ctap2::{Assertion, Ctap2, GetAssertionRequest, MadeCredential, MakeCredentialRequest};
-pub use error::{status_message, CtapError, Error};
+pub use error::{status_message, CtapError, Error, Hint};
 pub use hid::{HidDevice, InitInfo, KeepaliveAction};
 pub use info::Info;
 pub use pin::PinUvAuthToken;
