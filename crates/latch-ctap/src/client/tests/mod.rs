@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod blob_roundtrip;
 mod config;
 mod cred_mgmt;
 mod ctap2;
@@ -16,6 +17,8 @@ mod hid;
 mod large_blobs;
 mod pin;
 mod reset;
+mod u2f;
+mod uv;
 mod webauthn;
 
 use std::collections::VecDeque;
