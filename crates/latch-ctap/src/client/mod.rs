@@ -53,6 +53,7 @@ pub mod config;
 pub mod cred_mgmt;
 pub mod ctap2;
 mod error;
+pub mod extensions;
 pub mod hid;
 pub mod info;
 pub mod large_blobs;

@@ -13,6 +13,7 @@ mod config;
 mod cred_mgmt;
 mod ctap2;
 mod encoding;
+mod extensions;
 mod hid;
 mod large_blobs;
 mod pin;
