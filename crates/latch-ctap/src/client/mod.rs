@@ -12,6 +12,7 @@
 //!        ├─ config.rs      authenticatorConfig (0x0D)
 //!        ├─ large_blobs.rs authenticatorLargeBlobs (0x0C) and per-credential blobs
 //!        └─ webauthn.rs    the browser's part: options JSON in, response JSON out
+//!             └─ extensions.rs  WebAuthn client extensions ↔ CTAP extensions
 //!      u2f.rs              CTAP1 APDUs over CTAPHID_MSG
 //! ```
 //!
