@@ -3,6 +3,7 @@
 
 use ciborium::value::Value;
 
+use super::error::Hint;
 use super::info::Info;
 use super::parse;
 use super::{CtapDevice, CtapError, Error, SystemRng};
@@ -113,7 +114,19 @@ impl<D: CtapDevice> Ctap2<D> {
                 request.len()
             )));
         }
-        let body = send_raw(&mut self.device, &request)?;
+        let body = match send_raw(&mut self.device, &request) {
+            Err(Error::Ctap(mut e)) if e.status == StatusCode::PuatRequired => {
+                // Ask again: alwaysUv may have been switched on since getInfo was cached.
+                if self
+                    .get_info()
+                    .is_ok_and(|info| info.option("alwaysUv") == Some(true))
+                {
+                    e.hint = Hint::AlwaysUv;
+                }
+                return Err(Error::Ctap(e));
+            }
+            other => other?,
+        };
         parse::response_map(&body)
     }
 

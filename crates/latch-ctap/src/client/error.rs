@@ -79,6 +79,21 @@ pub struct CtapError {
     pub command: u8,
     /// PIN retries left, when known.
     pub retries: Option<u8>,
+    /// What the client knew about the key's state, for a more precise message.
+    pub hint: Hint,
+}
+
+/// The key state behind an ambiguous status, as the client learned it from getInfo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Hint {
+    /// Nothing more is known.
+    #[default]
+    None,
+    /// PUAT_REQUIRED from a key with alwaysUv on: every operation needs the PIN.
+    AlwaysUv,
+    /// PIN_INVALID for the right PIN: forcePINChange is set (CTAP 2.1 §6.5.5.7.2 step 11).
+    PinChangeRequired,
 }
 
 impl CtapError {
@@ -88,6 +103,7 @@ impl CtapError {
             status,
             command,
             retries: None,
+            hint: Hint::None,
         }
     }
 }
@@ -96,6 +112,16 @@ impl fmt::Display for CtapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let byte = self.status.byte();
         match (self.status, self.retries) {
+            (StatusCode::PuatRequired, _) if self.hint == Hint::AlwaysUv => write!(
+                f,
+                "this key requires user verification for every operation (alwaysUv): give the \
+                 PIN"
+            )?,
+            (StatusCode::PinInvalid, _) if self.hint == Hint::PinChangeRequired => write!(
+                f,
+                "the PIN is right, but the key requires a new one first: change it with `latch \
+                 key pin change`"
+            )?,
             (StatusCode::PinInvalid, Some(n)) => {
                 write!(f, "wrong PIN, {n} {} left", plural(n, "retry", "retries"))?;
                 if n == 0 {
@@ -130,7 +156,10 @@ pub fn status_message(status: StatusCode) -> String {
         StatusCode::InvalidCommand => "the key does not support this command",
         StatusCode::InvalidParameter => "the key rejected a parameter of the request as invalid",
         StatusCode::InvalidLength => "the request has an invalid length",
-        StatusCode::InvalidSeq => "a large-blob fragment arrived out of order (wrong offset)",
+        StatusCode::InvalidSeq => {
+            "a large-blob fragment arrived out of order (another write interrupted this one?): \
+             run the command again"
+        }
         StatusCode::CborUnexpectedType => {
             "the key found a value of the wrong CBOR type in the request"
         }
@@ -138,7 +167,8 @@ pub fn status_message(status: StatusCode) -> String {
         StatusCode::MissingParameter => "the request lacks a parameter the key requires",
         StatusCode::LimitExceeded => "a list in the request is longer than the key accepts",
         StatusCode::LargeBlobStorageFull => {
-            "the key's large-blob storage is full: delete some blobs first"
+            "the key's large-blob storage is full: delete some blobs first with `latch key blob \
+             delete`"
         }
         StatusCode::CredentialExcluded => {
             "this key already holds a credential for this account (excluded)"
@@ -146,7 +176,9 @@ pub fn status_message(status: StatusCode) -> String {
         StatusCode::UnsupportedAlgorithm => {
             "the key supports none of the requested signature algorithms"
         }
-        StatusCode::OperationDenied => "the operation was denied on the key",
+        StatusCode::OperationDenied => {
+            "the operation was declined on the key: run the command again and approve it"
+        }
         StatusCode::KeyStoreFull => {
             "the key has no room for another discoverable credential: delete one with \
              `latch key creds delete`"
@@ -180,14 +212,21 @@ pub fn status_message(status: StatusCode) -> String {
         }
         StatusCode::RequestTooLarge => "the request is larger than the key accepts",
         StatusCode::UpRequired => "user presence is required: touch the key",
-        StatusCode::UvBlocked => "built-in user verification is blocked: use the PIN instead",
+        StatusCode::UvBlocked => {
+            "built-in user verification is blocked after too many failures: use the PIN \
+             instead (a PIN unlocks it again, as does replugging the key)"
+        }
         StatusCode::IntegrityFailure => {
-            "the key's stored data failed its integrity check (large-blob array corrupted?)"
+            "the large-blob array failed its integrity check (corrupted on the way to the \
+             key?): run the command again"
         }
         StatusCode::InvalidSubcommand => "the key does not support this subcommand",
-        StatusCode::UvInvalid => "built-in user verification failed: try again",
+        StatusCode::UvInvalid => {
+            "built-in user verification failed: try again, or use the PIN instead"
+        }
         StatusCode::UnauthorizedPermission => {
-            "the PIN token lacks the permission this operation needs"
+            "the PIN token lacks the permission this operation needs (or is bound to another \
+             RP): ask for a token with that permission"
         }
         StatusCode::Other => "the key reported an unspecified error",
         StatusCode::Unknown(byte) => {
@@ -217,6 +256,7 @@ mod tests {
             status: StatusCode::PinInvalid,
             command: CLIENT_PIN,
             retries: Some(5),
+            hint: Hint::None,
         };
         assert_eq!(
             pin_invalid.to_string(),
@@ -249,5 +289,56 @@ mod tests {
             "3 wrong PINs in a row: unplug the key (restart `latch key run`) and try again \
              (CTAP status 0x34)"
         );
+        let always_uv = CtapError {
+            hint: Hint::AlwaysUv,
+            ..CtapError::new(StatusCode::PuatRequired, 0x01)
+        };
+        assert_eq!(
+            always_uv.to_string(),
+            "this key requires user verification for every operation (alwaysUv): give the PIN \
+             (CTAP status 0x36)"
+        );
+        assert_eq!(
+            CtapError::new(StatusCode::PuatRequired, 0x01).to_string(),
+            "this key has a PIN and the operation needs it: pass --pin or set LATCH_KEY_PIN \
+             (CTAP status 0x36)"
+        );
+    }
+
+    #[test]
+    fn the_statuses_of_the_newer_commands_say_what_to_do() {
+        let cases = [
+            (
+                StatusCode::InvalidSeq,
+                "a large-blob fragment arrived out of order (another write interrupted this \
+                 one?): run the command again",
+            ),
+            (
+                StatusCode::IntegrityFailure,
+                "the large-blob array failed its integrity check (corrupted on the way to the \
+                 key?): run the command again",
+            ),
+            (
+                StatusCode::LargeBlobStorageFull,
+                "the key's large-blob storage is full: delete some blobs first with `latch key \
+                 blob delete`",
+            ),
+            (
+                StatusCode::UvBlocked,
+                "built-in user verification is blocked after too many failures: use the PIN \
+                 instead (a PIN unlocks it again, as does replugging the key)",
+            ),
+            (
+                StatusCode::UvInvalid,
+                "built-in user verification failed: try again, or use the PIN instead",
+            ),
+            (
+                StatusCode::OperationDenied,
+                "the operation was declined on the key: run the command again and approve it",
+            ),
+        ];
+        for (status, message) in cases {
+            assert_eq!(status_message(status), message);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! An in-process key: a [`Transport`] that feeds reports straight into the device-side
-//! [`Hid`] machine and [`Authenticator`] over a [`TestEnv`]. For tests, and for load
-//! generators that want the authenticator without sockets. Virtual time moves only when the
+//! [`Hid`] machine and [`Authenticator`] (CTAPHID_CBOR) or [`crate::u2f`] (CTAPHID_MSG) over a
+//! [`TestEnv`]. For tests, and for load generators that want the authenticator without
+//! sockets. Virtual time moves only when the
 //! client waits for a report that is not there.
 
 use std::collections::VecDeque;
@@ -12,9 +13,6 @@ use crate::hid::{self, CidSource, Event, Hid, KeepaliveStatus, Report, RequestKi
 use crate::status::StatusCode;
 use crate::testing::TestEnv;
 use crate::{Authenticator, Config};
-
-/// SW_INS_NOT_SUPPORTED: the answer to every APDU while the authenticator has no U2F.
-const SW_INS_NOT_SUPPORTED: [u8; 2] = [0x6D, 0x00];
 
 /// Hands out channel IDs 0x10000001, 0x10000002, ….
 #[derive(Debug, Clone, Copy)]
@@ -54,13 +52,21 @@ impl Loopback {
     /// A freshly powered-up key: AAGUID 16 × 0xAA, RNG seeded with `seed` (so the master secret
     /// it generates is fixed too), self attestation, no built-in UV.
     pub fn fresh(seed: u64) -> Result<Self, StatusCode> {
+        Self::with_config(
+            Config {
+                aaguid: [0xAA; 16],
+                firmware_version: 1,
+                attestation: None,
+                built_in_uv: false,
+            },
+            seed,
+        )
+    }
+
+    /// A freshly powered-up key with `config` (a batch attestation for U2F registration,
+    /// built-in UV, …), RNG seeded with `seed`.
+    pub fn with_config(config: Config, seed: u64) -> Result<Self, StatusCode> {
         let mut env = TestEnv::new(seed);
-        let config = Config {
-            aaguid: [0xAA; 16],
-            firmware_version: 1,
-            attestation: None,
-            built_in_uv: false,
-        };
         let authenticator = Authenticator::power_up(config, &mut env.env())?;
         Ok(Self::new(authenticator, env))
     }
@@ -126,7 +132,11 @@ impl Loopback {
                             }
                             response
                         }
-                        RequestKind::Msg => SW_INS_NOT_SUPPORTED.to_vec(),
+                        RequestKind::Msg => crate::u2f::handle(
+                            &mut self.authenticator,
+                            &mut self.env.env(),
+                            &request.payload,
+                        ),
                     };
                     let _ = self.hid.respond(request.id, &response);
                 }

@@ -204,6 +204,17 @@ impl MadeCredential {
         attested_credential(&self.auth_data).map(|(_, rest)| rest.to_vec())
     }
 
+    /// The authenticator extension outputs in authData (empty without the ED flag).
+    pub fn extension_outputs(&self) -> Result<Vec<(Value, Value)>, Error> {
+        if self.auth_data.get(32).is_none_or(|flags| flags & 0x80 == 0) {
+            return Ok(Vec::new());
+        }
+        let (_, mut rest) = attested_credential(&self.auth_data)?;
+        ciborium::de::from_reader::<Value, _>(&mut rest)
+            .map_err(|_| Error::response("authData credential public key is not CBOR"))?;
+        outputs_map(rest)
+    }
+
     /// The WebAuthn attestationObject: {"fmt", "attStmt", "authData"} with text keys,
     /// canonically encoded.
     pub fn attestation_object(&self) -> Result<Vec<u8>, Error> {
@@ -230,6 +241,13 @@ fn attested_credential(auth_data: &[u8]) -> Result<(&[u8], &[u8]), Error> {
     let (len, rest) = rest.split_first_chunk::<2>().ok_or_else(short)?;
     let len = usize::from(u16::from_be_bytes(*len));
     rest.split_at_checked(len).ok_or_else(short)
+}
+
+/// The CBOR map of extension outputs that ends authData.
+fn outputs_map(bytes: &[u8]) -> Result<Vec<(Value, Value)>, Error> {
+    let value = ciborium::de::from_reader_with_recursion_limit::<Value, _>(bytes, 16)
+        .map_err(|_| Error::response("authData extension outputs are not CBOR"))?;
+    parse::map(&value, "authData extensions").map(<[_]>::to_vec)
 }
 
 /// getAssertion parameters.
@@ -296,6 +314,14 @@ pub struct Assertion {
 }
 
 impl Assertion {
+    /// The authenticator extension outputs in authData (empty without the ED flag).
+    pub fn extension_outputs(&self) -> Result<Vec<(Value, Value)>, Error> {
+        match (self.auth_data.get(32), self.auth_data.get(37..)) {
+            (Some(flags), Some(rest)) if flags & 0x80 != 0 => outputs_map(rest),
+            _ => Ok(Vec::new()),
+        }
+    }
+
     pub(crate) fn from_map(map: &[(Value, Value)]) -> Result<Self, Error> {
         let credential_id = opt(map, 0x01)
             .map(|c| {

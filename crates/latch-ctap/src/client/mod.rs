@@ -12,6 +12,7 @@
 //!        ├─ config.rs      authenticatorConfig (0x0D)
 //!        ├─ large_blobs.rs authenticatorLargeBlobs (0x0C) and per-credential blobs
 //!        └─ webauthn.rs    the browser's part: options JSON in, response JSON out
+//!             └─ extensions.rs  WebAuthn client extensions ↔ CTAP extensions
 //!      u2f.rs              CTAP1 APDUs over CTAPHID_MSG
 //! ```
 //!
@@ -53,6 +54,7 @@ pub mod config;
 pub mod cred_mgmt;
 pub mod ctap2;
 mod error;
+pub mod extensions;
 pub mod hid;
 pub mod info;
 pub mod large_blobs;
@@ -70,7 +72,7 @@ use std::io;
 use std::time::Duration;
 
 pub use ctap2::{Assertion, Ctap2, GetAssertionRequest, MadeCredential, MakeCredentialRequest};
-pub use error::{status_message, CtapError, Error};
+pub use error::{status_message, CtapError, Error, Hint};
 pub use hid::{HidDevice, InitInfo, KeepaliveAction};
 pub use info::Info;
 pub use pin::PinUvAuthToken;

@@ -6,6 +6,7 @@
 use ciborium::value::Value;
 
 use super::ctap2::{Ctap2, CLIENT_PIN};
+use super::error::Hint;
 use super::parse;
 use super::{CtapDevice, Error};
 use crate::cbor::int_key;
@@ -281,12 +282,21 @@ impl<D: CtapDevice> Ctap2<D> {
         decrypt(&shared, &map)
     }
 
-    /// On PIN_INVALID, asks getPINRetries so the message can say how many are left.
+    /// On PIN_INVALID, asks getPINRetries so the message can say how many are left. A key with
+    /// forcePINChange answers PIN_INVALID to the right PIN too (and then has every retry
+    /// left): that gets its own message.
     fn with_retries<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
         match result {
             Err(Error::Ctap(mut e)) if e.status == StatusCode::PinInvalid => {
                 if let Ok((retries, _)) = self.get_pin_retries() {
                     e.retries = Some(retries);
+                    if retries == crate::pin::MAX_PIN_RETRIES
+                        && self
+                            .get_info()
+                            .is_ok_and(|i| i.force_pin_change == Some(true))
+                    {
+                        e.hint = Hint::PinChangeRequired;
+                    }
                 }
                 Err(Error::Ctap(e))
             }

@@ -1,5 +1,6 @@
 //! The browser's part of WebAuthn, for tests and load generators: options JSON and an origin
-//! in, clientDataJSON built, makeCredential / getAssertion sent, L3 response JSON out.
+//! in, clientDataJSON built, extensions mapped ([`super::extensions`]), makeCredential /
+//! getAssertion sent, L3 response JSON out.
 
 use ciborium::value::Value;
 use latch_webauthn::b64::{self, Base64Url};
@@ -87,6 +88,7 @@ pub fn create<D: CtapDevice>(
     if algorithms.is_empty() {
         algorithms = DEFAULT_ALGORITHMS.to_vec();
     }
+    let extensions = super::extensions::for_create(ctap.info(), &options.extensions)?;
     let client_data = client_data_json("webauthn.create", &options.challenge.0, origin);
     let client_data_hash = sha256(&client_data);
     let request = MakeCredentialRequest {
@@ -107,6 +109,7 @@ pub fn create<D: CtapDevice>(
             .filter(|d| d.ty == "public-key")
             .map(|d| d.id.0.clone())
             .collect(),
+        extensions: extensions.ctap.clone(),
         rk: rk.then_some(true),
         pin_uv_auth: token.map(|t| PinUvAuthParam::for_client_data(t, &client_data_hash)),
         ..MakeCredentialRequest::default()
@@ -120,10 +123,7 @@ pub fn create<D: CtapDevice>(
             let map = key.into_map().ok()?;
             crate::cbor::read::get(&map, 3).and_then(|a| crate::cbor::read::int(a).ok())
         });
-    let mut extension_results = serde_json::Map::new();
-    if options.extensions.get("credProps") == Some(&serde_json::Value::Bool(true)) {
-        extension_results.insert("credProps".into(), serde_json::json!({ "rk": rk }));
-    }
+    let extension_results = extensions.results(&made, rk)?;
     Ok(RegistrationResponseJson {
         id: b64::encode(&id),
         raw_id: Base64Url(id),
@@ -153,6 +153,7 @@ pub fn get<D: CtapDevice>(
         None => origin_host(origin)?,
     };
     user_verification_check(options.user_verification.as_deref(), token)?;
+    let extensions = super::extensions::for_get(ctap.info(), &options.extensions)?;
     let client_data = client_data_json("webauthn.get", &options.challenge.0, origin);
     let client_data_hash = sha256(&client_data);
     let allow_list: Vec<Vec<u8>> = options
@@ -165,10 +166,12 @@ pub fn get<D: CtapDevice>(
         rp_id,
         client_data_hash,
         allow_list: allow_list.clone(),
+        extensions: extensions.ctap.clone(),
         pin_uv_auth: token.map(|t| PinUvAuthParam::for_client_data(t, &client_data_hash)),
         ..GetAssertionRequest::default()
     };
     let assertion = ctap.get_assertion(&request)?;
+    let extension_results = extensions.results(ctap, &assertion, token)?;
     let id = match (assertion.credential_id.clone(), allow_list.as_slice()) {
         (Some(id), _) => id,
         (None, [only]) => only.clone(),
@@ -184,7 +187,7 @@ pub fn get<D: CtapDevice>(
             user_handle: assertion.user.map(|u| Base64Url(u.id)),
         },
         authenticator_attachment: Some("cross-platform".into()),
-        client_extension_results: serde_json::Map::new(),
+        client_extension_results: extension_results,
         ty: "public-key".into(),
     })
 }

@@ -294,9 +294,11 @@ fn u2f_apdus_and_responses() {
 }
 
 #[test]
-fn u2f_against_the_in_process_key_reports_the_status_word() {
+fn u2f_registration_without_a_batch_certificate_reports_the_status_word() {
+    // Loopback::fresh has self attestation only: U2F answers VERSION but not REGISTER.
     let mut u2f = U2f::new(open_loopback());
-    let err = u2f.version().unwrap_err();
+    assert_eq!(u2f.version().unwrap(), "U2F_V2");
+    let err = u2f.register(&[0xC0; 32], &[0xA0; 32]).unwrap_err();
     assert!(matches!(err, Error::U2f(0x6D00)));
     assert_eq!(
         err.to_string(),

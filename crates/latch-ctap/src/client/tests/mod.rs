@@ -1,6 +1,6 @@
-//! Client tests: HID framing against scripts and the in-process key, CTAP2 and ClientPIN round
-//! trips against the authenticator, and exact request bytes for the commands the authenticator
-//! does not implement yet.
+//! Client tests: HID framing against scripts and the in-process key, exact request bytes, and
+//! round trips of every client call (CTAP2, ClientPIN, credential management, config, large
+//! blobs, reset, selection, U2F, built-in UV, WebAuthn) against the real authenticator.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,11 +8,18 @@
     clippy::indexing_slicing
 )]
 
+mod blob_roundtrip;
+mod config;
+mod cred_mgmt;
 mod ctap2;
 mod encoding;
+mod extensions;
 mod hid;
 mod large_blobs;
 mod pin;
+mod reset;
+mod u2f;
+mod uv;
 mod webauthn;
 
 use std::collections::VecDeque;
@@ -86,6 +93,69 @@ pub(super) fn open_loopback() -> HidDevice<Recording<Loopback>> {
 /// A CTAP2 client over a fresh in-process key.
 pub(super) fn ctap2() -> Ctap2<HidDevice<Recording<Loopback>>> {
     Ctap2::with_rng(open_loopback(), Box::new(XorShiftRng::new(9))).unwrap()
+}
+
+/// The PIN [`ctap2_with_pin`] sets.
+pub(super) const PIN: &str = "1234";
+
+/// A CTAP2 client over a fresh in-process key whose PIN is [`PIN`].
+pub(super) fn ctap2_with_pin() -> Ctap2<HidDevice<Recording<Loopback>>> {
+    let mut ctap = ctap2();
+    ctap.set_pin(PIN).unwrap();
+    ctap.refresh_info().unwrap();
+    ctap
+}
+
+/// The in-process key behind a client.
+pub(super) fn key(ctap: &mut Ctap2<HidDevice<Recording<Loopback>>>) -> &mut Loopback {
+    &mut ctap.device_mut().transport_mut().inner
+}
+
+/// A PIN token with `permissions` (and no RP ID) for [`PIN`].
+pub(super) fn token<D: CtapDevice>(
+    ctap: &mut Ctap2<D>,
+    permissions: crate::pin::Permissions,
+) -> super::PinUvAuthToken {
+    ctap.get_pin_uv_auth_token(PIN, permissions, None).unwrap()
+}
+
+/// makeCredential for `rp_id` and `user` with a fresh mc token for [`PIN`]; ES256, client
+/// data hash 0x42 × 32.
+pub(super) fn make<D: CtapDevice>(
+    ctap: &mut Ctap2<D>,
+    rp_id: &str,
+    user: super::ctap2::User,
+    rk: bool,
+    extensions: Vec<(String, ciborium::value::Value)>,
+) -> super::MadeCredential {
+    use super::ctap2::{MakeCredentialRequest, PinUvAuthParam, Rp};
+    let token = ctap
+        .get_pin_uv_auth_token(PIN, crate::pin::Permissions::MAKE_CREDENTIAL, Some(rp_id))
+        .unwrap();
+    let hash = [0x42; 32];
+    ctap.make_credential(&MakeCredentialRequest {
+        client_data_hash: hash,
+        rp: Rp {
+            id: rp_id.into(),
+            name: None,
+        },
+        user,
+        algorithms: vec![-7],
+        extensions,
+        rk: rk.then_some(true),
+        pin_uv_auth: Some(PinUvAuthParam::for_client_data(&token, &hash)),
+        ..MakeCredentialRequest::default()
+    })
+    .unwrap()
+}
+
+/// A user entity.
+pub(super) fn user(id: &[u8], name: &str, display_name: &str) -> super::ctap2::User {
+    super::ctap2::User {
+        id: id.to_vec(),
+        name: Some(name.into()),
+        display_name: Some(display_name.into()),
+    }
 }
 
 /// A CtapDevice that records each CBOR request and answers from a list (status + body).
@@ -167,4 +237,31 @@ pub(super) fn hex(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
+}
+
+/// The extension outputs of authData (makeCredential's, after the attested credential data,
+/// or getAssertion's, after the 37-byte header); `None` without the ED flag.
+pub(super) fn extension_outputs(auth_data: &[u8]) -> Option<ciborium::value::Value> {
+    if auth_data[32] & 0x80 == 0 {
+        return None;
+    }
+    let mut rest = &auth_data[37..];
+    if auth_data[32] & 0x40 != 0 {
+        let len = usize::from(u16::from_be_bytes([rest[16], rest[17]]));
+        rest = &rest[18 + len..];
+        let _key: ciborium::value::Value = ciborium::de::from_reader(&mut rest).unwrap();
+    }
+    let outputs = ciborium::de::from_reader(&mut rest).unwrap();
+    assert!(rest.is_empty(), "bytes after the extension outputs");
+    Some(outputs)
+}
+
+/// A text-keyed CBOR map from pairs.
+pub(super) fn text_map(pairs: &[(&str, ciborium::value::Value)]) -> ciborium::value::Value {
+    ciborium::value::Value::Map(
+        pairs
+            .iter()
+            .map(|(k, v)| (ciborium::value::Value::Text((*k).into()), v.clone()))
+            .collect(),
+    )
 }

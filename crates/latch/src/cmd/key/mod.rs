@@ -2,6 +2,8 @@
 
 mod args;
 mod device;
+#[cfg(test)]
+mod e2e_tests;
 mod format;
 mod identity;
 pub mod manage;

@@ -1,5 +1,5 @@
-//! `latch key` manager: argument parsing, output formatting, and end to end over UDP against
-//! an in-process key (the commands the authenticator implements: info, pin, wink).
+//! `latch key` manager: argument parsing and output formatting (end to end over UDP:
+//! `e2e_tests.rs`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,19 +7,13 @@
     clippy::indexing_slicing
 )]
 
-use std::net::UdpSocket;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use clap::Parser;
 use latch_ctap::client::cred_mgmt::{CredentialEntry, CredsMetadata};
 use latch_ctap::client::ctap2::User;
-use latch_ctap::client::loopback::Loopback;
-use latch_ctap::client::{Info, Transport};
+use latch_ctap::client::Info;
 
 use super::manage::{
-    execute, BlobCommand, BlobTarget, ConfigCommand, CredsCommand, ManageCommand, PinArg,
-    PinCommand,
+    BlobCommand, BlobTarget, ConfigCommand, CredsCommand, ManageCommand, PinArg, PinCommand,
 };
 use super::{format, KeyArgs};
 
@@ -218,124 +212,5 @@ example.com
     credential ID: -_8A
     user handle:   AQID
     credProtect:   2 (userVerificationOptionalWithCredentialIDList)"
-    );
-}
-
-/// A key answering CTAPHID over UDP on 127.0.0.1, driven by a thread.
-fn spawn_key() -> (String, Arc<Mutex<Loopback>>) {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = socket.local_addr().unwrap().to_string();
-    let key = Arc::new(Mutex::new(Loopback::fresh(7).unwrap()));
-    let shared = Arc::clone(&key);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 256];
-        while let Ok((n, peer)) = socket.recv_from(&mut buf) {
-            let Ok(report) = <[u8; 64]>::try_from(&buf[..n]) else {
-                continue;
-            };
-            let mut key = shared.lock().unwrap();
-            key.send(&report).unwrap();
-            while let Some(reply) = key.recv(Duration::ZERO).unwrap() {
-                socket.send_to(&reply, peer).unwrap();
-            }
-        }
-    });
-    (addr, key)
-}
-
-fn run(addr: &str, command: ManageCommand) -> Result<String, String> {
-    let mut out = Vec::new();
-    execute(addr, command, &mut out)
-        .map(|()| String::from_utf8(out).unwrap())
-        .map_err(|e| e.to_string())
-}
-
-#[test]
-fn end_to_end_over_udp() {
-    let (addr, key) = spawn_key();
-    let info = run(&addr, ManageCommand::Info).unwrap();
-    assert!(
-        info.contains("PIN:                               not set"),
-        "{info}"
-    );
-    assert!(
-        info.contains("AAGUID:                            aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa")
-    );
-
-    assert_eq!(
-        run(&addr, ManageCommand::Wink).unwrap(),
-        "The key winked.\n"
-    );
-    assert_eq!(key.lock().unwrap().winks(), 1);
-
-    assert_eq!(
-        run(&addr, ManageCommand::Pin(PinCommand::Set(pin("12")))).unwrap_err(),
-        "the PIN must be at least 4 characters (got 2)"
-    );
-    assert_eq!(
-        run(&addr, ManageCommand::Pin(PinCommand::Set(pin("1234")))).unwrap(),
-        "PIN set.\n"
-    );
-    assert_eq!(
-        run(&addr, ManageCommand::Pin(PinCommand::Set(pin("5678")))).unwrap_err(),
-        "a PIN is already set: change it with `latch key pin change`"
-    );
-    let info = run(&addr, ManageCommand::Info).unwrap();
-    assert!(
-        info.contains("PIN:                               set, 8 retries left"),
-        "{info}"
-    );
-
-    let change = |current: &str, new: &str| {
-        ManageCommand::Pin(PinCommand::Change {
-            pin: pin(current),
-            new_pin: Some(new.into()),
-        })
-    };
-    assert_eq!(
-        run(&addr, change("0000", "abcd")).unwrap_err(),
-        "wrong PIN, 7 retries left (CTAP status 0x31)"
-    );
-    assert_eq!(
-        run(&addr, ManageCommand::Pin(PinCommand::Retries)).unwrap(),
-        "7 PIN retries left.\n"
-    );
-    assert_eq!(
-        run(&addr, change("1234", "abcd")).unwrap(),
-        "PIN changed.\n"
-    );
-    assert_eq!(
-        run(&addr, ManageCommand::Pin(PinCommand::Retries)).unwrap(),
-        "8 PIN retries left.\n"
-    );
-
-    // Credential management and authenticatorConfig against the real commands.
-    assert_eq!(
-        run(&addr, ManageCommand::Creds(CredsCommand::List(pin("abcd")))).unwrap(),
-        "0 discoverable credentials, room for 16 more.\n"
-    );
-    let toggled = run(
-        &addr,
-        ManageCommand::Config(ConfigCommand::AlwaysUv(pin("abcd"))),
-    )
-    .unwrap();
-    assert!(toggled.contains("on"), "{toggled}");
-    assert!(run(&addr, ManageCommand::Info)
-        .unwrap()
-        .contains("alwaysUv"));
-}
-
-#[test]
-fn nothing_listening_is_a_clear_error() {
-    // Bind and drop a socket to get a port nobody listens on.
-    let addr = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
-    let err = run(&addr, ManageCommand::Info).unwrap_err();
-    assert!(
-        err.contains("nothing is listening") || err.contains("did not answer"),
-        "{err}"
     );
 }
