@@ -142,9 +142,10 @@ pub fn handle(
 
     match sub_command {
         GET_CREDS_METADATA => {
-            // §6.8.2: the whole store, so only for a token without a permissions RP ID.
+            // §6.8.2: the whole store, so only for a token without a permissions RP ID
+            // (a bound one → PIN_AUTH_INVALID, as for any RP ID mismatch).
             if bound_rp_id.is_some() {
-                return Err(StatusCode::UnauthorizedPermission);
+                return Err(StatusCode::PinAuthInvalid);
             }
             let count = env.store.count();
             let remaining = env.store.capacity().saturating_sub(count);
@@ -156,7 +157,7 @@ pub fn handle(
         ENUMERATE_RPS_BEGIN => {
             // §6.8.3: every RP, so only for a token without a permissions RP ID.
             if bound_rp_id.is_some() {
-                return Err(StatusCode::UnauthorizedPermission);
+                return Err(StatusCode::PinAuthInvalid);
             }
             let rp_ids: BTreeSet<String> = env
                 .store
@@ -182,7 +183,7 @@ pub fn handle(
             let hash = read::bytes(read::get(params, 0x01).ok_or(StatusCode::MissingParameter)?)?;
             let hash = <[u8; 32]>::try_from(hash).map_err(|_| StatusCode::InvalidParameter)?;
             if bound_rp_id.is_some_and(|rp_id| rp_id_hash(&rp_id) != hash) {
-                return Err(StatusCode::UnauthorizedPermission);
+                return Err(StatusCode::PinAuthInvalid);
             }
             let mut credentials = env.store.credentials_for(&hash).into_iter();
             let total = credentials.len();
@@ -240,7 +241,7 @@ pub fn handle(
 
 /// The stored credential named by subCommandParams.credentialID (0x02): params or the ID
 /// missing → CTAP2_ERR_MISSING_PARAMETER; not stored → CTAP2_ERR_NO_CREDENTIALS; stored for
-/// another RP than the token's permissions RP ID → CTAP2_ERR_UNAUTHORIZED_PERMISSION.
+/// another RP than the token's permissions RP ID → CTAP2_ERR_PIN_AUTH_INVALID.
 fn find_credential(
     env: &Env<'_>,
     params: Option<&[(Value, Value)]>,
@@ -251,7 +252,7 @@ fn find_credential(
     let id = descriptor_id(descriptor)?.ok_or(StatusCode::NoCredentials)?;
     let stored = env.store.credential(&id).ok_or(StatusCode::NoCredentials)?;
     if bound_rp_id.is_some_and(|rp_id| rp_id != stored.rp_id) {
-        return Err(StatusCode::UnauthorizedPermission);
+        return Err(StatusCode::PinAuthInvalid);
     }
     Ok(stored)
 }

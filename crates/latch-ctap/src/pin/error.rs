@@ -187,7 +187,10 @@ impl PinError {
             | Self::NewPinUndecryptable
             | Self::PinAlreadySet
             | Self::NoToken
-            | Self::TokenExpired => status::PIN_AUTH_INVALID,
+            | Self::TokenExpired
+            // §6.1.2 step 11 / §6.2.2: "If the pinUvAuthToken has a permissions RP ID
+            // associated and it does not match ... return CTAP2_ERR_PIN_AUTH_INVALID."
+            | Self::RpIdMismatch => status::PIN_AUTH_INVALID,
             Self::PinNotUtf8
             | Self::PinTooShort { .. }
             | Self::PinTooLong { .. }
@@ -199,8 +202,7 @@ impl PinError {
             Self::PinBlocked => status::PIN_BLOCKED,
             Self::PinAuthBlocked => status::PIN_AUTH_BLOCKED,
             Self::PermissionNotOffered { .. }
-            | Self::PermissionMissing { .. }
-            | Self::RpIdMismatch => status::UNAUTHORIZED_PERMISSION,
+            | Self::PermissionMissing { .. } => status::UNAUTHORIZED_PERMISSION,
             Self::Storage | Self::Crypto => status::OTHER,
         }
     }

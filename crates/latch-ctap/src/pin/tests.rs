@@ -865,7 +865,7 @@ fn token_permission_and_rp_id_are_enforced() {
         )
         .unwrap_err();
         assert_eq!(err, PinError::RpIdMismatch);
-        assert_eq!(err.status(), 0x40);
+        assert_eq!(err.status(), 0x33);
         assert_eq!(
             use_token(
                 &mut device,

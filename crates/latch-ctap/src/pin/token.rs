@@ -288,13 +288,13 @@ mod tests {
     }
 
     #[test]
-    fn rp_id_bound_and_different_is_unauthorized_permission() {
+    fn rp_id_bound_and_different_is_pin_auth_invalid() {
         let t = token(Permissions::DEFAULT, Some("example.com"));
         let err = t
             .check(1_000, Permissions::GET_ASSERTION, Some("evil.example"))
             .unwrap_err();
         assert_eq!(err, PinError::RpIdMismatch);
-        assert_eq!(err.status(), 0x40);
+        assert_eq!(err.status(), 0x33);
         // A command without an RP ID does not compare.
         assert_eq!(t.check(1_000, Permissions::GET_ASSERTION, None), Ok(()));
     }

@@ -219,7 +219,7 @@ fn tokens_need_the_cm_permission_and_rp_bound_tokens_see_one_rp() {
         ctap.enumerate_credentials(&bound, &rp_id_hash("example.com"))
             .unwrap_err(),
     ] {
-        assert_eq!(err.status(), Some(StatusCode::UnauthorizedPermission));
+        assert_eq!(err.status(), Some(StatusCode::PinAuthInvalid));
     }
 }
 

@@ -282,11 +282,11 @@ fn rp_bound_tokens_manage_their_rp_only() {
     // The whole store needs an unbound token.
     assert_eq!(
         cm(&mut auth, &mut env, GET_CREDS_METADATA, None, &token).err(),
-        Some(0x40)
+        Some(0x33)
     );
     assert_eq!(
         cm(&mut auth, &mut env, ENUMERATE_RPS_BEGIN, None, &token).err(),
-        Some(0x40)
+        Some(0x33)
     );
     // Other RPs' credentials are out of reach.
     let other = Some(rp_hash_params("b.example"));
@@ -299,7 +299,7 @@ fn rp_bound_tokens_manage_their_rp_only() {
             &token
         )
         .err(),
-        Some(0x40)
+        Some(0x33)
     );
     let delete_b = Value::Map(vec![int_key(2, descriptor(&b.id))]);
     assert_eq!(
@@ -310,7 +310,7 @@ fn rp_bound_tokens_manage_their_rp_only() {
             Some(delete_b),
             &token
         ),
-        Err(0x40)
+        Err(0x33)
     );
     let update_b = Value::Map(vec![
         int_key(2, descriptor(&b.id)),
@@ -324,7 +324,7 @@ fn rp_bound_tokens_manage_their_rp_only() {
             Some(update_b),
             &token
         ),
-        Err(0x40)
+        Err(0x33)
     );
     assert_eq!(env.store.count(), 2);
     assert_eq!(

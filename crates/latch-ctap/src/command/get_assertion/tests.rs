@@ -256,7 +256,7 @@ fn get_assertion_with_pin_token_is_user_verified() {
             Some(with_pin(ga_params(None), 6, protocol, &token))
         )
         .err(),
-        Some(0x40)
+        Some(0x33)
     );
 }
 

@@ -243,7 +243,7 @@ fn make_credential_with_pin() {
         .err(),
         Some(0x33)
     );
-    // Another RP → UNAUTHORIZED_PERMISSION.
+    // Another RP → PIN_AUTH_INVALID.
     let mut other_rp = mc_params(-7);
     other_rp[1] = int_key(2, Value::Map(vec![text_key("id", text("other.example"))]));
     assert_eq!(
@@ -254,7 +254,7 @@ fn make_credential_with_pin() {
             Some(with_pin(other_rp, 8, protocol, &token))
         )
         .err(),
-        Some(0x40)
+        Some(0x33)
     );
     // "uv": true is fine with a pinUvAuthParam; the result is user verified.
     let mut params = mc_params(-7);
