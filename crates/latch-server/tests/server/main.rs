@@ -1,0 +1,11 @@
+//! The identity server through its public API, against SQLite and (when
+//! `LATCH_TEST_POSTGRES_URL` is set) PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod db;
+mod store;
