@@ -47,6 +47,17 @@ impl Drop for TestDb {
                     .unwrap();
                 rt.block_on(async {
                     let mut conn = AnyConnection::connect(&base).await.unwrap();
+                    // The test's pool may still hold a connection whose rollback is queued on
+                    // the (now blocked) test runtime; end those connections first.
+                    conn.execute(
+                        format!(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = '{schema}'"
+                        )
+                        .as_str(),
+                    )
+                    .await
+                    .unwrap();
                     conn.execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
                         .await
                         .unwrap();
@@ -79,7 +90,7 @@ async fn postgres(base: &str) -> TestDb {
     let sep = if base.contains('?') { '&' } else { '?' };
     TestDb {
         name: "postgres",
-        url: format!("{base}{sep}options[search_path]={schema}"),
+        url: format!("{base}{sep}options[search_path]={schema}&application_name={schema}"),
         file: None,
         schema: Some((base.to_owned(), schema)),
     }

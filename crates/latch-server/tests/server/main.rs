@@ -7,5 +7,11 @@
     clippy::indexing_slicing
 )]
 
+mod authenticator;
+mod client;
+mod credentials;
 mod db;
+mod login;
+mod sessions;
+mod signup;
 mod store;
