@@ -46,6 +46,8 @@ pub enum ApiError {
     CredentialNotFound,
     #[error("this is the account's last way to sign in; add another first")]
     LastCredential,
+    #[error("no session with this id belongs to this account")]
+    SessionNotFound,
     #[error("no such route")]
     RouteNotFound,
     #[error("internal error: {0}")]
@@ -70,7 +72,9 @@ impl ApiError {
             ApiError::UsernameTaken | ApiError::CredentialExists | ApiError::LastCredential => {
                 StatusCode::CONFLICT
             }
-            ApiError::CredentialNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::CredentialNotFound | ApiError::SessionNotFound | ApiError::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,6 +99,7 @@ impl ApiError {
             ApiError::CeremonyUserMismatch => "ceremony_user_mismatch",
             ApiError::CredentialNotFound => "credential_not_found",
             ApiError::LastCredential => "last_credential",
+            ApiError::SessionNotFound => "session_not_found",
             ApiError::RouteNotFound => "not_found",
             ApiError::Internal(_) => "internal",
         }

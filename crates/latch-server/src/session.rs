@@ -57,6 +57,8 @@ const TOUCH_INTERVAL: i64 = 60;
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub user: User,
+    /// SHA-256 of the session token: the session's key in the store.
+    pub session_hash: Vec<u8>,
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -85,6 +87,9 @@ impl FromRequestParts<AppState> for SignedIn {
         if now.saturating_sub(session.last_seen_at) >= TOUCH_INTERVAL {
             sessions::touch(&mut conn, &hash, now).await?;
         }
-        Ok(SignedIn { user })
+        Ok(SignedIn {
+            user,
+            session_hash: hash,
+        })
     }
 }

@@ -7,11 +7,12 @@ mod credentials;
 mod login;
 mod names;
 mod registration;
+mod security;
 mod signup;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
 
@@ -35,6 +36,9 @@ pub fn app(state: AppState) -> Router {
             "/me/credentials/{id}",
             patch(credentials::rename).delete(credentials::delete),
         )
+        .route("/me/sessions", get(security::list_sessions))
+        .route("/me/sessions/{id}", delete(security::revoke_session))
+        .route("/me/audit", get(security::audit_log))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             csrf::require_same_origin,

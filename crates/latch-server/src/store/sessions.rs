@@ -85,3 +85,59 @@ pub async fn delete(conn: &mut AnyConnection, id_hash: &[u8]) -> Result<bool, sq
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// A session as its owner sees it in the list of their sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub id_hash: Vec<u8>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub credential_id: Option<Vec<u8>>,
+}
+
+/// The user's complete, unexpired sessions, most recently seen first.
+pub async fn of_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    now: i64,
+) -> Result<Vec<Listed>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, created_at, last_seen_at, expires_at, ip, user_agent, credential_id \
+         FROM sessions WHERE user_id = $1 AND expires_at > $2 AND second_factor_done = 1 \
+         ORDER BY last_seen_at DESC, id",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Listed {
+                id_hash: row.try_get("id")?,
+                created_at: row.try_get("created_at")?,
+                last_seen_at: row.try_get("last_seen_at")?,
+                expires_at: row.try_get("expires_at")?,
+                ip: row.try_get("ip")?,
+                user_agent: row.try_get("user_agent")?,
+                credential_id: row.try_get("credential_id")?,
+            })
+        })
+        .collect()
+}
+
+/// Ends one of the user's sessions; false when the user has no such session.
+pub async fn delete_of_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    id_hash: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+        .bind(id_hash.to_vec())
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -123,3 +123,78 @@ async fn internal_errors_do_not_leak_their_cause() {
         );
     }
 }
+
+#[tokio::test]
+async fn sessions_are_listed_and_revoked() {
+    for server in servers().await {
+        let (mut phone, mut passkey) = server.signed_in("ada").await;
+        server.clock.advance(60);
+        let mut laptop = server.client();
+        laptop.login(&mut passkey).await;
+        let list = laptop.get("/api/v1/me/sessions").await.ok();
+        let list = list.as_array().unwrap().clone();
+        assert_eq!(list.len(), 2);
+        // Most recently seen first: the laptop's, which is the current one.
+        assert_eq!(list[0]["current"], true);
+        assert_eq!(list[1]["current"], false);
+        assert_eq!(list[0]["credentialId"], b64::encode(&passkey.id));
+        assert_eq!(list[0]["createdAt"], "2025-10-09T08:54:20Z");
+        assert_eq!(list[0]["expiresAt"], "2025-11-08T08:54:20Z");
+
+        // Bob cannot end Ada's sessions.
+        let (mut bob, _) = server.signed_in("bob").await;
+        let phone_path = format!("/api/v1/me/sessions/{}", list[1]["id"].as_str().unwrap());
+        bob.delete(&phone_path)
+            .await
+            .assert_error(StatusCode::NOT_FOUND, "session_not_found");
+
+        // The laptop signs the phone out.
+        let reply = laptop.delete(&phone_path).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        assert!(reply.cookie("latch_session").is_none());
+        phone
+            .get("/api/v1/me")
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "not_signed_in");
+        laptop
+            .delete(&phone_path)
+            .await
+            .assert_error(StatusCode::NOT_FOUND, "session_not_found");
+
+        // Revoking the current session signs this client out.
+        let own = format!("/api/v1/me/sessions/{}", list[0]["id"].as_str().unwrap());
+        let reply = laptop.delete(&own).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        assert!(reply.cookie("latch_session").unwrap().contains("Max-Age=0"));
+        laptop
+            .get("/api/v1/me")
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "not_signed_in");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_lists_what_happened_newest_first() {
+    for server in servers().await {
+        let (mut client, mut passkey) = server.signed_in("ada").await;
+        server.clock.advance(1);
+        client.login(&mut passkey).await;
+        server.clock.advance(1);
+        let path = format!("/api/v1/me/credentials/{}", b64::encode(&passkey.id));
+        client.patch(&path, json!({ "name": "Phone" })).await.ok();
+        let log = client.get("/api/v1/me/audit").await.ok();
+        let kinds: Vec<&str> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["credential_renamed", "login", "signup"]);
+        assert_eq!(log[0]["detail"]["name"], "Phone");
+        assert_eq!(log[2]["detail"]["credentialId"], b64::encode(&passkey.id));
+        // Another account sees only its own.
+        let (mut bob, _) = server.signed_in("bob").await;
+        let log = bob.get("/api/v1/me/audit").await.ok();
+        assert_eq!(log.as_array().unwrap().len(), 1);
+    }
+}
