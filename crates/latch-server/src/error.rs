@@ -48,6 +48,24 @@ pub enum ApiError {
     LastCredential,
     #[error("no session with this id belongs to this account")]
     SessionNotFound,
+    #[error("password {0}")]
+    WeakPassword(&'static str),
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("too many wrong passwords; password sign-in is paused for this account, try later or use a passkey")]
+    PasswordLocked,
+    #[error("the current password is wrong")]
+    CurrentPasswordIncorrect,
+    #[error("no sign-in is waiting for a second factor (sign in with the password first)")]
+    NoPendingSignIn,
+    #[error("the code is not 6 digits, or not the current one, or was used already")]
+    InvalidCode,
+    #[error("too many wrong second factors; sign in with the password again")]
+    TooManyFactorFailures,
+    #[error("an authenticator app is enabled already; disable it first")]
+    TotpAlreadyEnabled,
+    #[error("no authenticator app enrolment is in progress")]
+    TotpNotEnrolled,
     #[error("no such route")]
     RouteNotFound,
     #[error("internal error: {0}")]
@@ -67,6 +85,14 @@ impl ApiError {
             | ApiError::UnknownCredential
             | ApiError::CounterRaced => StatusCode::BAD_REQUEST,
             ApiError::OriginMissing | ApiError::OriginForbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::WeakPassword(_) | ApiError::InvalidCode => StatusCode::BAD_REQUEST,
+            ApiError::InvalidCredentials | ApiError::NoPendingSignIn => StatusCode::UNAUTHORIZED,
+            ApiError::CurrentPasswordIncorrect => StatusCode::FORBIDDEN,
+            ApiError::PasswordLocked | ApiError::TooManyFactorFailures => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::TotpAlreadyEnabled => StatusCode::CONFLICT,
+            ApiError::TotpNotEnrolled => StatusCode::NOT_FOUND,
             ApiError::CeremonyUserMismatch => StatusCode::FORBIDDEN,
             ApiError::NotSignedIn | ApiError::SessionExpired => StatusCode::UNAUTHORIZED,
             ApiError::UsernameTaken | ApiError::CredentialExists | ApiError::LastCredential => {
@@ -100,6 +126,15 @@ impl ApiError {
             ApiError::CredentialNotFound => "credential_not_found",
             ApiError::LastCredential => "last_credential",
             ApiError::SessionNotFound => "session_not_found",
+            ApiError::WeakPassword(_) => "weak_password",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::PasswordLocked => "password_locked",
+            ApiError::CurrentPasswordIncorrect => "current_password_incorrect",
+            ApiError::NoPendingSignIn => "no_pending_sign_in",
+            ApiError::InvalidCode => "invalid_code",
+            ApiError::TooManyFactorFailures => "too_many_attempts",
+            ApiError::TotpAlreadyEnabled => "totp_already_enabled",
+            ApiError::TotpNotEnrolled => "totp_not_enrolled",
             ApiError::RouteNotFound => "not_found",
             ApiError::Internal(_) => "internal",
         }

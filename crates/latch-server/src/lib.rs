@@ -14,10 +14,12 @@ mod crypto;
 mod csrf;
 pub mod error;
 mod http;
+mod password;
 mod routes;
 mod session;
 pub mod state;
 pub mod store;
+mod totp;
 mod views;
 
 use std::future::Future;

@@ -20,6 +20,7 @@ pub enum Kind {
     Signup,
     Login,
     AddCredential,
+    SecondFactor,
 }
 
 impl Kind {
@@ -28,6 +29,7 @@ impl Kind {
             Kind::Signup => "signup",
             Kind::Login => "login",
             Kind::AddCredential => "add_credential",
+            Kind::SecondFactor => "second_factor",
         }
     }
 }

@@ -8,9 +8,10 @@ use axum::Json;
 use latch_webauthn::b64::Base64Url;
 use latch_webauthn::options::{request_options, SystemRng};
 use latch_webauthn::wire::{AuthenticationResponseJson, CredentialDescriptor};
-use latch_webauthn::{verify_authentication, StoredCredential, UnixTime};
+use latch_webauthn::{verify_authentication, AuthenticationState, StoredCredential, UnixTime};
 use serde::Deserialize;
 use serde_json::json;
+use sqlx::AnyConnection;
 
 use super::ceremony::{self, Kind, Login};
 use super::names;
@@ -19,8 +20,9 @@ use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
 use crate::session;
 use crate::state::AppState;
-use crate::store::credentials::{self, Use};
-use crate::store::{audit, users};
+use crate::store::audit;
+use crate::store::credentials::{self, Credential, Use};
+use crate::store::users::{self, User};
 use crate::views::UserView;
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +108,49 @@ pub async fn begin(
         .into_response())
 }
 
+/// §7.2 for `response` against the stored credential it names, then the counter moves
+/// forward (inside the caller's transaction). Returns the account and the credential.
+pub async fn verify_assertion(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    authentication: &AuthenticationState,
+    response: &AuthenticationResponseJson,
+) -> Result<(User, Credential), ApiError> {
+    let raw_id = response.raw_id.as_ref();
+    let Some(credential) = credentials::by_id(conn, raw_id).await? else {
+        return Err(ApiError::UnknownCredential);
+    };
+    let Some(user) = users::by_id(conn, credential.user_id).await? else {
+        return Err(ApiError::UnknownCredential);
+    };
+    let stored = StoredCredential {
+        id: credential.id.clone(),
+        user_id: user.user_handle.clone(),
+        public_key_cose: credential.public_key.clone(),
+        sign_count: credential.sign_count,
+        backup_eligible: credential.backup_eligible,
+    };
+    let now = state.now();
+    let verified =
+        verify_authentication(&state.rp, authentication, response, &stored, UnixTime(now))?;
+    let moved = credentials::record_use(
+        conn,
+        &credential.id,
+        Use {
+            sign_count: verified.sign_count,
+            backup_eligible: verified.backup_eligible,
+            backed_up: verified.backed_up,
+            now,
+        },
+    )
+    .await?;
+    if !moved {
+        // Another sign-in committed a counter at least this high since we read it.
+        return Err(ApiError::CounterRaced);
+    }
+    Ok((user, credential))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct FinishBody {
     credential: AuthenticationResponseJson,
@@ -121,43 +166,9 @@ pub async fn finish(
     // all together or not at all.
     let mut tx = state.store.begin().await?;
     let (ceremony, _) = ceremony::take::<Login>(&mut tx, &state, &headers, Kind::Login).await?;
-    let raw_id = body.credential.raw_id.as_ref();
-    let Some(credential) = credentials::by_id(&mut tx, raw_id).await? else {
-        return Err(ApiError::UnknownCredential);
-    };
-    let Some(user) = users::by_id(&mut tx, credential.user_id).await? else {
-        return Err(ApiError::UnknownCredential);
-    };
-    let stored = StoredCredential {
-        id: credential.id.clone(),
-        user_id: user.user_handle.clone(),
-        public_key_cose: credential.public_key.clone(),
-        sign_count: credential.sign_count,
-        backup_eligible: credential.backup_eligible,
-    };
+    let (user, credential) =
+        verify_assertion(&mut tx, &state, &ceremony.authentication, &body.credential).await?;
     let now = state.now();
-    let verified = verify_authentication(
-        &state.rp,
-        &ceremony.authentication,
-        &body.credential,
-        &stored,
-        UnixTime(now),
-    )?;
-    let moved = credentials::record_use(
-        &mut tx,
-        &credential.id,
-        Use {
-            sign_count: verified.sign_count,
-            backup_eligible: verified.backup_eligible,
-            backed_up: verified.backed_up,
-            now,
-        },
-    )
-    .await?;
-    if !moved {
-        // Another sign-in committed a counter at least this high since we read it.
-        return Err(ApiError::CounterRaced);
-    }
     audit::record(
         &mut tx,
         Some(user.id),

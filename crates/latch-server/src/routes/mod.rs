@@ -4,15 +4,18 @@
 mod account;
 mod ceremony;
 mod credentials;
+mod factors;
 mod login;
 mod names;
+mod password;
 mod registration;
+mod second_factor;
 mod security;
 mod signup;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
 
@@ -36,6 +39,22 @@ pub fn app(state: AppState) -> Router {
             "/me/credentials/{id}",
             patch(credentials::rename).delete(credentials::delete),
         )
+        .route("/login/password", post(password::login))
+        .route(
+            "/login/second-factor/begin",
+            post(second_factor::webauthn_begin),
+        )
+        .route(
+            "/login/second-factor/finish",
+            post(second_factor::webauthn_finish),
+        )
+        .route("/login/totp", post(second_factor::totp_login))
+        .route("/login/recovery", post(second_factor::recovery_login))
+        .route("/me/password", put(password::set))
+        .route("/me/totp/begin", post(factors::totp_begin))
+        .route("/me/totp/finish", post(factors::totp_finish))
+        .route("/me/totp", delete(factors::totp_delete))
+        .route("/me/recovery-codes", post(factors::recovery_codes))
         .route("/me/sessions", get(security::list_sessions))
         .route("/me/sessions/{id}", delete(security::revoke_session))
         .route("/me/audit", get(security::audit_log))

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod ceremonies;
 pub mod credentials;
+pub mod factors;
 pub mod sessions;
 pub mod settings;
 pub mod users;
@@ -62,16 +63,30 @@ pub struct Store {
 
 /// The schema, embedded so the binary migrates its database wherever it runs. The two
 /// directories hold the same tables; never edit a released file (sqlx checks its checksum).
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "schema",
-    include_str!("../../migrations/sqlite/0001_schema.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "schema",
-    include_str!("../../migrations/postgres/0001_schema.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../../migrations/sqlite/0001_schema.sql"),
+    ),
+    (
+        2,
+        "second factors",
+        include_str!("../../migrations/sqlite/0002_second_factors.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        2,
+        "second factors",
+        include_str!("../../migrations/postgres/0002_second_factors.sql"),
+    ),
+];
 
 fn migrator(backend: Backend) -> Migrator {
     let files = match backend {

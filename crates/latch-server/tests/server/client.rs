@@ -71,6 +71,11 @@ impl Server {
         (client, passkey)
     }
 
+    pub fn clock_now(&self) -> i64 {
+        use latch_server::Clock;
+        self.clock.now()
+    }
+
     pub async fn snapshot(&self) -> Snapshot {
         snapshot(&self.store).await
     }

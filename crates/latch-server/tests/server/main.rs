@@ -12,6 +12,7 @@ mod client;
 mod credentials;
 mod db;
 mod login;
+mod password;
 mod sessions;
 mod signup;
 mod store;
