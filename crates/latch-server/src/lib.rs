@@ -14,6 +14,8 @@ mod crypto;
 mod csrf;
 pub mod error;
 mod http;
+mod metrics;
+mod openapi;
 mod password;
 mod routes;
 mod session;

@@ -9,6 +9,7 @@ use latch_webauthn::RelyingParty;
 
 use crate::config::Config;
 use crate::crypto;
+use crate::metrics::Metrics;
 use crate::store::{settings, Store};
 
 /// Seconds since the Unix epoch. Injected so tests can move time (ceremony expiry, sessions).
@@ -68,6 +69,7 @@ pub struct Inner {
     /// Derives stable fake credential ids for unknown usernames; shared by all instances.
     pub fake_key: hmac::Key,
     pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
 }
 
 impl std::ops::Deref for AppState {
@@ -97,6 +99,7 @@ impl AppState {
             secure_cookies: config.secure_cookies(),
             fake_key: hmac::Key::new(hmac::HMAC_SHA256, &key),
             clock,
+            metrics: Metrics::default(),
         })))
     }
 

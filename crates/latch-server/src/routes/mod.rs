@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 use crate::csrf;
 use crate::error::ApiError;
+use crate::metrics;
 use crate::state::AppState;
 
 /// The whole HTTP surface, ready for `axum::serve` or `tower::ServiceExt::oneshot`.
@@ -65,7 +66,13 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/api/openapi.json", get(openapi))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -81,6 +88,10 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             )
         }
     }
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
 }
 
 async fn not_found() -> ApiError {

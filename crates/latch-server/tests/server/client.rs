@@ -85,6 +85,8 @@ impl Server {
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
+    /// The body as text (for non-JSON answers such as /metrics).
+    pub text: String,
     pub set_cookies: Vec<String>,
 }
 
@@ -172,14 +174,12 @@ impl Client {
             }
         }
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Reply {
             status,
             body,
+            text,
             set_cookies,
         }
     }

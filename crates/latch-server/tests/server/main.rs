@@ -12,6 +12,7 @@ mod client;
 mod credentials;
 mod db;
 mod login;
+mod ops;
 mod password;
 mod sessions;
 mod signup;
