@@ -199,8 +199,15 @@ impl Store {
     }
 
     /// A transaction: dropped without `commit`, it rolls back.
+    ///
+    /// On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock at once (waiting up to the
+    /// busy timeout), so a transaction that reads before it writes cannot fail at its first
+    /// write because another one committed in between. PostgreSQL locks rows as it goes.
     pub async fn begin(&self) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
-        self.pool.begin().await
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Closes every connection (at shutdown).

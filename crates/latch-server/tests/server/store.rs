@@ -227,3 +227,36 @@ async fn sqlite_runs_in_wal_mode_with_full_sync() {
         .unwrap();
     assert_eq!(sync, 2, "synchronous=FULL");
 }
+
+/// A transaction that reads, then writes, while another commits a write in between: both
+/// succeed (on SQLite the second waits for the first instead of failing at its write).
+#[tokio::test]
+async fn read_then_write_transactions_do_not_trip_over_each_other() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        let user = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
+            .await
+            .unwrap();
+        drop(conn);
+
+        let mut first = store.begin().await.unwrap();
+        assert!(users::by_id(&mut first, user.id).await.unwrap().is_some());
+        let other = store.clone();
+        let second = tokio::spawn(async move {
+            let mut tx = other.begin().await.unwrap();
+            users::insert(&mut tx, "bob", "Bob", &[2; 32], 51)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        users::insert(&mut first, "eve", "Eve", &[3; 32], 52)
+            .await
+            .unwrap();
+        first.commit().await.unwrap();
+        second.await.unwrap();
+        assert_eq!(snapshot(&store).await.count("users"), 3);
+    }
+}
