@@ -24,6 +24,7 @@ pub struct Server {
     pub store: Store,
     pub clock: Arc<ManualClock>,
     pub backend: &'static str,
+    config: Config,
     // Dropped last: removes the database.
     _db: TestDb,
 }
@@ -48,6 +49,7 @@ pub async fn servers() -> Vec<Server> {
             store,
             clock,
             backend: db.name,
+            config,
             _db: db,
         });
     }
@@ -55,6 +57,31 @@ pub async fn servers() -> Vec<Server> {
 }
 
 impl Server {
+    /// Another `latch serve` process on the same database (its own pool, same clock).
+    pub async fn another_instance(&self) -> Server {
+        let store = Store::connect(&self.config.db).await.unwrap();
+        let state = AppState::new(store.clone(), &self.config, self.clock.clone())
+            .await
+            .unwrap();
+        Server {
+            app: app(state),
+            store,
+            clock: self.clock.clone(),
+            backend: self.backend,
+            config: self.config.clone(),
+            // The database belongs to the first instance.
+            _db: TestDb::borrowed(self.backend, &self.config.db),
+        }
+    }
+
+    /// The same browser (cookies and all) talking to this instance.
+    pub fn switch(&self, client: &Client) -> Client {
+        Client {
+            app: self.app.clone(),
+            ..client.clone()
+        }
+    }
+
     pub fn client(&self) -> Client {
         println!("backend: {}", self.backend);
         Client {

@@ -69,6 +69,18 @@ impl Drop for TestDb {
     }
 }
 
+impl TestDb {
+    /// A handle on a database another `TestDb` owns (dropping it removes nothing).
+    pub fn borrowed(name: &'static str, url: &str) -> TestDb {
+        TestDb {
+            name,
+            url: url.to_owned(),
+            file: None,
+            schema: None,
+        }
+    }
+}
+
 async fn sqlite() -> TestDb {
     let path = std::env::temp_dir().join(format!("{}.db", unique_name("latch_test")));
     TestDb {

@@ -11,6 +11,7 @@ mod authenticator;
 mod client;
 mod credentials;
 mod db;
+mod instances;
 mod login;
 mod ops;
 mod password;
