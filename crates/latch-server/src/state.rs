@@ -86,8 +86,7 @@ impl AppState {
         config: &Config,
         clock: Arc<dyn Clock>,
     ) -> Result<AppState, crate::store::StoreError> {
-        let fresh = crypto::random_bytes(32)
-            .map_err(|_| sqlx::Error::Protocol("the system RNG failed".into()))?;
+        let fresh = crypto::random_bytes(32).map_err(|_| crate::store::StoreError::Rng)?;
         let mut conn = store.conn().await?;
         let key = settings::get_or_insert(&mut conn, FAKE_CREDENTIAL_KEY, &fresh).await?;
         drop(conn);

@@ -52,6 +52,8 @@ pub enum StoreError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("the system RNG failed")]
+    Rng,
 }
 
 /// A pool of connections to the one database every `latch serve` instance shares.
