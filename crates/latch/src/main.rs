@@ -26,6 +26,8 @@ enum Command {
     Webauthn(cmd::webauthn::WebauthnCommand),
     /// The software security key (`run`), and a manager for any CTAPHID key.
     Key(cmd::key::KeyArgs),
+    /// The identity server: accounts, passkey and security-key sign-in, over HTTP.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,5 +35,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Webauthn(c) => cmd::webauthn::run(c),
         Command::Key(args) => cmd::key::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     }
 }

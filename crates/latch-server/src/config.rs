@@ -1,0 +1,155 @@
+//! What `latch serve` is told: where to listen, which database, and who the relying party is.
+
+use latch_webauthn::RelyingParty;
+
+/// The server's configuration (from `latch serve` flags or `LATCH_*` variables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `host:port` to listen on.
+    pub listen: String,
+    /// `sqlite://FILE`, `sqlite::memory:` or `postgres://…`.
+    pub db: String,
+    pub rp_id: String,
+    pub rp_name: String,
+    /// Origins whose pages may run ceremonies and make state-changing calls.
+    pub origins: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            db: "sqlite://latch.db".into(),
+            rp_id: "localhost".into(),
+            rp_name: "Latch".into(),
+            origins: vec!["http://localhost:8080".into()],
+        }
+    }
+}
+
+/// Why a configuration cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("at least one --origin is needed")]
+    NoOrigin,
+    #[error("the RP ID must be a bare domain such as example.com, not {0:?}")]
+    InvalidRpId(String),
+    #[error("origin {0:?} is not of the form https://host[:port] (or http:// for localhost)")]
+    InvalidOrigin(String),
+    #[error("origin {origin:?} is not on the RP ID {rp_id:?} or one of its subdomains, so browsers would refuse its ceremonies")]
+    OriginOutsideRpId { origin: String, rp_id: String },
+}
+
+/// The host of `scheme://host[:port]`, when that is what `origin` is.
+fn origin_host(origin: &str) -> Option<(&str, &str)> {
+    let origin = origin.strip_suffix('/').unwrap_or(origin);
+    let (scheme, rest) = origin.split_once("://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+        return None;
+    }
+    let host = if rest.starts_with('[') {
+        rest.split_once(']')
+            .map(|(h, _)| h.trim_start_matches('['))?
+    } else {
+        rest.split(':').next()?
+    };
+    Some((scheme, host))
+}
+
+impl Config {
+    /// Checks the relying-party settings before anything starts.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let rp_id = self.rp_id.as_str();
+        if rp_id.is_empty()
+            || rp_id.contains(['/', ':', '@', ' '])
+            || rp_id.starts_with('.')
+            || rp_id.ends_with('.')
+        {
+            return Err(ConfigError::InvalidRpId(self.rp_id.clone()));
+        }
+        if self.origins.is_empty() {
+            return Err(ConfigError::NoOrigin);
+        }
+        for origin in &self.origins {
+            let Some((scheme, host)) = origin_host(origin) else {
+                return Err(ConfigError::InvalidOrigin(origin.clone()));
+            };
+            let local = host == "localhost" || host.ends_with(".localhost");
+            if !(scheme == "https" || (scheme == "http" && local)) {
+                return Err(ConfigError::InvalidOrigin(origin.clone()));
+            }
+            let host = host.to_ascii_lowercase();
+            let rp = rp_id.to_ascii_lowercase();
+            if host != rp && !host.ends_with(&format!(".{rp}")) {
+                return Err(ConfigError::OriginOutsideRpId {
+                    origin: origin.clone(),
+                    rp_id: self.rp_id.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The relying party these settings describe.
+    pub fn relying_party(&self) -> RelyingParty {
+        let mut rp = RelyingParty::new(&self.rp_id, self.origins.iter().cloned());
+        rp.name = self.rp_name.clone();
+        rp
+    }
+
+    /// Cookies are `Secure` when every page is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.origins.iter().all(|o| o.starts_with("https://"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(rp_id: &str, origins: &[&str]) -> Config {
+        Config {
+            rp_id: rp_id.into(),
+            origins: origins.iter().map(|o| (*o).to_owned()).collect(),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        assert!(!Config::default().secure_cookies());
+    }
+
+    #[test]
+    fn origins_must_sit_on_the_rp_id() {
+        assert_eq!(
+            with(
+                "example.com",
+                &["https://login.example.com", "https://example.com:8443"]
+            )
+            .validate(),
+            Ok(())
+        );
+        assert_eq!(
+            with("example.com", &["https://evil-example.com"]).validate(),
+            Err(ConfigError::OriginOutsideRpId {
+                origin: "https://evil-example.com".into(),
+                rp_id: "example.com".into()
+            })
+        );
+        assert_eq!(
+            with("example.com", &["http://example.com"]).validate(),
+            Err(ConfigError::InvalidOrigin("http://example.com".into()))
+        );
+        assert_eq!(
+            with("example.com", &[]).validate(),
+            Err(ConfigError::NoOrigin)
+        );
+        assert_eq!(
+            with("https://example.com", &["https://example.com"]).validate(),
+            Err(ConfigError::InvalidRpId("https://example.com".into()))
+        );
+        assert!(with("example.com", &["https://example.com"]).secure_cookies());
+    }
+}

@@ -1,0 +1,192 @@
+//! The API's one error type: `{error: {code, message}}` with a 4xx status for what the client
+//! did, and a bare 500 for what went wrong here (the cause is logged, never sent).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// Why a request failed. One variant per failed check; `code()` is stable.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A ceremony check failed; the code is latch-webauthn's.
+    #[error("{0}")]
+    Ceremony(#[from] latch_webauthn::Error),
+    #[error("the request body is not what this call takes: {0}")]
+    InvalidBody(String),
+    #[error("this state-changing request has no Origin header")]
+    OriginMissing,
+    #[error("origin {0:?} may not make state-changing requests here")]
+    OriginForbidden(String),
+    #[error("username {0}")]
+    InvalidUsername(&'static str),
+    #[error("display name {0}")]
+    InvalidDisplayName(&'static str),
+    #[error("credential name {0}")]
+    InvalidCredentialName(&'static str),
+    #[error("that username is taken")]
+    UsernameTaken,
+    #[error("no ceremony is in progress (it was never begun, was already finished, or its cookie is missing)")]
+    CeremonyNotFound,
+    #[error("the ceremony expired; begin again")]
+    CeremonyExpired,
+    #[error("this credential is registered already")]
+    CredentialExists,
+    #[error("no account has this credential")]
+    UnknownCredential,
+    #[error("a concurrent sign-in with this credential already used a counter this high")]
+    CounterRaced,
+    #[error("not signed in")]
+    NotSignedIn,
+    #[error("the session expired; sign in again")]
+    SessionExpired,
+    #[error("this ceremony was begun by another account")]
+    CeremonyUserMismatch,
+    #[error("no credential with this id belongs to this account")]
+    CredentialNotFound,
+    #[error("this is the account's last way to sign in; add another first")]
+    LastCredential,
+    #[error("no session with this id belongs to this account")]
+    SessionNotFound,
+    #[error("password {0}")]
+    WeakPassword(&'static str),
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("too many wrong passwords; password sign-in is paused for this account, try later or use a passkey")]
+    PasswordLocked,
+    #[error("the current password is wrong")]
+    CurrentPasswordIncorrect,
+    #[error("no sign-in is waiting for a second factor (sign in with the password first)")]
+    NoPendingSignIn,
+    #[error("the code is not 6 digits, or not the current one, or was used already")]
+    InvalidCode,
+    #[error("too many wrong second factors; sign in with the password again")]
+    TooManyFactorFailures,
+    #[error("an authenticator app is enabled already; disable it first")]
+    TotpAlreadyEnabled,
+    #[error("no authenticator app enrolment is in progress")]
+    TotpNotEnrolled,
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Ceremony(_)
+            | ApiError::InvalidBody(_)
+            | ApiError::InvalidUsername(_)
+            | ApiError::InvalidDisplayName(_)
+            | ApiError::InvalidCredentialName(_)
+            | ApiError::CeremonyNotFound
+            | ApiError::CeremonyExpired
+            | ApiError::UnknownCredential
+            | ApiError::CounterRaced => StatusCode::BAD_REQUEST,
+            ApiError::OriginMissing | ApiError::OriginForbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::WeakPassword(_) | ApiError::InvalidCode => StatusCode::BAD_REQUEST,
+            ApiError::InvalidCredentials | ApiError::NoPendingSignIn => StatusCode::UNAUTHORIZED,
+            ApiError::CurrentPasswordIncorrect => StatusCode::FORBIDDEN,
+            ApiError::PasswordLocked | ApiError::TooManyFactorFailures => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::TotpAlreadyEnabled => StatusCode::CONFLICT,
+            ApiError::TotpNotEnrolled => StatusCode::NOT_FOUND,
+            ApiError::CeremonyUserMismatch => StatusCode::FORBIDDEN,
+            ApiError::NotSignedIn | ApiError::SessionExpired => StatusCode::UNAUTHORIZED,
+            ApiError::UsernameTaken | ApiError::CredentialExists | ApiError::LastCredential => {
+                StatusCode::CONFLICT
+            }
+            ApiError::CredentialNotFound | ApiError::SessionNotFound | ApiError::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Ceremony(e) => e.code(),
+            ApiError::InvalidBody(_) => "invalid_body",
+            ApiError::OriginMissing => "origin_missing",
+            ApiError::OriginForbidden(_) => "origin_forbidden",
+            ApiError::InvalidUsername(_) => "invalid_username",
+            ApiError::InvalidDisplayName(_) => "invalid_display_name",
+            ApiError::InvalidCredentialName(_) => "invalid_credential_name",
+            ApiError::UsernameTaken => "username_taken",
+            ApiError::CeremonyNotFound => "ceremony_not_found",
+            ApiError::CeremonyExpired => "ceremony_expired",
+            ApiError::CredentialExists => "credential_exists",
+            ApiError::UnknownCredential => "unknown_credential",
+            ApiError::CounterRaced => "counter_regressed",
+            ApiError::NotSignedIn => "not_signed_in",
+            ApiError::SessionExpired => "session_expired",
+            ApiError::CeremonyUserMismatch => "ceremony_user_mismatch",
+            ApiError::CredentialNotFound => "credential_not_found",
+            ApiError::LastCredential => "last_credential",
+            ApiError::SessionNotFound => "session_not_found",
+            ApiError::WeakPassword(_) => "weak_password",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::PasswordLocked => "password_locked",
+            ApiError::CurrentPasswordIncorrect => "current_password_incorrect",
+            ApiError::NoPendingSignIn => "no_pending_sign_in",
+            ApiError::InvalidCode => "invalid_code",
+            ApiError::TooManyFactorFailures => "too_many_attempts",
+            ApiError::TotpAlreadyEnabled => "totp_already_enabled",
+            ApiError::TotpNotEnrolled => "totp_not_enrolled",
+            ApiError::RouteNotFound => "not_found",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        ApiError::Internal(cause.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> ApiError {
+        ApiError::internal(format_args!("database: {e}"))
+    }
+}
+
+/// The stable code of an error response, left in the response's extensions for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            ApiError::Internal(cause) => {
+                // The cause stays in the server's log; the client learns only that it failed.
+                eprintln!("latch-server: internal error: {cause}");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let body = json!({ "error": { "code": self.code(), "message": message } });
+        let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code()));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let response = ApiError::internal("disk on fire at /var/lib/x").into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn ceremony_errors_keep_the_core_code() {
+        let e = ApiError::from(latch_webauthn::Error::ChallengeMismatch);
+        assert_eq!(e.code(), "challenge_mismatch");
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+    }
+}

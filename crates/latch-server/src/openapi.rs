@@ -1,0 +1,163 @@
+//! `/api/openapi.json`: the API described in OpenAPI 3.1. The WebAuthn option and response
+//! bodies are the Level 3 JSON forms (`PublicKeyCredential*OptionsJSON`, `*ResponseJSON`),
+//! referenced rather than spelled out. A test checks that every call here is routed.
+
+use serde_json::{json, Map, Value};
+
+fn error_ref() -> Value {
+    json!({ "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
+            "description": "error: {error: {code, message}}" })
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+fn object(props: &[(&str, Value)], required: &[&str]) -> Value {
+    let mut p = Map::new();
+    for (k, v) in props {
+        p.insert((*k).to_owned(), v.clone());
+    }
+    json!({ "type": "object", "properties": p, "required": required })
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+/// One operation: summary, optional JSON body, the success answer, and the error statuses.
+fn op(summary: &str, body: Option<Value>, ok: (&str, Value), errors: &[&str]) -> Value {
+    let mut responses = Map::new();
+    let (status, schema) = ok;
+    let success = if schema.is_null() {
+        json!({ "description": "done" })
+    } else {
+        json!({ "description": "success", "content": { "application/json": { "schema": schema } } })
+    };
+    responses.insert(status.to_owned(), success);
+    for e in errors {
+        responses.insert((*e).to_owned(), error_ref());
+    }
+    let mut o = json!({ "summary": summary, "responses": responses });
+    if let (Some(body), Some(map)) = (body, o.as_object_mut()) {
+        map.insert("requestBody".into(), json_body(body));
+    }
+    o
+}
+
+fn public_key(options: &str) -> Value {
+    object(
+        &[(
+            "publicKey",
+            json!({ "description": options, "type": "object" }),
+        )],
+        &["publicKey"],
+    )
+}
+
+/// The document.
+pub fn document() -> Value {
+    let creation = "PublicKeyCredentialCreationOptionsJSON (WebAuthn L3)";
+    let request = "PublicKeyCredentialRequestOptionsJSON (WebAuthn L3)";
+    let registration =
+        json!({ "description": "RegistrationResponseJSON (WebAuthn L3)", "type": "object" });
+    let assertion =
+        json!({ "description": "AuthenticationResponseJSON (WebAuthn L3)", "type": "object" });
+    let user = object(&[("user", schema_ref("User"))], &["user"]);
+    let code = object(&[("code", string())], &["code"]);
+    let ceremony_errors = ["400", "403"];
+    let paths = json!({
+        "/api/v1/signup/begin": { "post": op("Begin creating an account with a passkey",
+            Some(object(&[("username", string()), ("displayName", string())], &["username"])),
+            ("200", public_key(creation)), &["400", "403", "409"]) },
+        "/api/v1/signup/finish": { "post": op("Finish sign-up: creates the account, its passkey and a session (cookie)",
+            Some(object(&[("credential", registration.clone()), ("name", string())], &["credential"])),
+            ("200", object(&[("user", schema_ref("User")), ("credential", schema_ref("Credential"))], &["user", "credential"])),
+            &["400", "403", "409"]) },
+        "/api/v1/login/begin": { "post": op("Begin a passkey sign-in; without a username, for a discoverable passkey",
+            Some(object(&[("username", string())], &[])), ("200", public_key(request)), &["400", "403"]) },
+        "/api/v1/login/finish": { "post": op("Finish a passkey sign-in (session cookie)",
+            Some(object(&[("credential", assertion.clone())], &["credential"])), ("200", user.clone()), &ceremony_errors) },
+        "/api/v1/login/password": { "post": op("Sign in with a password: a session, or {next: second_factor, methods}",
+            Some(object(&[("username", string()), ("password", string())], &["username", "password"])),
+            ("200", json!({ "oneOf": [user.clone(), object(&[("next", string()), ("methods", json!({"type": "array", "items": {"enum": ["webauthn", "totp", "recovery_code"]}}))], &["next", "methods"])] })),
+            &["401", "403", "429"]) },
+        "/api/v1/login/second-factor/begin": { "post": op("Second factor: options for the account's security keys and passkeys",
+            None, ("200", public_key(request)), &["401", "403"]) },
+        "/api/v1/login/second-factor/finish": { "post": op("Second factor: finish with a security key or passkey",
+            Some(object(&[("credential", assertion)], &["credential"])), ("200", user.clone()), &["400", "401", "403"]) },
+        "/api/v1/login/totp": { "post": op("Second factor: an authenticator-app code",
+            Some(code.clone()), ("200", user.clone()), &["400", "401", "403", "429"]) },
+        "/api/v1/login/recovery": { "post": op("Second factor: a recovery code (spent)",
+            Some(code.clone()), ("200", user.clone()), &["400", "401", "403", "429"]) },
+        "/api/v1/logout": { "post": op("End this session", None, ("204", Value::Null), &["403"]) },
+        "/api/v1/me": { "get": op("The signed-in account", None, ("200", user), &["401"]) },
+        "/api/v1/me/credentials": { "get": op("The account's passkeys and security keys", None,
+            ("200", json!({ "type": "array", "items": schema_ref("Credential") })), &["401"]) },
+        "/api/v1/me/credentials/begin": { "post": op("Begin adding a key (excludes the account's keys)", None,
+            ("200", public_key(creation)), &["401", "403"]) },
+        "/api/v1/me/credentials/finish": { "post": op("Finish adding a key",
+            Some(object(&[("credential", registration), ("name", string())], &["credential"])),
+            ("200", object(&[("credential", schema_ref("Credential"))], &["credential"])), &["400", "401", "403", "409"]) },
+        "/api/v1/me/credentials/{id}": {
+            "patch": op("Rename a key", Some(object(&[("name", string())], &["name"])),
+                ("200", schema_ref("Credential")), &["400", "401", "403", "404"]),
+            "delete": op("Delete a key (never the last way to sign in)", None, ("204", Value::Null), &["401", "403", "404", "409"]),
+        },
+        "/api/v1/me/password": { "put": op("Set or change the password (changing takes the current one)",
+            Some(object(&[("password", string()), ("currentPassword", string())], &["password"])),
+            ("204", Value::Null), &["400", "401", "403"]) },
+        "/api/v1/me/totp/begin": { "post": op("Begin enrolling an authenticator app", None,
+            ("200", object(&[("secret", string()), ("uri", string())], &["secret", "uri"])), &["401", "403", "409"]) },
+        "/api/v1/me/totp/finish": { "post": op("Confirm the authenticator app with a current code",
+            Some(code), ("204", Value::Null), &["400", "401", "403", "404", "409"]) },
+        "/api/v1/me/totp": { "delete": op("Remove the authenticator app", None, ("204", Value::Null), &["401", "403", "404"]) },
+        "/api/v1/me/recovery-codes": { "post": op("A new set of recovery codes (shown once; the old set stops working)", None,
+            ("200", object(&[("codes", json!({ "type": "array", "items": string() }))], &["codes"])), &["401", "403"]) },
+        "/api/v1/me/sessions": { "get": op("The account's sessions", None,
+            ("200", json!({ "type": "array", "items": schema_ref("Session") })), &["401"]) },
+        "/api/v1/me/sessions/{id}": { "delete": op("Sign a session out", None, ("204", Value::Null), &["401", "403", "404"]) },
+        "/api/v1/me/audit": { "get": op("The account's recent security events, newest first", None,
+            ("200", json!({ "type": "array", "items": schema_ref("AuditEvent") })), &["401"]) },
+        "/healthz": { "get": op("200 while the database answers, else 503", None, ("200", object(&[("status", string())], &["status"])), &["503"]) },
+        "/metrics": { "get": op("Prometheus metrics (text format)", None, ("200", Value::Null), &[]) },
+        "/api/openapi.json": { "get": op("This document", None, ("200", json!({ "type": "object" })), &[]) },
+    });
+    let boolean = json!({ "type": "boolean" });
+    let time = json!({ "type": "string", "format": "date-time" });
+    let nullable_time = json!({ "type": ["string", "null"], "format": "date-time" });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Latch identity server",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Passkeys, security keys and passwords with a second factor. State-changing calls need an Origin header of a configured origin. Ceremonies and sessions are carried in HttpOnly cookies.",
+        },
+        "paths": paths,
+        "components": { "schemas": {
+            "Error": object(&[("error", object(&[("code", string()), ("message", string())], &["code", "message"]))], &["error"]),
+            "User": object(&[("id", string()), ("username", string()), ("displayName", string()), ("createdAt", time.clone())],
+                &["id", "username", "displayName", "createdAt"]),
+            "Credential": object(&[
+                ("id", string()), ("name", string()),
+                ("kind", json!({ "enum": ["passkey", "security_key"] })),
+                ("aaguid", string()), ("authenticatorName", json!({ "type": ["string", "null"] })),
+                ("backupEligible", boolean.clone()), ("backedUp", boolean.clone()),
+                ("discoverable", json!({ "type": ["boolean", "null"] })), ("userVerified", boolean.clone()),
+                ("attestationFormat", string()), ("createdAt", time.clone()), ("lastUsedAt", nullable_time),
+                ("transports", json!({ "type": "array", "items": string() })),
+            ], &["id", "name", "kind", "aaguid", "backupEligible", "backedUp", "createdAt", "transports"]),
+            "Session": object(&[
+                ("id", string()), ("current", boolean), ("createdAt", time.clone()), ("lastSeenAt", time.clone()),
+                ("expiresAt", time.clone()), ("ip", json!({ "type": ["string", "null"] })),
+                ("userAgent", json!({ "type": ["string", "null"] })), ("credentialId", json!({ "type": ["string", "null"] })),
+            ], &["id", "current", "createdAt", "lastSeenAt", "expiresAt"]),
+            "AuditEvent": object(&[("kind", string()), ("detail", json!({ "type": "object" })),
+                ("ip", json!({ "type": ["string", "null"] })), ("createdAt", time)], &["kind", "detail", "createdAt"]),
+        } },
+    })
+}

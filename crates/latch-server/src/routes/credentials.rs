@@ -1,0 +1,198 @@
+//! `/api/v1/me/credentials`: list, add, rename and delete the signed-in account's keys.
+
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum::Json;
+use latch_webauthn::b64::{self, Base64Url};
+use latch_webauthn::options::{creation_options, SystemRng};
+use latch_webauthn::wire::{RegistrationResponseJson, UserEntity};
+use latch_webauthn::{verify_registration, UnixTime};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ceremony::{self, AddCredential, Kind};
+use super::{names, registration};
+use crate::error::ApiError;
+use crate::http::{ApiJson, ClientMeta};
+use crate::session::SignedIn;
+use crate::state::AppState;
+use crate::store::{audit, credentials, users};
+use crate::views::CredentialView;
+
+pub async fn list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<Vec<CredentialView>>, ApiError> {
+    let mut conn = state.store.conn().await?;
+    let creds = credentials::of_user(&mut conn, signed_in.user.id).await?;
+    Ok(Json(
+        creds
+            .iter()
+            .map(|c| CredentialView::new(&state, c))
+            .collect(),
+    ))
+}
+
+/// Options to add a key; the account's existing credentials are excluded, so an authenticator
+/// that holds one of them says so instead of making a second.
+pub async fn begin(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, ApiError> {
+    let user = &signed_in.user;
+    let mut conn = state.store.conn().await?;
+    let existing = credentials::of_user(&mut conn, user.id).await?;
+    let entity = UserEntity {
+        id: Base64Url(user.user_handle.clone()),
+        name: user.username.clone(),
+        display_name: user.display_name.clone(),
+    };
+    let (options, registration) = creation_options(
+        &state.rp,
+        &state.registration,
+        entity,
+        ceremony::descriptors(&existing),
+        &mut SystemRng,
+    );
+    let cookie = ceremony::begin(
+        &mut conn,
+        &state,
+        Kind::AddCredential,
+        Some(user.id),
+        &AddCredential { registration },
+    )
+    .await?;
+    Ok((
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        Json(json!({ "publicKey": options })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FinishBody {
+    credential: RegistrationResponseJson,
+    name: Option<String>,
+}
+
+pub async fn finish(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<FinishBody>,
+) -> Result<Response, ApiError> {
+    let name = body
+        .name
+        .as_deref()
+        .map(names::credential_name)
+        .transpose()?;
+    let mut tx = state.store.begin().await?;
+    let (ceremony, owner) =
+        ceremony::take::<AddCredential>(&mut tx, &state, &headers, Kind::AddCredential).await?;
+    if owner != Some(signed_in.user.id) {
+        return Err(ApiError::CeremonyUserMismatch);
+    }
+    let now = state.now();
+    let verified = verify_registration(
+        &state.rp,
+        &ceremony.registration,
+        &body.credential,
+        UnixTime(now),
+    )?;
+    let credential =
+        registration::store(&mut tx, &state, &verified, signed_in.user.id, name, now).await?;
+    audit::record(
+        &mut tx,
+        Some(signed_in.user.id),
+        "credential_added",
+        &json!({ "credentialId": Base64Url(credential.id.clone()) }),
+        meta.ip.as_deref(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        AppendHeaders([(SET_COOKIE, ceremony::clear(&state)?)]),
+        Json(json!({ "credential": CredentialView::new(&state, &credential) })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RenameBody {
+    name: String,
+}
+
+fn credential_id(text: &str) -> Result<Vec<u8>, ApiError> {
+    b64::decode(text).ok_or(ApiError::CredentialNotFound)
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    meta: ClientMeta,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RenameBody>,
+) -> Result<Json<CredentialView>, ApiError> {
+    let id = credential_id(&id)?;
+    let name = names::credential_name(&body.name)?;
+    let now = state.now();
+    let mut tx = state.store.begin().await?;
+    let Some(credential) = credentials::rename(&mut tx, signed_in.user.id, &id, &name).await?
+    else {
+        return Err(ApiError::CredentialNotFound);
+    };
+    audit::record(
+        &mut tx,
+        Some(signed_in.user.id),
+        "credential_renamed",
+        &json!({ "credentialId": Base64Url(id), "name": name }),
+        meta.ip.as_deref(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(CredentialView::new(&state, &credential)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    meta: ClientMeta,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = credential_id(&id)?;
+    let user = &signed_in.user;
+    let mut tx = state.store.begin().await?;
+    // Lock the account first: two deletes of its last two keys must not both pass the count.
+    if !users::lock(&mut tx, user.id).await? {
+        return Err(ApiError::NotSignedIn);
+    }
+    let owned = credentials::by_id(&mut tx, &id)
+        .await?
+        .is_some_and(|c| c.user_id == user.id);
+    if !owned {
+        return Err(ApiError::CredentialNotFound);
+    }
+    let remaining = credentials::count_of_user(&mut tx, user.id).await?;
+    let current = users::by_id(&mut tx, user.id).await?;
+    let has_password = current.is_some_and(|u| u.password_hash.is_some());
+    if remaining <= 1 && !has_password {
+        return Err(ApiError::LastCredential);
+    }
+    credentials::delete(&mut tx, user.id, &id).await?;
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "credential_deleted",
+        &json!({ "credentialId": Base64Url(id) }),
+        meta.ip.as_deref(),
+        state.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

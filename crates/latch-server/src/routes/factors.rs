@@ -1,0 +1,163 @@
+//! Enrolling second factors: an authenticator app (TOTP) and recovery codes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::crypto;
+use crate::error::ApiError;
+use crate::http::{ApiJson, ClientMeta};
+use crate::session::SignedIn;
+use crate::state::AppState;
+use crate::store::{audit, factors};
+use crate::totp;
+
+/// Starts enrolling an authenticator app: a new secret, as text and as an `otpauth://` URI
+/// (for a QR code). It counts only once a code from it is confirmed.
+pub async fn totp_begin(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<Value>, ApiError> {
+    let user = &signed_in.user;
+    let mut conn = state.store.conn().await?;
+    if factors::totp(&mut conn, user.id)
+        .await?
+        .is_some_and(|t| t.confirmed)
+    {
+        return Err(ApiError::TotpAlreadyEnabled);
+    }
+    let secret = crypto::random_bytes(totp::SECRET_LEN)?;
+    factors::put_unconfirmed_totp(&mut conn, user.id, &secret, state.now()).await?;
+    let text = totp::base32(&secret);
+    let issuer = uri_escape(&state.rp.name);
+    let uri = format!(
+        "otpauth://totp/{issuer}:{}?secret={text}&issuer={issuer}&algorithm=SHA1&digits=6&period=30",
+        uri_escape(&user.username)
+    );
+    Ok(Json(json!({ "secret": text, "uri": uri })))
+}
+
+fn uri_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeBody {
+    code: String,
+}
+
+/// Confirms enrolment with a current code from the app.
+pub async fn totp_finish(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<StatusCode, ApiError> {
+    let user = &signed_in.user;
+    let now = state.now();
+    let mut tx = state.store.begin().await?;
+    let Some(enrolment) = factors::totp(&mut tx, user.id).await? else {
+        return Err(ApiError::TotpNotEnrolled);
+    };
+    if enrolment.confirmed {
+        return Err(ApiError::TotpAlreadyEnabled);
+    }
+    let step = totp::normalize(&body.code)
+        .and_then(|code| totp::matching_step(&enrolment.secret, &code, now));
+    let Some(step) = step else {
+        return Err(ApiError::InvalidCode);
+    };
+    if !factors::accept_totp_step(&mut tx, user.id, step).await? {
+        return Err(ApiError::InvalidCode);
+    }
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "totp_enabled",
+        &json!({}),
+        meta.ip.as_deref(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn totp_delete(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    meta: ClientMeta,
+) -> Result<StatusCode, ApiError> {
+    let user = &signed_in.user;
+    let mut tx = state.store.begin().await?;
+    if !factors::delete_totp(&mut tx, user.id).await? {
+        return Err(ApiError::TotpNotEnrolled);
+    }
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "totp_disabled",
+        &json!({}),
+        meta.ip.as_deref(),
+        state.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// How many recovery codes a set holds.
+pub const RECOVERY_CODES: usize = 10;
+
+/// Recovery codes are typed by people: lowercase, dashes and spaces ignored.
+pub fn normalize_recovery_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// A new set of recovery codes (the old set stops working). Shown once; stored hashed.
+pub async fn recovery_codes(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    meta: ClientMeta,
+) -> Result<Json<Value>, ApiError> {
+    let user = &signed_in.user;
+    let mut codes = Vec::with_capacity(RECOVERY_CODES);
+    let mut hashes = Vec::with_capacity(RECOVERY_CODES);
+    for _ in 0..RECOVERY_CODES {
+        // 10 bytes = 80 bits, as 16 base32 characters shown in four groups.
+        let raw = totp::base32(&crypto::random_bytes(10)?).to_ascii_lowercase();
+        let groups: Vec<&str> = [0..4, 4..8, 8..12, 12..16]
+            .into_iter()
+            .filter_map(|r| raw.get(r))
+            .collect();
+        hashes.push(crypto::token_hash(&normalize_recovery_code(&raw)));
+        codes.push(groups.join("-"));
+    }
+    let now = state.now();
+    let mut tx = state.store.begin().await?;
+    factors::replace_recovery_codes(&mut tx, user.id, &hashes, now).await?;
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "recovery_codes_generated",
+        &json!({}),
+        meta.ip.as_deref(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "codes": codes })))
+}

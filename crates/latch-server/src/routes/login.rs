@@ -1,0 +1,192 @@
+//! `POST /api/v1/login/begin` and `/finish`: sign in with a passkey or security key.
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::HeaderMap;
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum::Json;
+use latch_webauthn::b64::Base64Url;
+use latch_webauthn::options::{request_options, SystemRng};
+use latch_webauthn::wire::{AuthenticationResponseJson, CredentialDescriptor};
+use latch_webauthn::{verify_authentication, AuthenticationState, StoredCredential, UnixTime};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::ceremony::{self, Kind, Login};
+use super::names;
+use crate::crypto;
+use crate::error::ApiError;
+use crate::http::{ApiJson, ClientMeta};
+use crate::session;
+use crate::state::AppState;
+use crate::store::audit;
+use crate::store::credentials::{self, Credential, Use};
+use crate::store::users::{self, User};
+use crate::views::UserView;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct BeginBody {
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// A stable, plausible allowCredentials for a username with no passkeys (or no account), so
+/// that login/begin answers the same way whether or not the account exists. Derived by HMAC
+/// from the username with a key every instance shares: asking twice gives the same answer.
+fn fake_allow_credentials(state: &AppState, username: &str) -> Vec<CredentialDescriptor> {
+    let seed = crypto::derive(
+        &state.fake_key,
+        &[b"allow-credentials", username.as_bytes()],
+    );
+    let [first, second, ..] = seed;
+    let count = 1 + usize::from(first % 2);
+    let transports: Vec<String> = if second % 2 == 0 {
+        vec!["hybrid".into(), "internal".into()]
+    } else {
+        vec!["nfc".into(), "usb".into()]
+    };
+    (0..count)
+        .map(|i| {
+            let index = u8::try_from(i).unwrap_or(u8::MAX);
+            let id = crypto::derive(
+                &state.fake_key,
+                &[b"credential-id", username.as_bytes(), &[index]],
+            );
+            CredentialDescriptor::public_key(id.to_vec(), transports.clone())
+        })
+        .collect()
+}
+
+pub async fn begin(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<BeginBody>,
+) -> Result<Response, ApiError> {
+    let username = body
+        .username
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .map(names::username)
+        .transpose()?;
+    let mut conn = state.store.conn().await?;
+    let (allow, user_id) = match &username {
+        // No username: a discoverable credential, suitable for conditional mediation.
+        None => (Vec::new(), None),
+        Some(name) => {
+            let user = users::by_username(&mut conn, name).await?;
+            let creds = match &user {
+                Some(u) => credentials::of_user(&mut conn, u.id).await?,
+                None => Vec::new(),
+            };
+            match user {
+                Some(u) if !creds.is_empty() => {
+                    (ceremony::descriptors(&creds), Some(u.user_handle))
+                }
+                _ => (fake_allow_credentials(&state, name), None),
+            }
+        }
+    };
+    let (options, authentication) = request_options(
+        &state.rp,
+        &state.authentication,
+        allow,
+        user_id,
+        &mut SystemRng,
+    );
+    let cookie = ceremony::begin(
+        &mut conn,
+        &state,
+        Kind::Login,
+        None,
+        &Login { authentication },
+    )
+    .await?;
+    Ok((
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        Json(json!({ "publicKey": options })),
+    )
+        .into_response())
+}
+
+/// §7.2 for `response` against the stored credential it names, then the counter moves
+/// forward (inside the caller's transaction). Returns the account and the credential.
+pub async fn verify_assertion(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    authentication: &AuthenticationState,
+    response: &AuthenticationResponseJson,
+) -> Result<(User, Credential), ApiError> {
+    let raw_id = response.raw_id.as_ref();
+    let Some(credential) = credentials::by_id(conn, raw_id).await? else {
+        return Err(ApiError::UnknownCredential);
+    };
+    let Some(user) = users::by_id(conn, credential.user_id).await? else {
+        return Err(ApiError::UnknownCredential);
+    };
+    let stored = StoredCredential {
+        id: credential.id.clone(),
+        user_id: user.user_handle.clone(),
+        public_key_cose: credential.public_key.clone(),
+        sign_count: credential.sign_count,
+        backup_eligible: credential.backup_eligible,
+    };
+    let now = state.now();
+    let verified =
+        verify_authentication(&state.rp, authentication, response, &stored, UnixTime(now))?;
+    let moved = credentials::record_use(
+        conn,
+        &credential.id,
+        Use {
+            sign_count: verified.sign_count,
+            backup_eligible: verified.backup_eligible,
+            backed_up: verified.backed_up,
+            now,
+        },
+    )
+    .await?;
+    if !moved {
+        // Another sign-in committed a counter at least this high since we read it.
+        return Err(ApiError::CounterRaced);
+    }
+    Ok((user, credential))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FinishBody {
+    credential: AuthenticationResponseJson,
+}
+
+pub async fn finish(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<FinishBody>,
+) -> Result<Response, ApiError> {
+    // One transaction: the ceremony is consumed, the counter moves and the session is created,
+    // all together or not at all.
+    let mut tx = state.store.begin().await?;
+    let (ceremony, _) = ceremony::take::<Login>(&mut tx, &state, &headers, Kind::Login).await?;
+    let (user, credential) =
+        verify_assertion(&mut tx, &state, &ceremony.authentication, &body.credential).await?;
+    let now = state.now();
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "login",
+        &json!({ "credentialId": Base64Url(credential.id.clone()) }),
+        meta.ip.as_deref(),
+        now,
+    )
+    .await?;
+    let session_cookie =
+        session::issue(&mut tx, &state, user.id, Some(&credential.id), &meta).await?;
+    tx.commit().await?;
+    Ok((
+        AppendHeaders([
+            (SET_COOKIE, session_cookie),
+            (SET_COOKIE, ceremony::clear(&state)?),
+        ]),
+        Json(json!({ "user": UserView::from(&user) })),
+    )
+        .into_response())
+}

@@ -1,0 +1,99 @@
+//! The router: `/api/v1` (every state-changing call checked for a same-site `Origin`),
+//! `/healthz`, and a JSON 404 for everything else.
+
+mod account;
+mod ceremony;
+mod credentials;
+mod factors;
+mod login;
+mod names;
+mod password;
+mod registration;
+mod second_factor;
+mod security;
+mod signup;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, patch, post, put};
+use axum::{middleware, Json, Router};
+use serde_json::{json, Value};
+
+use crate::csrf;
+use crate::error::ApiError;
+use crate::metrics;
+use crate::state::AppState;
+
+/// The whole HTTP surface, ready for `axum::serve` or `tower::ServiceExt::oneshot`.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/signup/begin", post(signup::begin))
+        .route("/signup/finish", post(signup::finish))
+        .route("/login/begin", post(login::begin))
+        .route("/login/finish", post(login::finish))
+        .route("/logout", post(account::logout))
+        .route("/me", get(account::me))
+        .route("/me/credentials", get(credentials::list))
+        .route("/me/credentials/begin", post(credentials::begin))
+        .route("/me/credentials/finish", post(credentials::finish))
+        .route(
+            "/me/credentials/{id}",
+            patch(credentials::rename).delete(credentials::delete),
+        )
+        .route("/login/password", post(password::login))
+        .route(
+            "/login/second-factor/begin",
+            post(second_factor::webauthn_begin),
+        )
+        .route(
+            "/login/second-factor/finish",
+            post(second_factor::webauthn_finish),
+        )
+        .route("/login/totp", post(second_factor::totp_login))
+        .route("/login/recovery", post(second_factor::recovery_login))
+        .route("/me/password", put(password::set))
+        .route("/me/totp/begin", post(factors::totp_begin))
+        .route("/me/totp/finish", post(factors::totp_finish))
+        .route("/me/totp", delete(factors::totp_delete))
+        .route("/me/recovery-codes", post(factors::recovery_codes))
+        .route("/me/sessions", get(security::list_sessions))
+        .route("/me/sessions/{id}", delete(security::revoke_session))
+        .route("/me/audit", get(security::audit_log))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::require_same_origin,
+        ));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/api/openapi.json", get(openapi))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+/// 200 when the database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    match sqlx::query("SELECT 1").execute(state.store.pool()).await {
+        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
+        Err(e) => {
+            eprintln!("latch-server: health check: database: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "database unavailable" })),
+            )
+        }
+    }
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::RouteNotFound
+}

@@ -1,0 +1,209 @@
+//! The second step of a password sign-in: a passkey or security key, an authenticator-app
+//! code, or a recovery code. Each completes the waiting session under a new token.
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum::Json;
+use latch_webauthn::b64::Base64Url;
+use latch_webauthn::options::{request_options, AuthenticationPolicy, SystemRng};
+use latch_webauthn::wire::AuthenticationResponseJson;
+use latch_webauthn::UserVerification;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::ceremony::{self, Kind, Login};
+use super::login::verify_assertion;
+use crate::crypto;
+use crate::error::ApiError;
+use crate::http::{ApiJson, ClientMeta};
+use crate::session::{self, PendingSignIn};
+use crate::state::AppState;
+use crate::store::{audit, credentials, factors, sessions, users};
+use crate::totp;
+use crate::views::UserView;
+
+/// Wrong second factors before the waiting sign-in is dropped (and the password is needed
+/// again, which has its own limit).
+pub const FACTOR_ATTEMPTS: i64 = 5;
+
+fn signed_in_reply(cookie: HeaderValue, user: &users::User, extra: Value) -> Response {
+    let mut body = json!({ "user": UserView::from(user) });
+    if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        b.extend(extra);
+    }
+    (AppendHeaders([(SET_COOKIE, cookie)]), Json(body)).into_response()
+}
+
+/// Records a failed try; past the limit the waiting sign-in is gone.
+async fn fail(state: &AppState, pending: &PendingSignIn, error: ApiError) -> ApiError {
+    let result = async {
+        let mut conn = state.store.conn().await?;
+        let failures = factors::count_factor_failure(&mut conn, &pending.session_hash).await?;
+        if failures >= FACTOR_ATTEMPTS {
+            sessions::delete(&mut conn, &pending.session_hash).await?;
+            return Ok::<_, ApiError>(ApiError::TooManyFactorFailures);
+        }
+        Ok(error)
+    }
+    .await;
+    result.unwrap_or_else(|e| e)
+}
+
+pub async fn webauthn_begin(
+    State(state): State<AppState>,
+    pending: PendingSignIn,
+) -> Result<Response, ApiError> {
+    let mut conn = state.store.conn().await?;
+    let Some(user) = users::by_id(&mut conn, pending.user_id).await? else {
+        return Err(ApiError::NoPendingSignIn);
+    };
+    let creds = credentials::of_user(&mut conn, user.id).await?;
+    // The password was the knowledge factor; the key only has to be present.
+    let policy = AuthenticationPolicy {
+        user_verification: UserVerification::Discouraged,
+        ..state.authentication.clone()
+    };
+    let (options, authentication) = request_options(
+        &state.rp,
+        &policy,
+        ceremony::descriptors(&creds),
+        Some(user.user_handle),
+        &mut SystemRng,
+    );
+    let cookie = ceremony::begin(
+        &mut conn,
+        &state,
+        Kind::SecondFactor,
+        Some(user.id),
+        &Login { authentication },
+    )
+    .await?;
+    Ok((
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        Json(json!({ "publicKey": options })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WebauthnBody {
+    credential: AuthenticationResponseJson,
+}
+
+pub async fn webauthn_finish(
+    State(state): State<AppState>,
+    pending: PendingSignIn,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<WebauthnBody>,
+) -> Result<Response, ApiError> {
+    let mut tx = state.store.begin().await?;
+    let (ceremony, owner) =
+        ceremony::take::<Login>(&mut tx, &state, &headers, Kind::SecondFactor).await?;
+    if owner != Some(pending.user_id) {
+        return Err(ApiError::CeremonyUserMismatch);
+    }
+    let (user, credential) =
+        verify_assertion(&mut tx, &state, &ceremony.authentication, &body.credential).await?;
+    let cookie = session::complete(&mut tx, &state, &pending, Some(&credential.id), &meta).await?;
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "login_password_webauthn",
+        &json!({ "credentialId": Base64Url(credential.id.clone()) }),
+        meta.ip.as_deref(),
+        state.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut reply = signed_in_reply(cookie, &user, json!({}));
+    reply
+        .headers_mut()
+        .append(SET_COOKIE, ceremony::clear(&state)?);
+    Ok(reply)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeBody {
+    code: String,
+}
+
+pub async fn totp_login(
+    State(state): State<AppState>,
+    pending: PendingSignIn,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Response, ApiError> {
+    let now = state.now();
+    let mut conn = state.store.conn().await?;
+    let enrolled = factors::totp(&mut conn, pending.user_id)
+        .await?
+        .filter(|t| t.confirmed);
+    drop(conn);
+    let step = match (&enrolled, totp::normalize(&body.code)) {
+        (Some(t), Some(code)) => {
+            totp::matching_step(&t.secret, &code, now).filter(|s| *s > t.last_step)
+        }
+        _ => None,
+    };
+    let Some(step) = step else {
+        return Err(fail(&state, &pending, ApiError::InvalidCode).await);
+    };
+    let mut tx = state.store.begin().await?;
+    // Conditional on the step being newer than the last one used: a code is good once.
+    if !factors::accept_totp_step(&mut tx, pending.user_id, step).await? {
+        drop(tx);
+        return Err(fail(&state, &pending, ApiError::InvalidCode).await);
+    }
+    let cookie = session::complete(&mut tx, &state, &pending, None, &meta).await?;
+    let Some(user) = users::by_id(&mut tx, pending.user_id).await? else {
+        return Err(ApiError::NoPendingSignIn);
+    };
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "login_password_totp",
+        &json!({}),
+        meta.ip.as_deref(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(signed_in_reply(cookie, &user, json!({})))
+}
+
+pub async fn recovery_login(
+    State(state): State<AppState>,
+    pending: PendingSignIn,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Response, ApiError> {
+    let hash = crypto::token_hash(&super::factors::normalize_recovery_code(&body.code));
+    let mut tx = state.store.begin().await?;
+    if !factors::spend_recovery_code(&mut tx, pending.user_id, &hash).await? {
+        drop(tx);
+        return Err(fail(&state, &pending, ApiError::InvalidCode).await);
+    }
+    let cookie = session::complete(&mut tx, &state, &pending, None, &meta).await?;
+    let left = factors::recovery_codes_left(&mut tx, pending.user_id).await?;
+    let Some(user) = users::by_id(&mut tx, pending.user_id).await? else {
+        return Err(ApiError::NoPendingSignIn);
+    };
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "login_password_recovery_code",
+        &json!({ "recoveryCodesLeft": left }),
+        meta.ip.as_deref(),
+        state.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(signed_in_reply(
+        cookie,
+        &user,
+        json!({ "recoveryCodesLeft": left }),
+    ))
+}

@@ -1,0 +1,115 @@
+//! The signed-in account's security information: its sessions (list, revoke) and audit log.
+
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::StatusCode;
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum::Json;
+use latch_webauthn::b64;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::http::ClientMeta;
+use crate::session::{self, SignedIn};
+use crate::state::AppState;
+use crate::store::{audit, sessions};
+use crate::views::timestamp;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// The session's public id (the hash of its token; it cannot be used as a cookie).
+    id: String,
+    current: bool,
+    created_at: String,
+    last_seen_at: String,
+    expires_at: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    /// The credential that signed this session in, if one did.
+    credential_id: Option<String>,
+}
+
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<Vec<SessionView>>, ApiError> {
+    let mut conn = state.store.conn().await?;
+    let listed = sessions::of_user(&mut conn, signed_in.user.id, state.now()).await?;
+    Ok(Json(
+        listed
+            .into_iter()
+            .map(|s| SessionView {
+                id: b64::encode(&s.id_hash),
+                current: s.id_hash == signed_in.session_hash,
+                created_at: timestamp(s.created_at),
+                last_seen_at: timestamp(s.last_seen_at),
+                expires_at: timestamp(s.expires_at),
+                ip: s.ip,
+                user_agent: s.user_agent,
+                credential_id: s.credential_id.map(b64::encode),
+            })
+            .collect(),
+    ))
+}
+
+/// Signs one of the account's sessions out (the current one too, which also clears its cookie).
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    meta: ClientMeta,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some(id_hash) = b64::decode(&id) else {
+        return Err(ApiError::SessionNotFound);
+    };
+    let user_id = signed_in.user.id;
+    let mut tx = state.store.begin().await?;
+    if !sessions::delete_of_user(&mut tx, user_id, &id_hash).await? {
+        return Err(ApiError::SessionNotFound);
+    }
+    audit::record(
+        &mut tx,
+        Some(user_id),
+        "session_revoked",
+        &json!({ "sessionId": id }),
+        meta.ip.as_deref(),
+        state.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    if id_hash == signed_in.session_hash {
+        return Ok((
+            StatusCode::NO_CONTENT,
+            AppendHeaders([(SET_COOKIE, session::clear(&state)?)]),
+        )
+            .into_response());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// How many events `GET /me/audit` returns.
+const AUDIT_PAGE: i64 = 100;
+
+pub async fn audit_log(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let mut conn = state.store.conn().await?;
+    let events = audit::of_user(&mut conn, signed_in.user.id, AUDIT_PAGE).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| {
+                let detail: Value = serde_json::from_str(&e.detail).unwrap_or(Value::Null);
+                json!({
+                    "kind": e.kind,
+                    "detail": detail,
+                    "ip": e.ip,
+                    "createdAt": timestamp(e.created_at),
+                })
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,141 @@
+//! `POST /api/v1/signup/begin` and `/finish`: a new account with its first passkey.
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::HeaderMap;
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum::Json;
+use latch_webauthn::b64::Base64Url;
+use latch_webauthn::options::{creation_options, SystemRng};
+use latch_webauthn::wire::{RegistrationResponseJson, UserEntity};
+use latch_webauthn::{verify_registration, UnixTime};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ceremony::{self, Kind, Signup};
+use super::{names, registration};
+use crate::crypto;
+use crate::error::ApiError;
+use crate::http::{ApiJson, ClientMeta};
+use crate::session;
+use crate::state::AppState;
+use crate::store::{audit, is_unique_violation, users};
+use crate::views::{CredentialView, UserView};
+
+/// WebAuthn user handles are random and carry nothing about the person.
+const USER_HANDLE_LEN: usize = 32;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BeginBody {
+    username: String,
+    display_name: Option<String>,
+}
+
+pub async fn begin(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<BeginBody>,
+) -> Result<Response, ApiError> {
+    let username = names::username(&body.username)?;
+    let display_name = match body.display_name.as_deref() {
+        Some(d) => names::display_name(d)?,
+        None => username.clone(),
+    };
+    let mut conn = state.store.conn().await?;
+    // Checked again (by the unique index) when the account is created at finish.
+    if users::by_username(&mut conn, &username).await?.is_some() {
+        return Err(ApiError::UsernameTaken);
+    }
+    let user_handle = crypto::random_bytes(USER_HANDLE_LEN)?;
+    let user = UserEntity {
+        id: Base64Url(user_handle.clone()),
+        name: username.clone(),
+        display_name: display_name.clone(),
+    };
+    let (options, registration) = creation_options(
+        &state.rp,
+        &state.registration,
+        user,
+        Vec::new(),
+        &mut SystemRng,
+    );
+    let ceremony = Signup {
+        username,
+        display_name,
+        user_handle,
+        registration,
+    };
+    let cookie = ceremony::begin(&mut conn, &state, Kind::Signup, None, &ceremony).await?;
+    Ok((
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        Json(json!({ "publicKey": options })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FinishBody {
+    credential: RegistrationResponseJson,
+    name: Option<String>,
+}
+
+pub async fn finish(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<FinishBody>,
+) -> Result<Response, ApiError> {
+    let name = body
+        .name
+        .as_deref()
+        .map(names::credential_name)
+        .transpose()?;
+    // One transaction: the ceremony is consumed, and the account, its credential and the
+    // session are created, all together or not at all.
+    let mut tx = state.store.begin().await?;
+    let (ceremony, _) = ceremony::take::<Signup>(&mut tx, &state, &headers, Kind::Signup).await?;
+    let now = state.now();
+    let verified = verify_registration(
+        &state.rp,
+        &ceremony.registration,
+        &body.credential,
+        UnixTime(now),
+    )?;
+    let user = match users::insert(
+        &mut tx,
+        &ceremony.username,
+        &ceremony.display_name,
+        &ceremony.user_handle,
+        now,
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(e) if is_unique_violation(&e) => return Err(ApiError::UsernameTaken),
+        Err(e) => return Err(e.into()),
+    };
+    let credential = registration::store(&mut tx, &state, &verified, user.id, name, now).await?;
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "signup",
+        &json!({ "credentialId": Base64Url(credential.id.clone()) }),
+        meta.ip.as_deref(),
+        now,
+    )
+    .await?;
+    let session_cookie =
+        session::issue(&mut tx, &state, user.id, Some(&credential.id), &meta).await?;
+    tx.commit().await?;
+    Ok((
+        AppendHeaders([
+            (SET_COOKIE, session_cookie),
+            (SET_COOKIE, ceremony::clear(&state)?),
+        ]),
+        Json(json!({
+            "user": UserView::from(&user),
+            "credential": CredentialView::new(&state, &credential),
+        })),
+    )
+        .into_response())
+}

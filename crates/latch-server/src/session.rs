@@ -1,0 +1,157 @@
+//! Sessions: issuing the cookie at sign-in, and the `SignedIn` extractor for `/me` routes.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use sqlx::AnyConnection;
+
+use crate::crypto;
+use crate::error::ApiError;
+use crate::http::{cookie, set_cookie, ClientMeta, SESSION_COOKIE};
+use crate::state::{AppState, SESSION_TTL};
+use crate::store::sessions::{self, NewSession};
+use crate::store::users::{self, User};
+
+/// Writes a new, complete session inside the caller's transaction and returns its
+/// `Set-Cookie`.
+pub async fn issue(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    user_id: i64,
+    credential_id: Option<&[u8]>,
+    meta: &ClientMeta,
+) -> Result<HeaderValue, ApiError> {
+    write(conn, state, user_id, credential_id, meta, true).await
+}
+
+/// A password sign-in waiting for its second factor: a session `SignedIn` refuses, which
+/// only the second-factor calls accept, for a few minutes.
+pub async fn issue_pending(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    user_id: i64,
+    meta: &ClientMeta,
+) -> Result<HeaderValue, ApiError> {
+    write(conn, state, user_id, None, meta, false).await
+}
+
+/// How long a password sign-in may wait for its second factor.
+pub const PENDING_TTL: i64 = 600;
+
+async fn write(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    user_id: i64,
+    credential_id: Option<&[u8]>,
+    meta: &ClientMeta,
+    complete: bool,
+) -> Result<HeaderValue, ApiError> {
+    let (token, hash) = crypto::new_token()?;
+    let now = state.now();
+    let ttl = if complete { SESSION_TTL } else { PENDING_TTL };
+    sessions::insert(
+        conn,
+        &NewSession {
+            id_hash: &hash,
+            user_id,
+            now,
+            expires_at: now.saturating_add(ttl),
+            ip: meta.ip.as_deref(),
+            user_agent: meta.user_agent.as_deref(),
+            credential_id,
+            second_factor_done: complete,
+        },
+    )
+    .await?;
+    set_cookie(SESSION_COOKIE, &token, "/", ttl, state.secure_cookies)
+}
+
+/// Completes a waiting sign-in: the pending session is replaced by a new one under a new
+/// token (so a token seen before the second factor is worth nothing after it).
+pub async fn complete(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    pending: &PendingSignIn,
+    credential_id: Option<&[u8]>,
+    meta: &ClientMeta,
+) -> Result<HeaderValue, ApiError> {
+    if !sessions::delete(conn, &pending.session_hash).await? {
+        return Err(ApiError::NoPendingSignIn);
+    }
+    issue(conn, state, pending.user_id, credential_id, meta).await
+}
+
+/// A request from a password sign-in that waits for its second factor.
+#[derive(Debug, Clone)]
+pub struct PendingSignIn {
+    pub user_id: i64,
+    pub session_hash: Vec<u8>,
+}
+
+impl FromRequestParts<AppState> for PendingSignIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(ApiError::NoPendingSignIn);
+        };
+        let hash = crypto::token_hash(token);
+        let mut conn = state.store.conn().await?;
+        match sessions::by_id_hash(&mut conn, &hash).await? {
+            Some(s) if !s.second_factor_done && s.expires_at > state.now() => Ok(PendingSignIn {
+                user_id: s.user_id,
+                session_hash: hash,
+            }),
+            _ => Err(ApiError::NoPendingSignIn),
+        }
+    }
+}
+
+/// The `Set-Cookie` that removes the session cookie.
+pub fn clear(state: &AppState) -> Result<HeaderValue, ApiError> {
+    set_cookie(SESSION_COOKIE, "", "/", 0, state.secure_cookies)
+}
+
+/// `last_seen_at` is refreshed at most this often, so reads do not each become a write.
+const TOUCH_INTERVAL: i64 = 60;
+
+/// A request from a signed-in user (a live session whose sign-in is complete).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: User,
+    /// SHA-256 of the session token: the session's key in the store.
+    pub session_hash: Vec<u8>,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(ApiError::NotSignedIn);
+        };
+        let hash = crypto::token_hash(token);
+        let now = state.now();
+        let mut conn = state.store.conn().await?;
+        let Some(session) = sessions::by_id_hash(&mut conn, &hash).await? else {
+            return Err(ApiError::NotSignedIn);
+        };
+        if session.expires_at <= now {
+            sessions::delete(&mut conn, &hash).await?;
+            return Err(ApiError::SessionExpired);
+        }
+        if !session.second_factor_done {
+            return Err(ApiError::NotSignedIn);
+        }
+        let Some(user) = users::by_id(&mut conn, session.user_id).await? else {
+            return Err(ApiError::NotSignedIn);
+        };
+        if now.saturating_sub(session.last_seen_at) >= TOUCH_INTERVAL {
+            sessions::touch(&mut conn, &hash, now).await?;
+        }
+        Ok(SignedIn {
+            user,
+            session_hash: hash,
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! What every handler shares: the store, the relying party, the clock and server keys.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use aws_lc_rs::hmac;
+use latch_webauthn::options::{AuthenticationPolicy, RegistrationPolicy};
+use latch_webauthn::RelyingParty;
+
+use crate::config::Config;
+use crate::crypto;
+use crate::metrics::Metrics;
+use crate::store::{settings, Store};
+
+/// Seconds since the Unix epoch. Injected so tests can move time (ceremony expiry, sessions).
+pub trait Clock: Send + Sync {
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+}
+
+/// A clock that only moves when told to (tests).
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new(now: i64) -> ManualClock {
+        ManualClock(AtomicI64::new(now))
+    }
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How long a begun ceremony may be finished (the options' timeout is the same 5 minutes).
+pub const CEREMONY_TTL: i64 = 300;
+/// How long a session lasts from sign-in.
+pub const SESSION_TTL: i64 = 30 * 24 * 3600;
+
+/// The settings key of the HMAC key behind fake allowCredentials.
+const FAKE_CREDENTIAL_KEY: &str = "fake_credential_key";
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    pub rp: RelyingParty,
+    pub registration: RegistrationPolicy,
+    pub authentication: AuthenticationPolicy,
+    pub secure_cookies: bool,
+    /// Derives stable fake credential ids for unknown usernames; shared by all instances.
+    pub fake_key: hmac::Key,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state over an open store (reading or creating the shared server key).
+    pub async fn new(
+        store: Store,
+        config: &Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<AppState, crate::store::StoreError> {
+        let fresh = crypto::random_bytes(32).map_err(|_| crate::store::StoreError::Rng)?;
+        let mut conn = store.conn().await?;
+        let key = settings::get_or_insert(&mut conn, FAKE_CREDENTIAL_KEY, &fresh).await?;
+        drop(conn);
+        Ok(AppState(Arc::new(Inner {
+            store,
+            rp: config.relying_party(),
+            registration: RegistrationPolicy::default(),
+            authentication: AuthenticationPolicy::default(),
+            secure_cookies: config.secure_cookies(),
+            fake_key: hmac::Key::new(hmac::HMAC_SHA256, &key),
+            clock,
+            metrics: Metrics::default(),
+        })))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

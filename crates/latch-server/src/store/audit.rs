@@ -1,0 +1,61 @@
+//! The audit log: what happened to an account, written in the same transaction as the change.
+
+use sqlx::AnyConnection;
+
+pub async fn record(
+    conn: &mut AnyConnection,
+    user_id: Option<i64>,
+    kind: &str,
+    detail: &serde_json::Value,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_events (user_id, kind, detail, ip, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(user_id)
+    .bind(kind)
+    .bind(detail.to_string())
+    .bind(ip)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One recorded event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: String,
+    pub detail: String,
+    pub ip: Option<String>,
+    pub created_at: i64,
+}
+
+/// The user's most recent events, newest first.
+pub async fn of_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    limit: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT kind, detail, ip, created_at FROM audit_events WHERE user_id = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Event {
+                kind: row.try_get("kind")?,
+                detail: row.try_get("detail")?,
+                ip: row.try_get("ip")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

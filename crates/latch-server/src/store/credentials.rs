@@ -1,0 +1,189 @@
+//! WebAuthn credentials (passkeys and security keys).
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::flag;
+
+/// A stored credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub id: Vec<u8>,
+    pub user_id: i64,
+    /// The COSE_Key exactly as the authenticator encoded it.
+    pub public_key: Vec<u8>,
+    pub alg: i64,
+    pub sign_count: u32,
+    pub transports: Vec<String>,
+    pub aaguid: [u8; 16],
+    pub attestation_fmt: String,
+    pub backup_eligible: bool,
+    pub backed_up: bool,
+    pub user_verified: bool,
+    /// credProps.rk, when the client reported it.
+    pub discoverable: Option<bool>,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, user_id, public_key, alg, sign_count, transports, aaguid, \
+    attestation_fmt, backup_eligible, backed_up, user_verified, discoverable, name, created_at, \
+    last_used_at";
+
+fn decode_error(column: &str, what: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: what.into(),
+    }
+}
+
+fn from_row(row: &AnyRow) -> Result<Credential, sqlx::Error> {
+    let sign_count: i64 = row.try_get("sign_count")?;
+    let transports: String = row.try_get("transports")?;
+    let aaguid: Vec<u8> = row.try_get("aaguid")?;
+    let discoverable: Option<i64> = row.try_get("discoverable")?;
+    Ok(Credential {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        public_key: row.try_get("public_key")?,
+        alg: row.try_get("alg")?,
+        sign_count: u32::try_from(sign_count)
+            .map_err(|_| decode_error("sign_count", "out of the u32 range"))?,
+        transports: serde_json::from_str(&transports)
+            .map_err(|_| decode_error("transports", "not a JSON array of strings"))?,
+        aaguid: aaguid
+            .try_into()
+            .map_err(|_| decode_error("aaguid", "not 16 bytes"))?,
+        attestation_fmt: row.try_get("attestation_fmt")?,
+        backup_eligible: row.try_get::<i64, _>("backup_eligible")? != 0,
+        backed_up: row.try_get::<i64, _>("backed_up")? != 0,
+        user_verified: row.try_get::<i64, _>("user_verified")? != 0,
+        discoverable: discoverable.map(|d| d != 0),
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}
+
+pub async fn by_id(conn: &mut AnyConnection, id: &[u8]) -> Result<Option<Credential>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM credentials WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id.to_vec())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The user's credentials, oldest first.
+pub async fn of_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<Vec<Credential>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM credentials WHERE user_id = $1 ORDER BY created_at, id");
+    let rows = sqlx::query(&sql)
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn count_of_user(conn: &mut AnyConnection, user_id: i64) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM credentials WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    row.try_get("n")
+}
+
+/// Inserts a credential; an id that exists already fails with a unique violation.
+pub async fn insert(conn: &mut AnyConnection, c: &Credential) -> Result<(), sqlx::Error> {
+    let transports =
+        serde_json::to_string(&c.transports).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let sql = format!(
+        "INSERT INTO credentials ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    );
+    sqlx::query(&sql)
+        .bind(c.id.clone())
+        .bind(c.user_id)
+        .bind(c.public_key.clone())
+        .bind(c.alg)
+        .bind(i64::from(c.sign_count))
+        .bind(transports)
+        .bind(c.aaguid.to_vec())
+        .bind(c.attestation_fmt.as_str())
+        .bind(flag(c.backup_eligible))
+        .bind(flag(c.backed_up))
+        .bind(flag(c.user_verified))
+        .bind(c.discoverable.map(flag))
+        .bind(c.name.as_str())
+        .bind(c.created_at)
+        .bind(c.last_used_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// What a verified sign-in changes on its credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Use {
+    pub sign_count: u32,
+    pub backup_eligible: bool,
+    pub backed_up: bool,
+    pub now: i64,
+}
+
+/// Records a sign-in. The counter moves only forward: the update applies only while the stored
+/// counter is below the new one (or both are zero, for authenticators that keep no counter),
+/// so two concurrent sign-ins can never move it backwards. Returns whether it applied.
+pub async fn record_use(conn: &mut AnyConnection, id: &[u8], u: Use) -> Result<bool, sqlx::Error> {
+    let count = i64::from(u.sign_count);
+    let done = sqlx::query(
+        "UPDATE credentials SET sign_count = $1, backup_eligible = $2, backed_up = $3, \
+         last_used_at = $4 \
+         WHERE id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))",
+    )
+    .bind(count)
+    .bind(flag(u.backup_eligible))
+    .bind(flag(u.backed_up))
+    .bind(u.now)
+    .bind(id.to_vec())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Renames the user's credential; false when the user has no such credential.
+pub async fn rename(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    id: &[u8],
+    name: &str,
+) -> Result<Option<Credential>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE credentials SET name = $1 WHERE id = $2 AND user_id = $3 RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(name)
+        .bind(id.to_vec())
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Deletes the user's credential; false when the user has no such credential.
+pub async fn delete(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    id: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM credentials WHERE id = $1 AND user_id = $2")
+        .bind(id.to_vec())
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,230 @@
+//! Storage: one SQL text for SQLite and PostgreSQL through sqlx's `Any` driver.
+//!
+//! Queries use `$n` placeholders (both drivers accept them), BIGINT for integers and flags,
+//! and BLOB/BYTEA for bytes, which is exactly the set of types `Any` decodes the same way on
+//! both backends. Every function takes a `&mut AnyConnection`, so the same code runs on a
+//! pooled connection or inside a transaction: a finish step opens one transaction, and either
+//! all of its writes commit or none do.
+
+pub mod audit;
+pub mod ceremonies;
+pub mod credentials;
+pub mod factors;
+pub mod sessions;
+pub mod settings;
+pub mod users;
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Transaction};
+
+/// Which database the URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of a `sqlite:` or `postgres(ql)://` URL.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Why the database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: use sqlite://FILE, sqlite::memory: or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("the system RNG failed")]
+    Rng,
+}
+
+/// A pool of connections to the one database every `latch serve` instance shares.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// The schema, embedded so the binary migrates its database wherever it runs. The two
+/// directories hold the same tables; never edit a released file (sqlx checks its checksum).
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../../migrations/sqlite/0001_schema.sql"),
+    ),
+    (
+        2,
+        "second factors",
+        include_str!("../../migrations/sqlite/0002_second_factors.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        2,
+        "second factors",
+        include_str!("../../migrations/postgres/0002_second_factors.sql"),
+    ),
+];
+
+fn migrator(backend: Backend) -> Migrator {
+    let files = match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
+    Migrator {
+        migrations: Cow::Owned(
+            files
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
+        ignore_missing: false,
+        // PostgreSQL takes an advisory lock, so instances starting together migrate once.
+        locking: true,
+        no_tx: false,
+    }
+}
+
+/// SQLite URLs create their file when missing unless they say otherwise.
+fn sqlite_url(url: &str) -> String {
+    if url.contains(":memory:") || url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    ///
+    /// SQLite runs in WAL mode with `synchronous=FULL`: an acknowledged write survives a
+    /// power loss, and readers never block the writer. `sqlite::memory:` uses one connection
+    /// (each connection would otherwise see its own empty database).
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let Some(backend) = Backend::of_url(url) else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let url = sqlite_url(url);
+                let memory = url.contains(":memory:");
+                if !memory {
+                    // journal_mode is stored in the file; set it once, on one connection,
+                    // because switching it needs a lock that busy_timeout does not wait for.
+                    let mut conn = AnyConnection::connect(&url)
+                        .await
+                        .map_err(StoreError::Connect)?;
+                    conn.execute("PRAGMA journal_mode = WAL")
+                        .await
+                        .map_err(StoreError::Connect)?;
+                    conn.close().await.map_err(StoreError::Connect)?;
+                }
+                let options: AnyConnectOptions = url.parse().map_err(StoreError::Connect)?;
+                let pool = AnyPoolOptions::new()
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
+                                .await
+                                .map(|_| ())
+                        })
+                    })
+                    .max_connections(if memory { 1 } else { 8 });
+                let pool = if memory {
+                    pool.idle_timeout(None).max_lifetime(None)
+                } else {
+                    pool
+                };
+                pool.connect_with(options)
+                    .await
+                    .map_err(StoreError::Connect)?
+            }
+            Backend::Postgres => AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(StoreError::Connect)?,
+        };
+        migrator(backend)
+            .run(&pool)
+            .await
+            .map_err(StoreError::Migrate)?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A connection for reads (and single-statement writes).
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
+    /// A transaction: dropped without `commit`, it rolls back.
+    ///
+    /// On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock at once (waiting up to the
+    /// busy timeout), so a transaction that reads before it writes cannot fail at its first
+    /// write because another one committed in between. PostgreSQL locks rows as it goes.
+    pub async fn begin(&self) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Closes every connection (at shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Flags are stored as 0/1.
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// Is this error a unique-constraint violation (a row that already exists)?
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}

@@ -1,0 +1,143 @@
+//! Signed-in sessions. The cookie holds a random token; the table holds its SHA-256.
+
+use sqlx::{AnyConnection, Row};
+
+use super::flag;
+
+/// What a new session records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession<'a> {
+    pub id_hash: &'a [u8],
+    pub user_id: i64,
+    pub now: i64,
+    pub expires_at: i64,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    /// The credential that signed in, when a passkey or key did.
+    pub credential_id: Option<&'a [u8]>,
+    pub second_factor_done: bool,
+}
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub second_factor_done: bool,
+}
+
+pub async fn insert(conn: &mut AnyConnection, s: &NewSession<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
+         credential_id, second_factor_done) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(s.id_hash.to_vec())
+    .bind(s.user_id)
+    .bind(s.now)
+    .bind(s.expires_at)
+    .bind(s.ip)
+    .bind(s.user_agent)
+    .bind(s.credential_id.map(<[u8]>::to_vec))
+    .bind(flag(s.second_factor_done))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn by_id_hash(
+    conn: &mut AnyConnection,
+    id_hash: &[u8],
+) -> Result<Option<Session>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT user_id, created_at, last_seen_at, expires_at, second_factor_done \
+         FROM sessions WHERE id = $1",
+    )
+    .bind(id_hash.to_vec())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|row| {
+        Ok(Session {
+            user_id: row.try_get("user_id")?,
+            created_at: row.try_get("created_at")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            expires_at: row.try_get("expires_at")?,
+            second_factor_done: row.try_get::<i64, _>("second_factor_done")? != 0,
+        })
+    })
+    .transpose()
+}
+
+pub async fn touch(conn: &mut AnyConnection, id_hash: &[u8], now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id_hash.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut AnyConnection, id_hash: &[u8]) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(id_hash.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A session as its owner sees it in the list of their sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub id_hash: Vec<u8>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub credential_id: Option<Vec<u8>>,
+}
+
+/// The user's complete, unexpired sessions, most recently seen first.
+pub async fn of_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    now: i64,
+) -> Result<Vec<Listed>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, created_at, last_seen_at, expires_at, ip, user_agent, credential_id \
+         FROM sessions WHERE user_id = $1 AND expires_at > $2 AND second_factor_done = 1 \
+         ORDER BY last_seen_at DESC, id",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Listed {
+                id_hash: row.try_get("id")?,
+                created_at: row.try_get("created_at")?,
+                last_seen_at: row.try_get("last_seen_at")?,
+                expires_at: row.try_get("expires_at")?,
+                ip: row.try_get("ip")?,
+                user_agent: row.try_get("user_agent")?,
+                credential_id: row.try_get("credential_id")?,
+            })
+        })
+        .collect()
+}
+
+/// Ends one of the user's sessions; false when the user has no such session.
+pub async fn delete_of_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    id_hash: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+        .bind(id_hash.to_vec())
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

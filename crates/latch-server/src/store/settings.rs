@@ -1,0 +1,22 @@
+//! Server-wide values every instance shares.
+
+use sqlx::{AnyConnection, Row};
+
+/// Returns the value stored under `key`, storing `fresh` first if there is none. Two
+/// instances racing here both end up with whichever value was inserted first.
+pub async fn get_or_insert(
+    conn: &mut AnyConnection,
+    key: &str,
+    fresh: &[u8],
+) -> Result<Vec<u8>, sqlx::Error> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(key)
+        .bind(fresh.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await?;
+    row.try_get("value")
+}

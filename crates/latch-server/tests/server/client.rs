@@ -1,0 +1,284 @@
+//! A test server over one database, and a browser-like client that keeps cookies and sends
+//! `Origin`, driving the router with `tower::ServiceExt::oneshot`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use latch_server::{app, AppState, Config, ManualClock, Store};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use crate::authenticator::{Passkey, Tweak};
+use crate::db::{databases, snapshot, Snapshot, TestDb};
+
+pub const RP_ID: &str = "example.com";
+pub const ORIGIN: &str = "https://example.com";
+pub const START: i64 = 1_760_000_000;
+
+pub struct Server {
+    pub app: Router,
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    pub backend: &'static str,
+    config: Config,
+    // Dropped last: removes the database.
+    _db: TestDb,
+}
+
+/// One server per backend under test.
+pub async fn servers() -> Vec<Server> {
+    let mut out = Vec::new();
+    for db in databases().await {
+        let config = Config {
+            rp_id: RP_ID.into(),
+            origins: vec![ORIGIN.into()],
+            db: db.url.clone(),
+            ..Config::default()
+        };
+        let store = Store::connect(&db.url).await.unwrap();
+        let clock = Arc::new(ManualClock::new(START));
+        let state = AppState::new(store.clone(), &config, clock.clone())
+            .await
+            .unwrap();
+        out.push(Server {
+            app: app(state),
+            store,
+            clock,
+            backend: db.name,
+            config,
+            _db: db,
+        });
+    }
+    out
+}
+
+impl Server {
+    /// Another `latch serve` process on the same database (its own pool, same clock).
+    pub async fn another_instance(&self) -> Server {
+        let store = Store::connect(&self.config.db).await.unwrap();
+        let state = AppState::new(store.clone(), &self.config, self.clock.clone())
+            .await
+            .unwrap();
+        Server {
+            app: app(state),
+            store,
+            clock: self.clock.clone(),
+            backend: self.backend,
+            config: self.config.clone(),
+            // The database belongs to the first instance.
+            _db: TestDb::borrowed(self.backend, &self.config.db),
+        }
+    }
+
+    /// The same browser (cookies and all) talking to this instance.
+    pub fn switch(&self, client: &Client) -> Client {
+        Client {
+            app: self.app.clone(),
+            ..client.clone()
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        println!("backend: {}", self.backend);
+        Client {
+            app: self.app.clone(),
+            cookies: BTreeMap::new(),
+            origin: Some(ORIGIN.into()),
+        }
+    }
+
+    /// A signed-in client whose account has one synced passkey.
+    pub async fn signed_in(&self, username: &str) -> (Client, Passkey) {
+        let mut client = self.client();
+        let passkey = client.signup(username, true).await;
+        (client, passkey)
+    }
+
+    pub fn clock_now(&self) -> i64 {
+        use latch_server::Clock;
+        self.clock.now()
+    }
+
+    pub async fn snapshot(&self) -> Snapshot {
+        snapshot(&self.store).await
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    /// The body as text (for non-JSON answers such as /metrics).
+    pub text: String,
+    pub set_cookies: Vec<String>,
+}
+
+impl Reply {
+    /// Asserts a success status and returns the body.
+    pub fn ok(self) -> Value {
+        assert!(
+            self.status.is_success(),
+            "expected success, got {}: {}",
+            self.status,
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts the error status and stable code (and the error shape).
+    pub fn assert_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(
+            (self.status, self.body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "body: {}",
+            self.body
+        );
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "an error carries a message: {}",
+            self.body
+        );
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.set_cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(String::as_str)
+    }
+}
+
+/// A browser: keeps cookies, sends `Origin` on every request (when set).
+#[derive(Clone)]
+pub struct Client {
+    app: Router,
+    pub cookies: BTreeMap<String, String>,
+    pub origin: Option<String>,
+}
+
+impl Client {
+    pub async fn send(&mut self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(origin) = &self.origin {
+            req = req.header(header::ORIGIN, origin);
+        }
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req = req.header(header::COOKIE, jar.join("; "));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let response = self.app.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        for c in &set_cookies {
+            let pair = c.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if c.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            body,
+            text,
+            set_cookies,
+        }
+    }
+
+    pub async fn post(&mut self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(&body)).await
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn patch(&mut self, path: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(&body)).await
+    }
+
+    pub async fn delete(&mut self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// `me/credentials/begin` then `finish` with a new credential.
+    pub async fn add_credential(&mut self, synced: bool, name: Option<&str>) -> (Passkey, Reply) {
+        let options = self
+            .post("/api/v1/me/credentials/begin", json!({}))
+            .await
+            .ok()["publicKey"]
+            .clone();
+        let (passkey, response) = Passkey::create(&options, ORIGIN, synced, &Tweak::default());
+        let reply = self
+            .post(
+                "/api/v1/me/credentials/finish",
+                json!({ "credential": response, "name": name }),
+            )
+            .await;
+        (passkey, reply)
+    }
+
+    // ---- ceremonies --------------------------------------------------------------------------
+
+    /// `signup/begin`, returning the `publicKey` options.
+    pub async fn signup_begin(&mut self, username: &str) -> Value {
+        let body = json!({ "username": username, "displayName": format!("{username} display") });
+        self.post("/api/v1/signup/begin", body).await.ok()["publicKey"].clone()
+    }
+
+    /// A whole sign-up with a new passkey (synced) or security key (not synced).
+    pub async fn signup(&mut self, username: &str, synced: bool) -> Passkey {
+        let options = self.signup_begin(username).await;
+        let (passkey, response) = Passkey::create(&options, ORIGIN, synced, &Tweak::default());
+        self.post("/api/v1/signup/finish", json!({ "credential": response }))
+            .await
+            .ok();
+        passkey
+    }
+
+    pub async fn login_begin(&mut self, username: Option<&str>) -> Value {
+        let body = match username {
+            Some(u) => json!({ "username": u }),
+            None => json!({}),
+        };
+        self.post("/api/v1/login/begin", body).await.ok()["publicKey"].clone()
+    }
+
+    pub async fn login_finish(&mut self, response: &Value) -> Reply {
+        self.post("/api/v1/login/finish", json!({ "credential": response }))
+            .await
+    }
+
+    /// A whole discoverable sign-in with `passkey`.
+    pub async fn login(&mut self, passkey: &mut Passkey) -> Value {
+        let options = self.login_begin(None).await;
+        let response = passkey.get(&options, ORIGIN, &Tweak::default());
+        self.login_finish(&response).await.ok()
+    }
+}

@@ -1,0 +1,20 @@
+//! The identity server through its public API, against SQLite and (when
+//! `LATCH_TEST_POSTGRES_URL` is set) PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod authenticator;
+mod client;
+mod credentials;
+mod db;
+mod instances;
+mod login;
+mod ops;
+mod password;
+mod sessions;
+mod signup;
+mod store;

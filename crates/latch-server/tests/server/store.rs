@@ -1,0 +1,262 @@
+//! The storage layer on its own: migrations, the single-use ceremony, the forward-only counter.
+
+use latch_server::store::credentials::{self, Credential, Use};
+use latch_server::store::{ceremonies, is_unique_violation, settings, users};
+use latch_server::Store;
+
+use crate::db::{databases, snapshot};
+
+fn credential(id: &[u8], user_id: i64, sign_count: u32) -> Credential {
+    Credential {
+        id: id.to_vec(),
+        user_id,
+        public_key: vec![0xa5, 1, 2],
+        alg: -7,
+        sign_count,
+        transports: vec!["usb".into(), "nfc".into()],
+        aaguid: [7; 16],
+        attestation_fmt: "none".into(),
+        backup_eligible: true,
+        backed_up: false,
+        user_verified: true,
+        discoverable: Some(true),
+        name: "Key".into(),
+        created_at: 100,
+        last_used_at: None,
+    }
+}
+
+#[tokio::test]
+async fn migrations_apply_once_and_reopen_cleanly() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        store.close().await;
+        // A second instance on the same database finds the schema in place.
+        let store = Store::connect(&db.url).await.unwrap();
+        let s = snapshot(&store).await;
+        assert_eq!(s.count("users"), 0);
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn users_and_credentials_round_trip() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        let user = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
+            .await
+            .unwrap();
+        assert_eq!(user.username, "ada");
+        assert_eq!(user.user_handle, vec![1; 32]);
+        assert_eq!(user.password_hash, None);
+        let dup = users::insert(&mut conn, "ada", "Other", &[2; 32], 51)
+            .await
+            .unwrap_err();
+        assert!(is_unique_violation(&dup), "{dup}");
+
+        let c = credential(b"cred-1", user.id, 3);
+        credentials::insert(&mut conn, &c).await.unwrap();
+        let dup = credentials::insert(&mut conn, &c).await.unwrap_err();
+        assert!(is_unique_violation(&dup), "{dup}");
+        assert_eq!(
+            credentials::by_id(&mut conn, b"cred-1").await.unwrap(),
+            Some(c.clone())
+        );
+        assert_eq!(
+            credentials::of_user(&mut conn, user.id).await.unwrap(),
+            vec![c]
+        );
+        assert_eq!(
+            credentials::count_of_user(&mut conn, user.id)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            users::by_username(&mut conn, "ada").await.unwrap(),
+            Some(user.clone())
+        );
+        assert_eq!(users::by_username(&mut conn, "bob").await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn the_counter_only_moves_forward() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        let user = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
+            .await
+            .unwrap();
+        credentials::insert(&mut conn, &credential(b"c", user.id, 5))
+            .await
+            .unwrap();
+        let at = |n: u32| Use {
+            sign_count: n,
+            backup_eligible: true,
+            backed_up: true,
+            now: 60,
+        };
+        assert!(credentials::record_use(&mut conn, b"c", at(7))
+            .await
+            .unwrap());
+        assert!(!credentials::record_use(&mut conn, b"c", at(7))
+            .await
+            .unwrap());
+        assert!(!credentials::record_use(&mut conn, b"c", at(6))
+            .await
+            .unwrap());
+        let stored = credentials::by_id(&mut conn, b"c").await.unwrap().unwrap();
+        assert_eq!(stored.sign_count, 7);
+        assert!(stored.backed_up);
+        assert_eq!(stored.last_used_at, Some(60));
+
+        // An authenticator without a counter (always zero) signs in again and again.
+        credentials::insert(&mut conn, &credential(b"z", user.id, 0))
+            .await
+            .unwrap();
+        assert!(credentials::record_use(&mut conn, b"z", at(0))
+            .await
+            .unwrap());
+        assert!(credentials::record_use(&mut conn, b"z", at(0))
+            .await
+            .unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_ceremony_is_taken_once_and_a_rollback_puts_it_back() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        ceremonies::insert(&mut conn, b"id", "login", None, "{}", 10, 310)
+            .await
+            .unwrap();
+        drop(conn);
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(ceremonies::take(&mut tx, b"id", "login")
+            .await
+            .unwrap()
+            .is_some());
+        tx.rollback().await.unwrap();
+
+        let mut conn = store.conn().await.unwrap();
+        assert_eq!(
+            ceremonies::take(&mut conn, b"id", "signup").await.unwrap(),
+            None
+        );
+        let taken = ceremonies::take(&mut conn, b"id", "login")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.state, "{}");
+        assert_eq!(taken.expires_at, 310);
+        assert_eq!(
+            ceremonies::take(&mut conn, b"id", "login").await.unwrap(),
+            None
+        );
+
+        ceremonies::insert(&mut conn, b"old", "login", None, "{}", 10, 20)
+            .await
+            .unwrap();
+        ceremonies::insert(&mut conn, b"new", "login", None, "{}", 10, 400)
+            .await
+            .unwrap();
+        assert_eq!(ceremonies::purge_expired(&mut conn, 300).await.unwrap(), 1);
+        assert!(ceremonies::take(&mut conn, b"new", "login")
+            .await
+            .unwrap()
+            .is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_setting_keeps_its_first_value() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        assert_eq!(
+            settings::get_or_insert(&mut conn, "k", b"one")
+                .await
+                .unwrap(),
+            b"one"
+        );
+        assert_eq!(
+            settings::get_or_insert(&mut conn, "k", b"two")
+                .await
+                .unwrap(),
+            b"one"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused() {
+    let err = Store::connect("mysql://localhost/x").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsupported database URL \"mysql://localhost/x\": use sqlite://FILE, sqlite::memory: or postgres://…"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_full_sync() {
+    let db = databases().await.into_iter().next().unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    let mut conn = store.conn().await.unwrap();
+    use sqlx::Row;
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = sqlx::query("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(sync, 2, "synchronous=FULL");
+}
+
+/// A transaction that reads, then writes, while another commits a write in between: both
+/// succeed (on SQLite the second waits for the first instead of failing at its write).
+#[tokio::test]
+async fn read_then_write_transactions_do_not_trip_over_each_other() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        let user = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
+            .await
+            .unwrap();
+        drop(conn);
+
+        let mut first = store.begin().await.unwrap();
+        assert!(users::by_id(&mut first, user.id).await.unwrap().is_some());
+        let other = store.clone();
+        let second = tokio::spawn(async move {
+            let mut tx = other.begin().await.unwrap();
+            users::insert(&mut tx, "bob", "Bob", &[2; 32], 51)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        users::insert(&mut first, "eve", "Eve", &[3; 32], 52)
+            .await
+            .unwrap();
+        first.commit().await.unwrap();
+        second.await.unwrap();
+        assert_eq!(snapshot(&store).await.count("users"), 3);
+    }
+}

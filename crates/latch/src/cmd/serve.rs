@@ -1,0 +1,136 @@
+//! `latch serve`: the identity server. Flags fall back to `LATCH_*` environment variables.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use latch_server::Config;
+
+/// `latch serve [--listen ADDR] [--db URL] [--rp-id ID] [--origin URL]... [--rp-name NAME]`.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LATCH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Database: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+    #[arg(long, env = "LATCH_DB", default_value = "sqlite://latch.db")]
+    pub db: String,
+    /// The WebAuthn relying-party ID: the site's domain.
+    #[arg(long, env = "LATCH_RP_ID", default_value = "localhost")]
+    pub rp_id: String,
+    /// An origin whose pages may use this server (repeat for several; in the environment,
+    /// separate them with commas).
+    #[arg(
+        long = "origin",
+        env = "LATCH_ORIGIN",
+        value_delimiter = ',',
+        default_value = "http://localhost:8080"
+    )]
+    pub origins: Vec<String>,
+    /// The name people see for this site in their authenticator.
+    #[arg(long, env = "LATCH_RP_NAME", default_value = "Latch")]
+    pub rp_name: String,
+}
+
+impl ServeArgs {
+    pub fn config(&self) -> Config {
+        Config {
+            listen: self.listen.clone(),
+            db: self.db.clone(),
+            rp_id: self.rp_id.clone(),
+            rp_name: self.rp_name.clone(),
+            origins: self.origins.clone(),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("latch serve: cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                eprintln!("latch serve: cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    eprintln!("latch serve: shutting down (finishing requests in flight)");
+}
+
+/// Runs the server until a signal asks it to stop.
+pub fn run(args: ServeArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("latch serve: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(latch_server::serve(args.config(), shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("latch serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn flags_and_defaults() {
+        let cli = Cli::parse_from([
+            "latch",
+            "--rp-id",
+            "example.com",
+            "--origin",
+            "https://example.com",
+            "--origin",
+            "https://login.example.com",
+        ]);
+        let config = cli.serve.config();
+        assert_eq!(config.rp_id, "example.com");
+        assert_eq!(
+            config.origins,
+            vec!["https://example.com", "https://login.example.com"]
+        );
+        // Defaults only where neither a flag nor a LATCH_* variable says otherwise.
+        if std::env::var_os("LATCH_LISTEN").is_none() {
+            assert_eq!(config.listen, "127.0.0.1:8080");
+        }
+        if std::env::var_os("LATCH_DB").is_none() {
+            assert_eq!(config.db, "sqlite://latch.db");
+        }
+        if std::env::var_os("LATCH_RP_NAME").is_none() {
+            assert_eq!(config.rp_name, "Latch");
+        }
+    }
+}
