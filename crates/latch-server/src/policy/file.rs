@@ -140,6 +140,34 @@ mod tests {
         assert!(parse_policy_file("mds = 3").is_err());
     }
 
+    /// The real MDS3 payload (`scripts/test` sets `LATCH_MDS_JSON`) loads and names keys.
+    #[test]
+    fn the_real_payload_names_authenticators() {
+        let Ok(path) = std::env::var("LATCH_MDS_JSON") else {
+            println!("skipped: set LATCH_MDS_JSON to a decoded MDS3 payload to run");
+            return;
+        };
+        let config = Config {
+            mds_file: Some(path.into()),
+            ..Config::default()
+        };
+        let metadata = Startup::load(&config, 1_760_000_000)
+            .unwrap()
+            .metadata
+            .unwrap();
+        let yubikey =
+            latch_webauthn::auth_data::parse_aaguid("cb69481e-8ff7-4039-93ec-0a2729a154a8")
+                .unwrap();
+        assert_eq!(metadata.name_of(&yubikey), Some("YubiKey 5 Series"));
+    }
+
+    #[test]
+    fn a_blob_must_verify_under_fidos_root() {
+        // Three base64url parts that are no signed BLOB: refused, not taken as JSON.
+        let err = load_metadata(b"eyJhbGciOiJFUzI1NiJ9.e30.AAAA", 1_760_000_000).unwrap_err();
+        assert!(err.starts_with("metadata BLOB"), "{err}");
+    }
+
     #[test]
     fn bad_files_stop_the_start() {
         let dir = std::env::temp_dir().join(format!("latch_policy_{}", std::process::id()));
