@@ -13,6 +13,12 @@ pub struct Config {
     pub rp_name: String,
     /// Origins whose pages may run ceremonies and make state-changing calls.
     pub origins: Vec<String>,
+    /// A policy file (TOML) applied at start: see [`crate::policy`].
+    pub policy_file: Option<std::path::PathBuf>,
+    /// FIDO metadata: an MDS3 BLOB (JWS) or its payload JSON (overrides the policy's `mds`).
+    pub mds_file: Option<std::path::PathBuf>,
+    /// Usernames marked administrators at start.
+    pub admins: Vec<String>,
 }
 
 impl Default for Config {
@@ -23,6 +29,9 @@ impl Default for Config {
             rp_id: "localhost".into(),
             rp_name: "Latch".into(),
             origins: vec!["http://localhost:8080".into()],
+            policy_file: None,
+            mds_file: None,
+            admins: Vec::new(),
         }
     }
 }

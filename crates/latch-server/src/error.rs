@@ -66,6 +66,16 @@ pub enum ApiError {
     TotpAlreadyEnabled,
     #[error("no authenticator app enrolment is in progress")]
     TotpNotEnrolled,
+    #[error("this account holds {max} credentials, the most the policy allows; delete one first")]
+    TooManyCredentials { max: u32 },
+    #[error("this account has {have} passkeys or security keys; the policy needs {need} before a key can be the second factor")]
+    SecurityKeysBelowMinimum { have: i64, need: u32 },
+    #[error("only administrators may do this")]
+    AdminRequired,
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(String),
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
     #[error("no such route")]
     RouteNotFound,
     #[error("internal error: {0}")]
@@ -92,6 +102,11 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             ApiError::TotpAlreadyEnabled => StatusCode::CONFLICT,
+            ApiError::TooManyCredentials { .. } | ApiError::SecurityKeysBelowMinimum { .. } => {
+                StatusCode::CONFLICT
+            }
+            ApiError::AdminRequired => StatusCode::FORBIDDEN,
+            ApiError::InvalidPolicy(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             ApiError::TotpNotEnrolled => StatusCode::NOT_FOUND,
             ApiError::CeremonyUserMismatch => StatusCode::FORBIDDEN,
             ApiError::NotSignedIn | ApiError::SessionExpired => StatusCode::UNAUTHORIZED,
@@ -135,6 +150,11 @@ impl ApiError {
             ApiError::TooManyFactorFailures => "too_many_attempts",
             ApiError::TotpAlreadyEnabled => "totp_already_enabled",
             ApiError::TotpNotEnrolled => "totp_not_enrolled",
+            ApiError::TooManyCredentials { .. } => "too_many_credentials",
+            ApiError::SecurityKeysBelowMinimum { .. } => "security_keys_below_minimum",
+            ApiError::AdminRequired => "admin_required",
+            ApiError::InvalidPolicy(_) => "invalid_policy",
+            ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::RouteNotFound => "not_found",
             ApiError::Internal(_) => "internal",
         }

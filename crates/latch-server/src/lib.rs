@@ -17,6 +17,7 @@ mod http;
 mod metrics;
 mod openapi;
 mod password;
+pub mod policy;
 mod routes;
 mod session;
 pub mod state;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 
 pub use config::Config;
 pub use error::ApiError;
+pub use policy::{Policy, Startup};
 pub use routes::app;
 pub use state::{AppState, Clock, ManualClock, SystemClock};
 pub use store::Store;
@@ -41,6 +43,8 @@ pub enum ServeError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Startup(#[from] policy::StartupError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -57,8 +61,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     config.validate()?;
+    let clock = Arc::new(SystemClock);
+    let startup = policy::Startup::load(&config, clock.now())?;
     let store = Store::connect(&config.db).await?;
-    let state = AppState::new(store.clone(), &config, Arc::new(SystemClock)).await?;
+    let state = AppState::with_startup(store.clone(), &config, clock, &startup).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|source| ServeError::Listen {

@@ -59,6 +59,43 @@ fn public_key(options: &str) -> Value {
     )
 }
 
+/// The policy's keys (`PUT /api/v1/admin/policy`, and the policy file's).
+fn policy_schema() -> Value {
+    let uv = json!({ "enum": ["required", "preferred", "discouraged"] });
+    let aaguids = json!({ "type": "array", "items": { "type": "string", "format": "uuid" } });
+    let count = |max: u32| json!({ "type": "integer", "minimum": 1, "maximum": max });
+    let mut schema = object(
+        &[
+            ("passwordlessUv", uv.clone()),
+            ("secondFactorUv", uv),
+            (
+                "attestation",
+                json!({ "enum": ["none", "indirect", "direct", "enterprise"] }),
+            ),
+            (
+                "aaguidAllow",
+                json!({ "oneOf": [aaguids.clone(), { "type": "null" }] }),
+            ),
+            ("aaguidDeny", aaguids),
+            ("certifiedOnly", json!({ "type": "boolean" })),
+            (
+                "minSecurityKeys",
+                count(crate::policy::MAX_CREDENTIALS_LIMIT),
+            ),
+            (
+                "maxCredentials",
+                count(crate::policy::MAX_CREDENTIALS_LIMIT),
+            ),
+            ("syncedPasskeys", json!({ "type": "boolean" })),
+        ],
+        &[],
+    );
+    if let Some(map) = schema.as_object_mut() {
+        map.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    schema
+}
+
 /// The document.
 pub fn document() -> Value {
     let creation = "PublicKeyCredentialCreationOptionsJSON (WebAuthn L3)";
@@ -123,6 +160,26 @@ pub fn document() -> Value {
         "/api/v1/me/sessions/{id}": { "delete": op("Sign a session out", None, ("204", Value::Null), &["401", "403", "404"]) },
         "/api/v1/me/audit": { "get": op("The account's recent security events, newest first", None,
             ("200", json!({ "type": "array", "items": schema_ref("AuditEvent") })), &["401"]) },
+        "/api/v1/admin/policy": {
+            "get": op("The policy in force, where it came from, and the FIDO metadata loaded (administrators)", None,
+                ("200", schema_ref("PolicyView")), &["401", "403"]),
+            "put": op("Replace the policy (keys left out take their defaults); every instance enforces it; audited as policy_changed (administrators)",
+                Some(schema_ref("Policy")), ("200", schema_ref("PolicyView")), &["400", "401", "403"]),
+        },
+        "/api/v1/admin/audit": { "get": {
+            "summary": "Every account's security events, newest first, a page at a time (administrators)",
+            "parameters": [
+                { "name": "before", "in": "query", "description": "an event id: the page starts below it (the previous page's next)", "schema": { "type": "integer", "minimum": 1 } },
+                { "name": "limit", "in": "query", "description": "events per page (default 50)", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } },
+            ],
+            "responses": {
+                "200": { "description": "success", "content": { "application/json": { "schema": object(&[
+                    ("events", json!({ "type": "array", "items": schema_ref("AdminAuditEvent") })),
+                    ("next", json!({ "type": ["integer", "null"] })),
+                ], &["events", "next"]) } } },
+                "400": error_ref(), "401": error_ref(), "403": error_ref(),
+            },
+        } },
         "/healthz": { "get": op("200 while the database answers, else 503", None, ("200", object(&[("status", string())], &["status"])), &["503"]) },
         "/metrics": { "get": op("Prometheus metrics (text format)", None, ("200", Value::Null), &[]) },
         "/api/openapi.json": { "get": op("This document", None, ("200", json!({ "type": "object" })), &[]) },
@@ -156,6 +213,18 @@ pub fn document() -> Value {
                 ("expiresAt", time.clone()), ("ip", json!({ "type": ["string", "null"] })),
                 ("userAgent", json!({ "type": ["string", "null"] })), ("credentialId", json!({ "type": ["string", "null"] })),
             ], &["id", "current", "createdAt", "lastSeenAt", "expiresAt"]),
+            "Policy": policy_schema(),
+            "PolicyView": object(&[
+                ("policy", schema_ref("Policy")),
+                ("source", json!({ "enum": ["default", "file", "admin"] })),
+                ("updatedAt", json!({ "type": ["string", "null"], "format": "date-time" })), ("updatedBy", json!({ "type": ["string", "null"] })),
+                ("metadata", json!({ "type": ["object", "null"], "properties": {
+                    "entries": { "type": "integer" }, "number": { "type": "integer" }, "nextUpdate": time.clone() } })),
+            ], &["policy", "source"]),
+            "AdminAuditEvent": object(&[("id", json!({ "type": "integer" })),
+                ("user", json!({ "type": ["object", "null"], "properties": { "id": string(), "username": string() } })),
+                ("kind", string()), ("detail", json!({ "type": "object" })),
+                ("ip", json!({ "type": ["string", "null"] })), ("createdAt", time.clone())], &["id", "kind", "detail", "createdAt"]),
             "AuditEvent": object(&[("kind", string()), ("detail", json!({ "type": "object" })),
                 ("ip", json!({ "type": ["string", "null"] })), ("createdAt", time)], &["kind", "detail", "createdAt"]),
         } },

@@ -10,6 +10,8 @@ use latch_webauthn::RelyingParty;
 use crate::config::Config;
 use crate::crypto;
 use crate::metrics::Metrics;
+use crate::policy::runtime::{apply_startup, PolicyCache};
+use crate::policy::Startup;
 use crate::store::{settings, Store};
 
 /// Seconds since the Unix epoch. Injected so tests can move time (ceremony expiry, sessions).
@@ -70,6 +72,8 @@ pub struct Inner {
     pub fake_key: hmac::Key,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    /// The policy in force, as last read from the database.
+    pub policy_cache: PolicyCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -80,25 +84,50 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Builds the state over an open store (reading or creating the shared server key).
+    /// Builds the state over an open store (reading or creating the shared server key), with
+    /// no policy file and no metadata; `config.admins` are marked administrators.
     pub async fn new(
         store: Store,
         config: &Config,
         clock: Arc<dyn Clock>,
     ) -> Result<AppState, crate::store::StoreError> {
+        AppState::with_startup(store, config, clock, &Startup::default()).await
+    }
+
+    /// [`AppState::new`] with a loaded policy file and FIDO metadata ([`Startup::load`]).
+    pub async fn with_startup(
+        store: Store,
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        startup: &Startup,
+    ) -> Result<AppState, crate::store::StoreError> {
+        let mut rp = config.relying_party();
+        if let Some(metadata) = &startup.metadata {
+            metadata.add_roots_to(&mut rp.attestation.trust);
+            rp.attestation.metadata = Some(metadata.clone());
+        }
+        apply_startup(
+            &store,
+            startup,
+            &config.admins,
+            startup.metadata.is_some(),
+            clock.now(),
+        )
+        .await?;
         let fresh = crypto::random_bytes(32).map_err(|_| crate::store::StoreError::Rng)?;
         let mut conn = store.conn().await?;
         let key = settings::get_or_insert(&mut conn, FAKE_CREDENTIAL_KEY, &fresh).await?;
         drop(conn);
         Ok(AppState(Arc::new(Inner {
             store,
-            rp: config.relying_party(),
+            rp,
             registration: RegistrationPolicy::default(),
             authentication: AuthenticationPolicy::default(),
             secure_cookies: config.secure_cookies(),
             fake_key: hmac::Key::new(hmac::HMAC_SHA256, &key),
             clock,
             metrics: Metrics::default(),
+            policy_cache: PolicyCache::default(),
         })))
     }
 

@@ -114,3 +114,26 @@ fn refuses_an_origin_outside_the_rp_id() {
         "latch serve: origin \"https://example.org\" is not on the RP ID \"example.com\" or one of its subdomains, so browsers would refuse its ceremonies"
     );
 }
+
+#[test]
+fn refuses_a_bad_policy_file_at_start() {
+    let dir = std::env::temp_dir().join(format!("latch_serve_policy_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("policy.toml");
+    std::fs::write(&file, "maxCredentials = 0\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_latch"))
+        .args(["serve", "--db", "sqlite::memory:", "--policy"])
+        .arg(&file)
+        .env_remove("LATCH_MDS")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!(
+            "latch serve: policy file {} is not valid: maxCredentials must be between 1 and 100, not 0",
+            file.display()
+        )
+    );
+}

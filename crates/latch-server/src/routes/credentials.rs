@@ -44,14 +44,19 @@ pub async fn begin(
     let user = &signed_in.user;
     let mut conn = state.store.conn().await?;
     let existing = credentials::of_user(&mut conn, user.id).await?;
+    let effective = state.policy(&mut conn).await?;
+    let max = effective.policy.max_credentials;
+    if existing.len() >= usize::try_from(max).unwrap_or(usize::MAX) {
+        return Err(ApiError::TooManyCredentials { max });
+    }
     let entity = UserEntity {
         id: Base64Url(user.user_handle.clone()),
         name: user.username.clone(),
         display_name: user.display_name.clone(),
     };
     let (options, registration) = creation_options(
-        &state.rp,
-        &state.registration,
+        &effective.rp,
+        &effective.registration,
         entity,
         ceremony::descriptors(&existing),
         &mut SystemRng,
@@ -95,9 +100,18 @@ pub async fn finish(
     if owner != Some(signed_in.user.id) {
         return Err(ApiError::CeremonyUserMismatch);
     }
+    // Locked, then counted: two finishes racing for the last place cannot both take it.
+    if !users::lock(&mut tx, signed_in.user.id).await? {
+        return Err(ApiError::NotSignedIn);
+    }
+    let effective = state.policy(&mut tx).await?;
+    let max = effective.policy.max_credentials;
+    if credentials::count_of_user(&mut tx, signed_in.user.id).await? >= i64::from(max) {
+        return Err(ApiError::TooManyCredentials { max });
+    }
     let now = state.now();
     let verified = verify_registration(
-        &state.rp,
+        &effective.rp,
         &ceremony.registration,
         &body.credential,
         UnixTime(now),

@@ -86,9 +86,10 @@ pub async fn begin(
             }
         }
     };
+    let effective = state.policy(&mut conn).await?;
     let (options, authentication) = request_options(
-        &state.rp,
-        &state.authentication,
+        &effective.rp,
+        &effective.login,
         allow,
         user_id,
         &mut SystemRng,
@@ -131,8 +132,14 @@ pub async fn verify_assertion(
         backup_eligible: credential.backup_eligible,
     };
     let now = state.now();
-    let verified =
-        verify_authentication(&state.rp, authentication, response, &stored, UnixTime(now))?;
+    let effective = state.policy(conn).await?;
+    let verified = verify_authentication(
+        &effective.rp,
+        authentication,
+        response,
+        &stored,
+        UnixTime(now),
+    )?;
     let moved = credentials::record_use(
         conn,
         &credential.id,

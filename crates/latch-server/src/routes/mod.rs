@@ -2,6 +2,7 @@
 //! `/healthz`, and a JSON 404 for everything else.
 
 mod account;
+mod admin;
 mod ceremony;
 mod credentials;
 mod factors;
@@ -59,6 +60,11 @@ pub fn app(state: AppState) -> Router {
         .route("/me/sessions", get(security::list_sessions))
         .route("/me/sessions/{id}", delete(security::revoke_session))
         .route("/me/audit", get(security::audit_log))
+        .route(
+            "/admin/policy",
+            get(admin::get_policy).put(admin::put_policy),
+        )
+        .route("/admin/audit", get(admin::audit_log))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             csrf::require_same_origin,

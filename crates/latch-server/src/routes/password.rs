@@ -71,13 +71,15 @@ pub struct LoginBody {
     password: String,
 }
 
-/// Which second factors the account can use, in the order a client should offer them.
+/// Which second factors the account can use, in the order a client should offer them. Keys
+/// count once the account has the policy's `min_keys` of them.
 async fn second_factors(
     conn: &mut sqlx::AnyConnection,
     user_id: i64,
+    min_keys: u32,
 ) -> Result<Vec<&'static str>, ApiError> {
     let mut methods = Vec::new();
-    if credentials::count_of_user(conn, user_id).await? > 0 {
+    if credentials::count_of_user(conn, user_id).await? >= i64::from(min_keys.max(1)) {
         methods.push("webauthn");
     }
     if factors::totp(conn, user_id)
@@ -121,7 +123,8 @@ pub async fn login(
     }
     let mut tx = state.store.begin().await?;
     factors::reset_password_attempts(&mut tx, user.id).await?;
-    let methods = second_factors(&mut tx, user.id).await?;
+    let min_keys = state.policy(&mut tx).await?.policy.min_security_keys;
+    let methods = second_factors(&mut tx, user.id, min_keys).await?;
     if methods.is_empty() {
         let cookie = session::issue(&mut tx, &state, user.id, None, &meta).await?;
         audit::record(

@@ -7,9 +7,8 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::Json;
 use latch_webauthn::b64::Base64Url;
-use latch_webauthn::options::{request_options, AuthenticationPolicy, SystemRng};
+use latch_webauthn::options::{request_options, SystemRng};
 use latch_webauthn::wire::AuthenticationResponseJson;
-use latch_webauthn::UserVerification;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -60,14 +59,17 @@ pub async fn webauthn_begin(
         return Err(ApiError::NoPendingSignIn);
     };
     let creds = credentials::of_user(&mut conn, user.id).await?;
-    // The password was the knowledge factor; the key only has to be present.
-    let policy = AuthenticationPolicy {
-        user_verification: UserVerification::Discouraged,
-        ..state.authentication.clone()
-    };
+    let effective = state.policy(&mut conn).await?;
+    let need = effective.policy.min_security_keys;
+    let have = i64::try_from(creds.len()).unwrap_or(i64::MAX);
+    if have < i64::from(need) {
+        return Err(ApiError::SecurityKeysBelowMinimum { have, need });
+    }
+    // The policy's second-factor user verification (by default discouraged: the password
+    // was the knowledge factor; the key only has to be present).
     let (options, authentication) = request_options(
-        &state.rp,
-        &policy,
+        &effective.rp,
+        &effective.second_factor,
         ceremony::descriptors(&creds),
         Some(user.user_handle),
         &mut SystemRng,

@@ -52,9 +52,10 @@ pub async fn begin(
         name: username.clone(),
         display_name: display_name.clone(),
     };
+    let effective = state.policy(&mut conn).await?;
     let (options, registration) = creation_options(
-        &state.rp,
-        &state.registration,
+        &effective.rp,
+        &effective.registration,
         user,
         Vec::new(),
         &mut SystemRng,
@@ -95,8 +96,9 @@ pub async fn finish(
     let mut tx = state.store.begin().await?;
     let (ceremony, _) = ceremony::take::<Signup>(&mut tx, &state, &headers, Kind::Signup).await?;
     let now = state.now();
+    let effective = state.policy(&mut tx).await?;
     let verified = verify_registration(
-        &state.rp,
+        &effective.rp,
         &ceremony.registration,
         &body.credential,
         UnixTime(now),

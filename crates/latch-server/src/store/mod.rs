@@ -6,10 +6,12 @@
 //! pooled connection or inside a transaction: a finish step opens one transaction, and either
 //! all of its writes commit or none do.
 
+pub mod admin;
 pub mod audit;
 pub mod ceremonies;
 pub mod credentials;
 pub mod factors;
+pub mod policy;
 pub mod sessions;
 pub mod settings;
 pub mod users;
@@ -76,6 +78,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "second factors",
         include_str!("../../migrations/sqlite/0002_second_factors.sql"),
     ),
+    (
+        3,
+        "policy",
+        include_str!("../../migrations/sqlite/0003_policy.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -87,6 +94,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "second factors",
         include_str!("../../migrations/postgres/0002_second_factors.sql"),
+    ),
+    (
+        3,
+        "policy",
+        include_str!("../../migrations/postgres/0003_policy.sql"),
     ),
 ];
 

@@ -13,7 +13,7 @@ pub const UP: u8 = 0x01;
 pub const UV: u8 = 0x04;
 pub const BE: u8 = 0x08;
 pub const BS: u8 = 0x10;
-const AT: u8 = 0x40;
+pub const AT: u8 = 0x40;
 
 pub const AAGUID: [u8; 16] = [
     0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39, 0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1, 0x54, 0xa8,
@@ -29,6 +29,8 @@ pub struct Tweak {
     pub flags: Option<u8>,
     /// Corrupt the signature.
     pub bad_signature: bool,
+    /// The AAGUID to register with instead of [`AAGUID`].
+    pub aaguid: Option<[u8; 16]>,
 }
 
 fn sha256(data: &[u8]) -> Vec<u8> {
@@ -103,12 +105,13 @@ impl Passkey {
         ]))
     }
 
-    fn auth_data(&self, flags: u8, counter: u32, attested: bool) -> Vec<u8> {
+    /// Authenticator data; `attested` carries the AAGUID of the attested credential data.
+    fn auth_data(&self, flags: u8, counter: u32, attested: Option<[u8; 16]>) -> Vec<u8> {
         let mut out = sha256(self.rp_id.as_bytes());
         out.push(flags);
         out.extend_from_slice(&counter.to_be_bytes());
-        if attested {
-            out.extend_from_slice(&AAGUID);
+        if let Some(aaguid) = attested {
+            out.extend_from_slice(&aaguid);
             out.extend_from_slice(&u16::try_from(self.id.len()).unwrap().to_be_bytes());
             out.extend_from_slice(&self.id);
             out.extend_from_slice(&self.cose_key());
@@ -125,7 +128,8 @@ impl Passkey {
         let origin = tweak.origin.as_deref().unwrap_or(origin);
         let cdata = client_data("webauthn.create", &challenge, origin);
         let flags = tweak.flags.unwrap_or_else(|| self.flags(UP | UV | AT));
-        let auth_data = self.auth_data(flags, tweak.counter.unwrap_or(0), true);
+        let aaguid = tweak.aaguid.unwrap_or(AAGUID);
+        let auth_data = self.auth_data(flags, tweak.counter.unwrap_or(0), Some(aaguid));
         let att_obj = cbor(&Cbor::Map(vec![
             (Cbor::from("fmt"), Cbor::from("none")),
             (Cbor::from("attStmt"), Cbor::Map(Vec::new())),
@@ -163,7 +167,7 @@ impl Passkey {
         self.counter += 1;
         let counter = tweak.counter.unwrap_or(self.counter);
         let flags = tweak.flags.unwrap_or_else(|| self.flags(UP | UV));
-        let auth_data = self.auth_data(flags, counter, false);
+        let auth_data = self.auth_data(flags, counter, None);
         let mut signed = auth_data.clone();
         signed.extend_from_slice(&sha256(&cdata));
         let mut signature = self

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use latch_server::{app, AppState, Config, ManualClock, Store};
+use latch_server::{app, AppState, Config, ManualClock, Startup, Store};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -31,6 +31,11 @@ pub struct Server {
 
 /// One server per backend under test.
 pub async fn servers() -> Vec<Server> {
+    servers_with(&Startup::default()).await
+}
+
+/// One server per backend, started with this policy file and metadata.
+pub async fn servers_with(startup: &Startup) -> Vec<Server> {
     let mut out = Vec::new();
     for db in databases().await {
         let config = Config {
@@ -41,7 +46,7 @@ pub async fn servers() -> Vec<Server> {
         };
         let store = Store::connect(&db.url).await.unwrap();
         let clock = Arc::new(ManualClock::new(START));
-        let state = AppState::new(store.clone(), &config, clock.clone())
+        let state = AppState::with_startup(store.clone(), &config, clock.clone(), startup)
             .await
             .unwrap();
         out.push(Server {
@@ -59,8 +64,17 @@ pub async fn servers() -> Vec<Server> {
 impl Server {
     /// Another `latch serve` process on the same database (its own pool, same clock).
     pub async fn another_instance(&self) -> Server {
+        self.another_instance_with(&[], &Startup::default()).await
+    }
+
+    /// Another instance started with `--admin` for these usernames and this policy file.
+    pub async fn another_instance_with(&self, admins: &[&str], startup: &Startup) -> Server {
         let store = Store::connect(&self.config.db).await.unwrap();
-        let state = AppState::new(store.clone(), &self.config, self.clock.clone())
+        let config = Config {
+            admins: admins.iter().map(|a| (*a).to_owned()).collect(),
+            ..self.config.clone()
+        };
+        let state = AppState::with_startup(store.clone(), &config, self.clock.clone(), startup)
             .await
             .unwrap();
         Server {

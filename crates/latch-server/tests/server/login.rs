@@ -17,7 +17,7 @@ async fn a_discoverable_passkey_signs_in() {
         let options = client.login_begin(None).await;
         assert_eq!(options["allowCredentials"], json!([]));
         assert_eq!(options["rpId"], RP_ID);
-        assert_eq!(options["userVerification"], "preferred");
+        assert_eq!(options["userVerification"], "required");
         assert!(client.cookies.contains_key("latch_ceremony"));
         server.clock.advance(10);
         let response = passkey.get(&options, ORIGIN, &Tweak::default());

@@ -15,6 +15,8 @@ mod instances;
 mod login;
 mod ops;
 mod password;
+mod policy;
+mod policy_admin;
 mod sessions;
 mod signup;
 mod store;

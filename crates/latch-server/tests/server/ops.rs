@@ -50,6 +50,8 @@ async fn the_openapi_document_matches_the_router() {
             "/api/v1/me/credentials/begin",
             "/api/v1/me/credentials/finish",
             "/api/v1/me/credentials/{id}",
+            "/api/v1/admin/policy",
+            "/api/v1/admin/audit",
             "/healthz",
             "/metrics",
         ] {

@@ -1,11 +1,13 @@
 //! `latch serve`: the identity server. Flags fall back to `LATCH_*` environment variables.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use latch_server::Config;
 
-/// `latch serve [--listen ADDR] [--db URL] [--rp-id ID] [--origin URL]... [--rp-name NAME]`.
+/// `latch serve [--listen ADDR] [--db URL] [--rp-id ID] [--origin URL]... [--rp-name NAME]
+/// [--policy FILE] [--mds FILE] [--admin USERNAME]...`.
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -29,6 +31,18 @@ pub struct ServeArgs {
     /// The name people see for this site in their authenticator.
     #[arg(long, env = "LATCH_RP_NAME", default_value = "Latch")]
     pub rp_name: String,
+    /// A policy file (TOML): user verification, attestation, AAGUID lists, certified-only,
+    /// key counts, synced passkeys. Applied at start unless the same rules were applied before.
+    #[arg(long, env = "LATCH_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// FIDO metadata: an MDS3 BLOB (JWS, checked against FIDO's root) or its payload JSON.
+    /// Names authenticators and enables the certified-only rule.
+    #[arg(long, env = "LATCH_MDS")]
+    pub mds: Option<PathBuf>,
+    /// An account to make an administrator (repeat for several; in the environment, separate
+    /// them with commas).
+    #[arg(long = "admin", env = "LATCH_ADMINS", value_delimiter = ',')]
+    pub admins: Vec<String>,
 }
 
 impl ServeArgs {
@@ -39,6 +53,9 @@ impl ServeArgs {
             rp_id: self.rp_id.clone(),
             rp_name: self.rp_name.clone(),
             origins: self.origins.clone(),
+            policy_file: self.policy.clone(),
+            mds_file: self.mds.clone(),
+            admins: self.admins.clone(),
         }
     }
 }
@@ -115,9 +132,17 @@ mod tests {
             "https://example.com",
             "--origin",
             "https://login.example.com",
+            "--policy",
+            "policy.toml",
+            "--admin",
+            "ada",
+            "--admin",
+            "bob",
         ]);
         let config = cli.serve.config();
         assert_eq!(config.rp_id, "example.com");
+        assert_eq!(config.policy_file, Some(PathBuf::from("policy.toml")));
+        assert_eq!(config.admins, vec!["ada", "bob"]);
         assert_eq!(
             config.origins,
             vec!["https://example.com", "https://login.example.com"]

@@ -1,0 +1,78 @@
+//! The stored policy (the `settings` row every instance reads) and who applied it.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{AnyConnection, Row};
+
+use crate::policy::Policy;
+
+/// The settings key of the stored policy.
+pub const KEY: &str = "policy";
+/// The settings key of the digest of the policy last applied from a file.
+pub const FILE_DIGEST_KEY: &str = "policy_file_digest";
+/// An upsert on this row serializes policy writers (PostgreSQL locks the row until commit;
+/// SQLite transactions here take the write lock at BEGIN).
+const LOCK_KEY: &str = "policy_lock";
+
+/// The policy as stored, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    pub policy: Policy,
+    /// "file" or "admin".
+    pub source: String,
+    pub updated_at: i64,
+    /// The administrator who set it, for "admin".
+    pub updated_by: Option<String>,
+}
+
+async fn get_raw(conn: &mut AnyConnection, key: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| r.try_get("value")).transpose()
+}
+
+async fn put_raw(conn: &mut AnyConnection, key: &str, value: &[u8]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value.to_vec())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The stored policy's bytes (JSON of [`Stored`]), if one was ever stored.
+pub async fn raw(conn: &mut AnyConnection) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    get_raw(conn, KEY).await
+}
+
+/// Parses stored bytes.
+pub fn parse(bytes: &[u8]) -> Result<Stored, sqlx::Error> {
+    serde_json::from_slice(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+pub async fn get(conn: &mut AnyConnection) -> Result<Option<Stored>, sqlx::Error> {
+    raw(conn).await?.as_deref().map(parse).transpose()
+}
+
+pub async fn put(conn: &mut AnyConnection, stored: &Stored) -> Result<(), sqlx::Error> {
+    let bytes = serde_json::to_vec(stored).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    put_raw(conn, KEY, &bytes).await
+}
+
+/// Serializes policy changes for the rest of the transaction.
+pub async fn lock(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    put_raw(conn, LOCK_KEY, b"1").await
+}
+
+pub async fn file_digest(conn: &mut AnyConnection) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    get_raw(conn, FILE_DIGEST_KEY).await
+}
+
+pub async fn set_file_digest(conn: &mut AnyConnection, digest: &[u8]) -> Result<(), sqlx::Error> {
+    put_raw(conn, FILE_DIGEST_KEY, digest).await
+}
