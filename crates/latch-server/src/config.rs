@@ -13,6 +13,9 @@ pub struct Config {
     pub rp_name: String,
     /// Origins whose pages may run ceremonies and make state-changing calls.
     pub origins: Vec<String>,
+    /// Take the client's IP from the last `X-Forwarded-For` entry (only behind a proxy that
+    /// sets it); otherwise the socket's peer address is the client.
+    pub trust_proxy: bool,
 }
 
 impl Default for Config {
@@ -23,6 +26,7 @@ impl Default for Config {
             rp_id: "localhost".into(),
             rp_name: "Latch".into(),
             origins: vec!["http://localhost:8080".into()],
+            trust_proxy: false,
         }
     }
 }

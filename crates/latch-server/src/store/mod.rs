@@ -10,8 +10,10 @@ pub mod audit;
 pub mod ceremonies;
 pub mod credentials;
 pub mod factors;
+pub mod rate_limits;
 pub mod sessions;
 pub mod settings;
+pub mod trusted_browsers;
 pub mod users;
 
 use std::borrow::Cow;
@@ -76,6 +78,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "second factors",
         include_str!("../../migrations/sqlite/0002_second_factors.sql"),
     ),
+    (
+        4,
+        "security",
+        include_str!("../../migrations/sqlite/0004_security.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -87,6 +94,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "second factors",
         include_str!("../../migrations/postgres/0002_second_factors.sql"),
+    ),
+    (
+        4,
+        "security",
+        include_str!("../../migrations/postgres/0004_security.sql"),
     ),
 ];
 

@@ -29,6 +29,11 @@ pub struct ServeArgs {
     /// The name people see for this site in their authenticator.
     #[arg(long, env = "LATCH_RP_NAME", default_value = "Latch")]
     pub rp_name: String,
+    /// Behind a reverse proxy: take the client's IP (for rate limits, sessions and the
+    /// activity log) from the last X-Forwarded-For entry. Only set it when a proxy you run
+    /// sets that header; otherwise clients could claim any address.
+    #[arg(long, env = "LATCH_TRUST_PROXY")]
+    pub trust_proxy: bool,
 }
 
 impl ServeArgs {
@@ -39,6 +44,7 @@ impl ServeArgs {
             rp_id: self.rp_id.clone(),
             rp_name: self.rp_name.clone(),
             origins: self.origins.clone(),
+            trust_proxy: self.trust_proxy,
         }
     }
 }
@@ -132,5 +138,14 @@ mod tests {
         if std::env::var_os("LATCH_RP_NAME").is_none() {
             assert_eq!(config.rp_name, "Latch");
         }
+        if std::env::var_os("LATCH_TRUST_PROXY").is_none() {
+            assert!(!config.trust_proxy);
+        }
+    }
+
+    #[test]
+    fn trust_proxy_is_a_flag() {
+        let cli = Cli::parse_from(["latch", "--trust-proxy"]);
+        assert!(cli.serve.config().trust_proxy);
     }
 }
