@@ -213,3 +213,25 @@ async fn without_keys_the_second_factor_falls_back_to_codes() {
         assert_eq!(body["user"]["username"], "ada");
     }
 }
+
+#[tokio::test]
+async fn the_new_calls_are_documented() {
+    for server in servers().await {
+        let mut client = server.client();
+        let doc = client.get("/api/openapi.json").await.ok();
+        for (path, method) in [
+            ("/api/v1/me/reauth/begin", "post"),
+            ("/api/v1/me/reauth/finish", "post"),
+            ("/api/v1/me/trusted-browsers", "get"),
+            ("/api/v1/me/trusted-browsers", "delete"),
+            ("/api/v1/me/trusted-browsers/{id}", "delete"),
+            ("/api/v1/me/sessions/sign-out-others", "post"),
+            ("/api/v1/me/activity", "get"),
+            ("/api/v1/me/audit", "get"),
+        ] {
+            assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+        }
+        let totp = &doc["paths"]["/api/v1/me/totp/begin"]["post"]["responses"]["200"];
+        assert!(totp.to_string().contains("qrSvg"));
+    }
+}
