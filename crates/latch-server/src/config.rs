@@ -19,6 +19,9 @@ pub struct Config {
     pub mds_file: Option<std::path::PathBuf>,
     /// Usernames marked administrators at start.
     pub admins: Vec<String>,
+    /// Take the client's IP from the last `X-Forwarded-For` entry (only behind a proxy that
+    /// sets it); otherwise the socket's peer address is the client.
+    pub trust_proxy: bool,
 }
 
 impl Default for Config {
@@ -32,6 +35,7 @@ impl Default for Config {
             policy_file: None,
             mds_file: None,
             admins: Vec::new(),
+            trust_proxy: false,
         }
     }
 }

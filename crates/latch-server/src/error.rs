@@ -52,8 +52,14 @@ pub enum ApiError {
     WeakPassword(&'static str),
     #[error("wrong username or password")]
     InvalidCredentials,
-    #[error("too many wrong passwords; password sign-in is paused for this account, try later or use a passkey")]
-    PasswordLocked,
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    TooManyAttempts { retry_after: i64 },
+    #[error("this change needs a recent sign-in; re-authenticate (POST /api/v1/me/reauth/begin) and try again")]
+    ReauthenticationRequired,
+    #[error("this account cannot re-authenticate that way: {0}")]
+    ReauthMethodUnavailable(&'static str),
+    #[error("no trusted browser with this id belongs to this account")]
+    TrustedBrowserNotFound,
     #[error("the current password is wrong")]
     CurrentPasswordIncorrect,
     #[error("no sign-in is waiting for a second factor (sign in with the password first)")]
@@ -98,9 +104,12 @@ impl ApiError {
             ApiError::WeakPassword(_) | ApiError::InvalidCode => StatusCode::BAD_REQUEST,
             ApiError::InvalidCredentials | ApiError::NoPendingSignIn => StatusCode::UNAUTHORIZED,
             ApiError::CurrentPasswordIncorrect => StatusCode::FORBIDDEN,
-            ApiError::PasswordLocked | ApiError::TooManyFactorFailures => {
+            ApiError::TooManyAttempts { .. } | ApiError::TooManyFactorFailures => {
                 StatusCode::TOO_MANY_REQUESTS
             }
+            ApiError::ReauthenticationRequired => StatusCode::FORBIDDEN,
+            ApiError::ReauthMethodUnavailable(_) => StatusCode::BAD_REQUEST,
+            ApiError::TrustedBrowserNotFound => StatusCode::NOT_FOUND,
             ApiError::TotpAlreadyEnabled => StatusCode::CONFLICT,
             ApiError::TooManyCredentials { .. } | ApiError::SecurityKeysBelowMinimum { .. } => {
                 StatusCode::CONFLICT
@@ -143,7 +152,10 @@ impl ApiError {
             ApiError::SessionNotFound => "session_not_found",
             ApiError::WeakPassword(_) => "weak_password",
             ApiError::InvalidCredentials => "invalid_credentials",
-            ApiError::PasswordLocked => "password_locked",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
+            ApiError::ReauthenticationRequired => "reauthentication_required",
+            ApiError::ReauthMethodUnavailable(_) => "reauth_method_unavailable",
+            ApiError::TrustedBrowserNotFound => "trusted_browser_not_found",
             ApiError::CurrentPasswordIncorrect => "current_password_incorrect",
             ApiError::NoPendingSignIn => "no_pending_sign_in",
             ApiError::InvalidCode => "invalid_code",
@@ -189,6 +201,12 @@ impl IntoResponse for ApiError {
         let body = json!({ "error": { "code": self.code(), "message": message } });
         let mut response = (status, Json(body)).into_response();
         response.extensions_mut().insert(ErrorCode(self.code()));
+        if let ApiError::TooManyAttempts { retry_after } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after.max(1)),
+            );
+        }
         response
     }
 }

@@ -1,7 +1,7 @@
 //! Request plumbing: JSON bodies whose rejections speak the API's error shape, cookies, and
 //! what is recorded about the client.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, USER_AGENT};
@@ -11,6 +11,7 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The session cookie (signed-in state).
 pub const SESSION_COOKIE: &str = "latch_session";
@@ -67,14 +68,35 @@ pub struct ClientMeta {
     pub user_agent: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+/// The last `X-Forwarded-For` entry: the address the (trusted) proxy saw the request come
+/// from. Entries before it were written by the client and prove nothing.
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse().ok())
+}
+
+impl FromRequestParts<AppState> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let socket = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+            .map(|ConnectInfo(addr)| addr.ip());
+        let forwarded = if state.trust_proxy {
+            forwarded_for(&parts.headers)
+        } else {
+            None
+        };
+        let ip = forwarded.or(socket).map(|ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(USER_AGENT)
@@ -99,6 +121,21 @@ mod tests {
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("tok"));
         assert_eq!(cookie(&headers, CEREMONY_COOKIE), Some("cer"));
         assert_eq!(cookie(&headers, "latch"), None);
+    }
+
+    #[test]
+    fn the_proxy_s_entry_is_the_last_one() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(forwarded_for(&headers), None);
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.7"),
+        );
+        assert_eq!(forwarded_for(&headers), "203.0.113.7".parse().ok());
+        headers.append("x-forwarded-for", HeaderValue::from_static("2001:db8::1"));
+        assert_eq!(forwarded_for(&headers), "2001:db8::1".parse().ok());
+        headers.append("x-forwarded-for", HeaderValue::from_static("junk"));
+        assert_eq!(forwarded_for(&headers), None);
     }
 
     #[test]

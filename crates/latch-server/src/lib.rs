@@ -14,6 +14,7 @@ mod crypto;
 mod csrf;
 pub mod error;
 mod http;
+mod limits;
 mod metrics;
 mod openapi;
 mod password;

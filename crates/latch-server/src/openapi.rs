@@ -143,13 +143,13 @@ pub fn document() -> Value {
         "/api/v1/me/credentials/{id}": {
             "patch": op("Rename a key", Some(object(&[("name", string())], &["name"])),
                 ("200", schema_ref("Credential")), &["400", "401", "403", "404"]),
-            "delete": op("Delete a key (never the last way to sign in)", None, ("204", Value::Null), &["401", "403", "404", "409"]),
+            "delete": op("Delete a key (never the last way to sign in); ?endSessions=true also ends the sessions it signed in", None, ("204", Value::Null), &["401", "403", "404", "409"]),
         },
         "/api/v1/me/password": { "put": op("Set or change the password (changing takes the current one)",
             Some(object(&[("password", string()), ("currentPassword", string())], &["password"])),
             ("204", Value::Null), &["400", "401", "403"]) },
         "/api/v1/me/totp/begin": { "post": op("Begin enrolling an authenticator app", None,
-            ("200", object(&[("secret", string()), ("uri", string())], &["secret", "uri"])), &["401", "403", "409"]) },
+            ("200", object(&[("secret", string()), ("uri", string()), ("qrSvg", string())], &["secret", "uri", "qrSvg"])), &["401", "403", "409"]) },
         "/api/v1/me/totp/finish": { "post": op("Confirm the authenticator app with a current code",
             Some(code), ("204", Value::Null), &["400", "401", "403", "404", "409"]) },
         "/api/v1/me/totp": { "delete": op("Remove the authenticator app", None, ("204", Value::Null), &["401", "403", "404"]) },
@@ -184,6 +184,10 @@ pub fn document() -> Value {
         "/metrics": { "get": op("Prometheus metrics (text format)", None, ("200", Value::Null), &[]) },
         "/api/openapi.json": { "get": op("This document", None, ("200", json!({ "type": "object" })), &[]) },
     });
+    let mut paths = paths;
+    if let (Some(all), Value::Object(more)) = (paths.as_object_mut(), security_paths()) {
+        all.extend(more);
+    }
     let boolean = json!({ "type": "boolean" });
     let time = json!({ "type": "string", "format": "date-time" });
     let nullable_time = json!({ "type": ["string", "null"], "format": "date-time" });
@@ -226,7 +230,60 @@ pub fn document() -> Value {
                 ("kind", string()), ("detail", json!({ "type": "object" })),
                 ("ip", json!({ "type": ["string", "null"] })), ("createdAt", time.clone())], &["id", "kind", "detail", "createdAt"]),
             "AuditEvent": object(&[("kind", string()), ("detail", json!({ "type": "object" })),
-                ("ip", json!({ "type": ["string", "null"] })), ("createdAt", time)], &["kind", "detail", "createdAt"]),
+                ("ip", json!({ "type": ["string", "null"] })), ("userAgent", json!({ "type": ["string", "null"] })),
+                ("createdAt", time.clone())], &["kind", "detail", "createdAt"]),
+            "TrustedBrowser": object(&[
+                ("id", string()), ("current", json!({ "type": "boolean" })), ("createdAt", time.clone()),
+                ("expiresAt", time.clone()), ("lastUsedAt", json!({ "type": ["string", "null"], "format": "date-time" })),
+                ("ip", json!({ "type": ["string", "null"] })), ("userAgent", json!({ "type": ["string", "null"] })),
+            ], &["id", "current", "createdAt", "expiresAt"]),
         } },
+    })
+}
+
+/// The security-information calls (issue 4): re-authentication, trusted browsers, ending
+/// sessions, activity. Some replace the entries above with fuller descriptions.
+fn security_paths() -> Value {
+    let assertion =
+        json!({ "description": "AuthenticationResponseJSON (WebAuthn L3)", "type": "object" });
+    let user = object(&[("user", schema_ref("User"))], &["user"]);
+    let trust = (
+        "trustBrowser",
+        json!({ "type": "boolean", "description": "skip the second factor on this browser for 30 days (sets the latch_trusted cookie)" }),
+    );
+    let code = object(&[("code", string()), trust.clone()], &["code"]);
+    let signed_in = json!({ "allOf": [user.clone()], "description": "the user; the session cookie (and latch_trusted when asked)" });
+    let methods = json!({ "type": "array", "items": { "enum": ["webauthn", "password"] } });
+    let limited = ["400", "401", "403", "429"];
+    json!({
+        "/api/v1/login/password": { "post": op("Sign in with a password: a session (trustedBrowser: true when this browser is trusted), or {next: second_factor, methods}. Attempts are limited per username and per IP (429 too_many_attempts with Retry-After)",
+            Some(object(&[("username", string()), ("password", string())], &["username", "password"])),
+            ("200", json!({ "oneOf": [
+                object(&[("user", schema_ref("User")), ("trustedBrowser", json!({ "type": "boolean" }))], &["user"]),
+                object(&[("next", string()), ("methods", json!({"type": "array", "items": {"enum": ["webauthn", "totp", "recovery_code"]}}))], &["next", "methods"]),
+            ] })), &["401", "403", "429"]) },
+        "/api/v1/login/finish": { "post": op("Finish a passkey sign-in (session cookie); failures are limited per credential and per IP",
+            Some(object(&[("credential", assertion.clone())], &["credential"])), ("200", user), &["400", "403", "429"]) },
+        "/api/v1/login/second-factor/finish": { "post": op("Second factor: finish with a security key or passkey",
+            Some(object(&[("credential", assertion.clone()), trust], &["credential"])), ("200", signed_in.clone()), &["400", "401", "403"]) },
+        "/api/v1/login/totp": { "post": op("Second factor: an authenticator-app code (limited per account and per IP)",
+            Some(code.clone()), ("200", signed_in.clone()), &limited) },
+        "/api/v1/login/recovery": { "post": op("Second factor: a recovery code, spent (limited per account and per IP)",
+            Some(code), ("200", signed_in), &limited) },
+        "/api/v1/me/reauth/begin": { "post": op("Begin re-authenticating: options for the account's keys, or methods: [password] for an account without keys",
+            None, ("200", object(&[("methods", methods), ("publicKey", json!({ "type": "object" }))], &["methods"])), &["400", "401", "403"]) },
+        "/api/v1/me/reauth/finish": { "post": op("Re-authenticate with an assertion or (accounts without keys) the password: sensitive changes are allowed for 5 minutes",
+            Some(object(&[("credential", assertion), ("password", string())], &[])),
+            ("200", object(&[("authenticatedAt", json!({ "type": "string", "format": "date-time" }))], &["authenticatedAt"])), &limited) },
+        "/api/v1/me/trusted-browsers": {
+            "get": op("Browsers that skip the second factor", None,
+                ("200", json!({ "type": "array", "items": schema_ref("TrustedBrowser") })), &["401"]),
+            "delete": op("Stop trusting every browser", None, ("204", Value::Null), &["401", "403"]),
+        },
+        "/api/v1/me/trusted-browsers/{id}": { "delete": op("Stop trusting one browser", None, ("204", Value::Null), &["401", "403", "404"]) },
+        "/api/v1/me/sessions/sign-out-others": { "post": op("End every other session of the account", None,
+            ("200", object(&[("ended", json!({ "type": "integer" }))], &["ended"])), &["401", "403"]) },
+        "/api/v1/me/activity": { "get": op("The account's recent security events (sign-ins ok and failed, keys, codes, trusted browsers, sessions), newest first", None,
+            ("200", json!({ "type": "array", "items": schema_ref("AuditEvent") })), &["401"]) },
     })
 }

@@ -121,6 +121,24 @@ pub struct SignedIn {
     pub user: User,
     /// SHA-256 of the session token: the session's key in the store.
     pub session_hash: Vec<u8>,
+    /// When this session's owner last proved who they are (sign-in or re-authentication).
+    pub authenticated_at: i64,
+}
+
+/// How recent a sign-in (or re-authentication) must be for a sensitive change: adding or
+/// removing a key, setting the password, enrolling or removing an authenticator app, new
+/// recovery codes.
+pub const RECENT_AUTH: i64 = 300;
+
+impl SignedIn {
+    /// Refuses with `reauthentication_required` unless the owner proved who they are within
+    /// the last [`RECENT_AUTH`] seconds: a session left open is not enough to take over.
+    pub fn require_recent(&self, state: &AppState) -> Result<(), ApiError> {
+        if state.now().saturating_sub(self.authenticated_at) > RECENT_AUTH {
+            return Err(ApiError::ReauthenticationRequired);
+        }
+        Ok(())
+    }
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -152,6 +170,7 @@ impl FromRequestParts<AppState> for SignedIn {
         Ok(SignedIn {
             user,
             session_hash: hash,
+            authenticated_at: session.authenticated_at,
         })
     }
 }

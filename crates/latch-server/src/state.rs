@@ -68,6 +68,8 @@ pub struct Inner {
     pub registration: RegistrationPolicy,
     pub authentication: AuthenticationPolicy,
     pub secure_cookies: bool,
+    /// Whether `X-Forwarded-For` names the client (`--trust-proxy`).
+    pub trust_proxy: bool,
     /// Derives stable fake credential ids for unknown usernames; shared by all instances.
     pub fake_key: hmac::Key,
     pub clock: Arc<dyn Clock>,
@@ -124,6 +126,7 @@ impl AppState {
             registration: RegistrationPolicy::default(),
             authentication: AuthenticationPolicy::default(),
             secure_cookies: config.secure_cookies(),
+            trust_proxy: config.trust_proxy,
             fake_key: hmac::Key::new(hmac::HMAC_SHA256, &key),
             clock,
             metrics: Metrics::default(),

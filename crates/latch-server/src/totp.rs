@@ -63,6 +63,18 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// The QR code of an `otpauth://` URI as an SVG image, for authenticator apps to scan.
+pub fn qr_svg(uri: &str) -> Result<String, crate::error::ApiError> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::with_error_correction_level(uri, qrcode::EcLevel::M)
+        .map_err(crate::error::ApiError::internal)?;
+    Ok(code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +112,12 @@ mod tests {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
         assert_eq!(normalize(" 123 456 "), Some("123456".into()));
         assert_eq!(normalize("12345a"), None);
+    }
+
+    #[test]
+    fn the_qr_code_is_an_svg() {
+        let svg = qr_svg("otpauth://totp/Latch:ada?secret=MZXW6YTB&issuer=Latch").unwrap();
+        assert!(svg.contains("<svg"), "{svg}");
+        assert!(svg.trim_end().ends_with("</svg>"));
     }
 }

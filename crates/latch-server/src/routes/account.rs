@@ -30,12 +30,12 @@ pub async fn logout(
         let mut tx = state.store.begin().await?;
         if let Some(s) = sessions::by_id_hash(&mut tx, &hash).await? {
             sessions::delete(&mut tx, &hash).await?;
-            audit::record(
+            audit::log(
                 &mut tx,
                 Some(s.user_id),
                 "logout",
                 &json!({}),
-                meta.ip.as_deref(),
+                &meta,
                 state.now(),
             )
             .await?;

@@ -21,6 +21,7 @@ pub enum Kind {
     Login,
     AddCredential,
     SecondFactor,
+    Reauth,
 }
 
 impl Kind {
@@ -30,6 +31,7 @@ impl Kind {
             Kind::Login => "login",
             Kind::AddCredential => "add_credential",
             Kind::SecondFactor => "second_factor",
+            Kind::Reauth => "reauth",
         }
     }
 }

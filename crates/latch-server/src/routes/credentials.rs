@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::Json;
 use latch_webauthn::b64::{self, Base64Url};
@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ceremony::{self, AddCredential, Kind};
-use super::{names, registration};
+use super::{names, registration, trusted};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
-use crate::session::SignedIn;
+use crate::session::{self, SignedIn};
 use crate::state::AppState;
-use crate::store::{audit, credentials, users};
+use crate::store::{audit, credentials, sessions, users};
 use crate::views::CredentialView;
 
 pub async fn list(
@@ -41,6 +41,7 @@ pub async fn begin(
     State(state): State<AppState>,
     signed_in: SignedIn,
 ) -> Result<Response, ApiError> {
+    signed_in.require_recent(&state)?;
     let user = &signed_in.user;
     let mut conn = state.store.conn().await?;
     let existing = credentials::of_user(&mut conn, user.id).await?;
@@ -118,12 +119,12 @@ pub async fn finish(
     )?;
     let credential =
         registration::store(&mut tx, &state, &verified, signed_in.user.id, name, now).await?;
-    audit::record(
+    audit::log(
         &mut tx,
         Some(signed_in.user.id),
         "credential_added",
         &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-        meta.ip.as_deref(),
+        &meta,
         now,
     )
     .await?;
@@ -159,12 +160,12 @@ pub async fn rename(
     else {
         return Err(ApiError::CredentialNotFound);
     };
-    audit::record(
+    audit::log(
         &mut tx,
         Some(signed_in.user.id),
         "credential_renamed",
         &json!({ "credentialId": Base64Url(id), "name": name }),
-        meta.ip.as_deref(),
+        &meta,
         now,
     )
     .await?;
@@ -172,13 +173,26 @@ pub async fn rename(
     Ok(Json(CredentialView::new(&state, &credential)))
 }
 
+/// Is `?endSessions=true` (or `=1`) in the query?
+fn end_sessions(uri: &Uri) -> bool {
+    uri.query().is_some_and(|q| {
+        q.split('&')
+            .any(|pair| matches!(pair, "endSessions=true" | "endSessions=1"))
+    })
+}
+
+/// Deletes a key. With `?endSessions=true`, the sessions it signed in end too (this one
+/// included, which then also clears its cookie). Browsers trusted to skip the second factor
+/// are asked again: the factors they vouched for changed.
 pub async fn delete(
     State(state): State<AppState>,
     signed_in: SignedIn,
     meta: ClientMeta,
+    uri: Uri,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let id = credential_id(&id)?;
+    signed_in.require_recent(&state)?;
     let user = &signed_in.user;
     let mut tx = state.store.begin().await?;
     // Lock the account first: two deletes of its last two keys must not both pass the count.
@@ -197,16 +211,41 @@ pub async fn delete(
     if remaining <= 1 && !has_password {
         return Err(ApiError::LastCredential);
     }
+    let now = state.now();
     credentials::delete(&mut tx, user.id, &id).await?;
-    audit::record(
+    audit::log(
         &mut tx,
         Some(user.id),
         "credential_deleted",
-        &json!({ "credentialId": Base64Url(id) }),
-        meta.ip.as_deref(),
-        state.now(),
+        &json!({ "credentialId": Base64Url(id.clone()) }),
+        &meta,
+        now,
     )
     .await?;
+    let mut signed_out = false;
+    if end_sessions(&uri) {
+        let ended = sessions::ids_by_credential(&mut tx, user.id, &id).await?;
+        signed_out = ended.contains(&signed_in.session_hash);
+        sessions::delete_by_credential(&mut tx, user.id, &id).await?;
+        audit::log(
+            &mut tx,
+            Some(user.id),
+            "sessions_ended",
+            &json!({ "count": ended.len(), "reason": "credential_deleted",
+                     "credentialId": Base64Url(id) }),
+            &meta,
+            now,
+        )
+        .await?;
+    }
+    trusted::revoke_all(&mut tx, user.id, "credential_deleted", &meta, now).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    if signed_out {
+        return Ok((
+            StatusCode::NO_CONTENT,
+            AppendHeaders([(SET_COOKIE, session::clear(&state)?)]),
+        )
+            .into_response());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

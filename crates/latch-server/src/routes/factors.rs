@@ -6,6 +6,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::trusted;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
@@ -14,12 +15,13 @@ use crate::state::AppState;
 use crate::store::{audit, factors};
 use crate::totp;
 
-/// Starts enrolling an authenticator app: a new secret, as text and as an `otpauth://` URI
-/// (for a QR code). It counts only once a code from it is confirmed.
+/// Starts enrolling an authenticator app: a new secret, as text, as an `otpauth://` URI and
+/// as that URI's QR code (SVG). It counts only once a code from it is confirmed.
 pub async fn totp_begin(
     State(state): State<AppState>,
     signed_in: SignedIn,
 ) -> Result<Json<Value>, ApiError> {
+    signed_in.require_recent(&state)?;
     let user = &signed_in.user;
     let mut conn = state.store.conn().await?;
     if factors::totp(&mut conn, user.id)
@@ -36,7 +38,8 @@ pub async fn totp_begin(
         "otpauth://totp/{issuer}:{}?secret={text}&issuer={issuer}&algorithm=SHA1&digits=6&period=30",
         uri_escape(&user.username)
     );
-    Ok(Json(json!({ "secret": text, "uri": uri })))
+    let qr = totp::qr_svg(&uri)?;
+    Ok(Json(json!({ "secret": text, "uri": uri, "qrSvg": qr })))
 }
 
 fn uri_escape(text: &str) -> String {
@@ -80,12 +83,12 @@ pub async fn totp_finish(
     if !factors::accept_totp_step(&mut tx, user.id, step).await? {
         return Err(ApiError::InvalidCode);
     }
-    audit::record(
+    audit::log(
         &mut tx,
         Some(user.id),
         "totp_enabled",
         &json!({}),
-        meta.ip.as_deref(),
+        &meta,
         now,
     )
     .await?;
@@ -98,18 +101,21 @@ pub async fn totp_delete(
     signed_in: SignedIn,
     meta: ClientMeta,
 ) -> Result<StatusCode, ApiError> {
+    signed_in.require_recent(&state)?;
     let user = &signed_in.user;
+    let now = state.now();
     let mut tx = state.store.begin().await?;
     if !factors::delete_totp(&mut tx, user.id).await? {
         return Err(ApiError::TotpNotEnrolled);
     }
-    audit::record(
+    trusted::revoke_all(&mut tx, user.id, "totp_disabled", &meta, now).await?;
+    audit::log(
         &mut tx,
         Some(user.id),
         "totp_disabled",
         &json!({}),
-        meta.ip.as_deref(),
-        state.now(),
+        &meta,
+        now,
     )
     .await?;
     tx.commit().await?;
@@ -133,6 +139,7 @@ pub async fn recovery_codes(
     signed_in: SignedIn,
     meta: ClientMeta,
 ) -> Result<Json<Value>, ApiError> {
+    signed_in.require_recent(&state)?;
     let user = &signed_in.user;
     let mut codes = Vec::with_capacity(RECOVERY_CODES);
     let mut hashes = Vec::with_capacity(RECOVERY_CODES);
@@ -149,12 +156,12 @@ pub async fn recovery_codes(
     let now = state.now();
     let mut tx = state.store.begin().await?;
     factors::replace_recovery_codes(&mut tx, user.id, &hashes, now).await?;
-    audit::record(
+    audit::log(
         &mut tx,
         Some(user.id),
         "recovery_codes_generated",
         &json!({}),
-        meta.ip.as_deref(),
+        &meta,
         now,
     )
     .await?;

@@ -18,6 +18,7 @@ use super::names;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
+use crate::limits::{self, Keyed};
 use crate::session;
 use crate::state::AppState;
 use crate::store::audit;
@@ -163,30 +164,52 @@ pub struct FinishBody {
     credential: AuthenticationResponseJson,
 }
 
+/// Failed finishes are counted per credential id and per IP; past the limit the finish is
+/// refused before anything is verified.
 pub async fn finish(
     State(state): State<AppState>,
     meta: ClientMeta,
     headers: HeaderMap,
     ApiJson(body): ApiJson<FinishBody>,
 ) -> Result<Response, ApiError> {
+    let credential_key = latch_webauthn::b64::encode(body.credential.raw_id.as_ref());
+    let keys: [Keyed<'_>; 2] = [
+        (limits::ASSERTION_PER_CREDENTIAL, Some(&credential_key)),
+        (limits::ASSERTION_PER_IP, meta.ip.as_deref()),
+    ];
+    limits::check(&state, &keys).await?;
+    match finish_tx(&state, &meta, &headers, &body).await {
+        Ok(reply) => Ok(reply),
+        Err(e @ ApiError::Internal(_)) => Err(e),
+        Err(e) => Err(limits::failed(&state, &keys, e).await),
+    }
+}
+
+async fn finish_tx(
+    state: &AppState,
+    meta: &ClientMeta,
+    headers: &HeaderMap,
+    body: &FinishBody,
+) -> Result<Response, ApiError> {
+    let state = state.clone();
     // One transaction: the ceremony is consumed, the counter moves and the session is created,
     // all together or not at all.
     let mut tx = state.store.begin().await?;
-    let (ceremony, _) = ceremony::take::<Login>(&mut tx, &state, &headers, Kind::Login).await?;
+    let (ceremony, _) = ceremony::take::<Login>(&mut tx, &state, headers, Kind::Login).await?;
     let (user, credential) =
         verify_assertion(&mut tx, &state, &ceremony.authentication, &body.credential).await?;
     let now = state.now();
-    audit::record(
+    audit::log(
         &mut tx,
         Some(user.id),
         "login",
         &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-        meta.ip.as_deref(),
+        meta,
         now,
     )
     .await?;
     let session_cookie =
-        session::issue(&mut tx, &state, user.id, Some(&credential.id), &meta).await?;
+        session::issue(&mut tx, &state, user.id, Some(&credential.id), meta).await?;
     tx.commit().await?;
     Ok((
         AppendHeaders([

@@ -2,6 +2,7 @@
 //! `/healthz`, and a JSON 404 for everything else.
 
 mod account;
+mod activity;
 mod admin;
 mod ceremony;
 mod credentials;
@@ -9,10 +10,12 @@ mod factors;
 mod login;
 mod names;
 mod password;
+mod reauth;
 mod registration;
 mod second_factor;
 mod security;
 mod signup;
+mod trusted;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -59,12 +62,24 @@ pub fn app(state: AppState) -> Router {
         .route("/me/recovery-codes", post(factors::recovery_codes))
         .route("/me/sessions", get(security::list_sessions))
         .route("/me/sessions/{id}", delete(security::revoke_session))
-        .route("/me/audit", get(security::audit_log))
         .route(
             "/admin/policy",
             get(admin::get_policy).put(admin::put_policy),
         )
         .route("/admin/audit", get(admin::audit_log))
+        .route(
+            "/me/sessions/sign-out-others",
+            post(security::sign_out_others),
+        )
+        .route("/me/activity", get(activity::list))
+        .route("/me/audit", get(activity::list))
+        .route("/me/reauth/begin", post(reauth::begin))
+        .route("/me/reauth/finish", post(reauth::finish))
+        .route(
+            "/me/trusted-browsers",
+            get(trusted::list).delete(trusted::revoke_every),
+        )
+        .route("/me/trusted-browsers/{id}", delete(trusted::revoke))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             csrf::require_same_origin,

@@ -3,24 +3,21 @@
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::names;
+use super::{activity, names, trusted};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
+use crate::limits;
 use crate::password;
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
 use crate::store::{audit, credentials, factors, users};
 use crate::views::UserView;
-
-/// Wrong passwords in a row before password sign-in pauses, and for how long.
-pub const ATTEMPT_LIMIT: i64 = 5;
-pub const LOCK_SECONDS: i64 = 900;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,31 +33,37 @@ pub async fn set(
     ApiJson(body): ApiJson<SetBody>,
 ) -> Result<StatusCode, ApiError> {
     password::check_policy(&body.password)?;
+    signed_in.require_recent(&state)?;
     let user = &signed_in.user;
+    let account = limits::username_key(&user.username);
     // Changing a password takes the old one: a borrowed session alone cannot take over.
     if let Some(current) = &user.password_hash {
+        limits::attempt(
+            &state,
+            &[
+                (limits::PASSWORD_PER_ACCOUNT, Some(&account)),
+                (limits::PASSWORD_PER_IP, meta.ip.as_deref()),
+            ],
+        )
+        .await?;
         let given = body.current_password.clone().unwrap_or_default();
         if !password::verify(given, Some(current.clone())).await? {
             return Err(ApiError::CurrentPasswordIncorrect);
         }
     }
     let hash = password::hash(body.password).await?;
+    let now = state.now();
     let mut tx = state.store.begin().await?;
+    limits::reset(&mut tx, limits::PASSWORD_PER_ACCOUNT, &account).await?;
     factors::set_password(&mut tx, user.id, &hash).await?;
+    // Browsers trusted under the old password are asked for a second factor again.
+    trusted::revoke_all(&mut tx, user.id, "password_changed", &meta, now).await?;
     let kind = if user.password_hash.is_some() {
         "password_changed"
     } else {
         "password_set"
     };
-    audit::record(
-        &mut tx,
-        Some(user.id),
-        kind,
-        &json!({}),
-        meta.ip.as_deref(),
-        state.now(),
-    )
-    .await?;
+    audit::log(&mut tx, Some(user.id), kind, &json!({}), &meta, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -95,44 +98,76 @@ async fn second_factors(
     Ok(methods)
 }
 
+/// Signs in with a password. Attempts are counted per username as typed and per IP before
+/// the password is checked, for unknown usernames exactly as for real ones. A browser the
+/// account trusts skips the second factor (the answer then says `trustedBrowser: true`).
 pub async fn login(
     State(state): State<AppState>,
     meta: ClientMeta,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     let now = state.now();
+    let account = limits::username_key(&body.username);
+    // The attempt is counted (and committed) before the password is checked.
+    limits::attempt(
+        &state,
+        &[
+            (limits::PASSWORD_PER_ACCOUNT, Some(&account)),
+            (limits::PASSWORD_PER_IP, meta.ip.as_deref()),
+        ],
+    )
+    .await?;
     let mut conn = state.store.conn().await?;
     let user = match names::username(&body.username) {
         Ok(name) => users::by_username(&mut conn, &name).await?,
         Err(_) => None,
     };
+    drop(conn);
     let Some(user) = user else {
         // Same work as for a real account, same answer.
         password::verify(body.password, None).await?;
         return Err(ApiError::InvalidCredentials);
     };
-    let (_, locked_until) = factors::password_attempts(&mut conn, user.id).await?;
-    if locked_until > now {
-        return Err(ApiError::PasswordLocked);
-    }
-    // The attempt is counted (and committed) before the password is checked.
-    factors::count_password_attempt(&mut conn, user.id, ATTEMPT_LIMIT, now + LOCK_SECONDS).await?;
-    drop(conn);
     if !password::verify(body.password, user.password_hash.clone()).await? {
+        activity::sign_in_failed(&state, user.id, "password", &meta).await;
         return Err(ApiError::InvalidCredentials);
     }
     let mut tx = state.store.begin().await?;
-    factors::reset_password_attempts(&mut tx, user.id).await?;
+    limits::reset(&mut tx, limits::PASSWORD_PER_ACCOUNT, &account).await?;
     let min_keys = state.policy(&mut tx).await?.policy.min_security_keys;
     let methods = second_factors(&mut tx, user.id, min_keys).await?;
+    let trusted = if methods.is_empty() {
+        None
+    } else {
+        trusted::recognize(&mut tx, &state, &headers, user.id).await?
+    };
+    if let Some(browser) = trusted {
+        let cookie = session::issue(&mut tx, &state, user.id, None, &meta).await?;
+        audit::log(
+            &mut tx,
+            Some(user.id),
+            "login_password_trusted_browser",
+            &json!({ "trustedBrowserId": latch_webauthn::b64::encode(&browser) }),
+            &meta,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok((
+            AppendHeaders([(SET_COOKIE, cookie)]),
+            Json(json!({ "user": UserView::from(&user), "trustedBrowser": true })),
+        )
+            .into_response());
+    }
     if methods.is_empty() {
         let cookie = session::issue(&mut tx, &state, user.id, None, &meta).await?;
-        audit::record(
+        audit::log(
             &mut tx,
             Some(user.id),
             "login_password",
             &json!({}),
-            meta.ip.as_deref(),
+            &meta,
             now,
         )
         .await?;

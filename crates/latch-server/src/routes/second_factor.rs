@@ -14,9 +14,11 @@ use serde_json::{json, Value};
 
 use super::ceremony::{self, Kind, Login};
 use super::login::verify_assertion;
+use super::{activity, trusted};
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
+use crate::limits;
 use crate::session::{self, PendingSignIn};
 use crate::state::AppState;
 use crate::store::{audit, credentials, factors, sessions, users};
@@ -33,6 +35,59 @@ fn signed_in_reply(cookie: HeaderValue, user: &users::User, extra: Value) -> Res
         b.extend(extra);
     }
     (AppendHeaders([(SET_COOKIE, cookie)]), Json(body)).into_response()
+}
+
+/// With `trustBrowser: true`, trusts this browser (inside the sign-in's transaction) and
+/// returns the cookie to add to the reply.
+async fn maybe_trust(
+    conn: &mut sqlx::AnyConnection,
+    state: &AppState,
+    trust: bool,
+    user_id: i64,
+    meta: &ClientMeta,
+) -> Result<Option<HeaderValue>, ApiError> {
+    if !trust {
+        return Ok(None);
+    }
+    trusted::remember(conn, state, user_id, meta)
+        .await
+        .map(Some)
+}
+
+fn with_cookie(mut reply: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        reply.headers_mut().append(SET_COOKIE, cookie);
+    }
+    reply
+}
+
+/// The per-account and per-IP limits on code guesses.
+async fn count_code_attempt(
+    state: &AppState,
+    pending: &PendingSignIn,
+    meta: &ClientMeta,
+) -> Result<String, ApiError> {
+    let account = limits::account_key(pending.user_id);
+    limits::attempt(
+        state,
+        &[
+            (limits::CODE_PER_ACCOUNT, Some(&account)),
+            (limits::CODE_PER_IP, meta.ip.as_deref()),
+        ],
+    )
+    .await?;
+    Ok(account)
+}
+
+/// A wrong code: recorded in the account's activity, counted on the waiting sign-in.
+async fn wrong_code(
+    state: &AppState,
+    pending: &PendingSignIn,
+    meta: &ClientMeta,
+    method: &str,
+) -> ApiError {
+    activity::sign_in_failed(state, pending.user_id, method, meta).await;
+    fail(state, pending, ApiError::InvalidCode).await
 }
 
 /// Records a failed try; past the limit the waiting sign-in is gone.
@@ -90,8 +145,12 @@ pub async fn webauthn_begin(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnBody {
     credential: AuthenticationResponseJson,
+    /// Skip the second factor on this browser for 30 days.
+    #[serde(default)]
+    trust_browser: bool,
 }
 
 pub async fn webauthn_finish(
@@ -110,17 +169,18 @@ pub async fn webauthn_finish(
     let (user, credential) =
         verify_assertion(&mut tx, &state, &ceremony.authentication, &body.credential).await?;
     let cookie = session::complete(&mut tx, &state, &pending, Some(&credential.id), &meta).await?;
-    audit::record(
+    audit::log(
         &mut tx,
         Some(user.id),
         "login_password_webauthn",
         &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-        meta.ip.as_deref(),
+        &meta,
         state.now(),
     )
     .await?;
+    let trust = maybe_trust(&mut tx, &state, body.trust_browser, user.id, &meta).await?;
     tx.commit().await?;
-    let mut reply = signed_in_reply(cookie, &user, json!({}));
+    let mut reply = with_cookie(signed_in_reply(cookie, &user, json!({})), trust);
     reply
         .headers_mut()
         .append(SET_COOKIE, ceremony::clear(&state)?);
@@ -128,8 +188,12 @@ pub async fn webauthn_finish(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CodeBody {
     code: String,
+    /// Skip the second factor on this browser for 30 days.
+    #[serde(default)]
+    trust_browser: bool,
 }
 
 pub async fn totp_login(
@@ -138,6 +202,7 @@ pub async fn totp_login(
     meta: ClientMeta,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
+    let account = count_code_attempt(&state, &pending, &meta).await?;
     let now = state.now();
     let mut conn = state.store.conn().await?;
     let enrolled = factors::totp(&mut conn, pending.user_id)
@@ -151,29 +216,34 @@ pub async fn totp_login(
         _ => None,
     };
     let Some(step) = step else {
-        return Err(fail(&state, &pending, ApiError::InvalidCode).await);
+        return Err(wrong_code(&state, &pending, &meta, "totp").await);
     };
     let mut tx = state.store.begin().await?;
     // Conditional on the step being newer than the last one used: a code is good once.
     if !factors::accept_totp_step(&mut tx, pending.user_id, step).await? {
         drop(tx);
-        return Err(fail(&state, &pending, ApiError::InvalidCode).await);
+        return Err(wrong_code(&state, &pending, &meta, "totp").await);
     }
+    limits::reset(&mut tx, limits::CODE_PER_ACCOUNT, &account).await?;
     let cookie = session::complete(&mut tx, &state, &pending, None, &meta).await?;
     let Some(user) = users::by_id(&mut tx, pending.user_id).await? else {
         return Err(ApiError::NoPendingSignIn);
     };
-    audit::record(
+    audit::log(
         &mut tx,
         Some(user.id),
         "login_password_totp",
         &json!({}),
-        meta.ip.as_deref(),
+        &meta,
         now,
     )
     .await?;
+    let trust = maybe_trust(&mut tx, &state, body.trust_browser, user.id, &meta).await?;
     tx.commit().await?;
-    Ok(signed_in_reply(cookie, &user, json!({})))
+    Ok(with_cookie(
+        signed_in_reply(cookie, &user, json!({})),
+        trust,
+    ))
 }
 
 pub async fn recovery_login(
@@ -182,30 +252,32 @@ pub async fn recovery_login(
     meta: ClientMeta,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
+    let account = count_code_attempt(&state, &pending, &meta).await?;
     let hash = crypto::token_hash(&super::factors::normalize_recovery_code(&body.code));
     let mut tx = state.store.begin().await?;
     if !factors::spend_recovery_code(&mut tx, pending.user_id, &hash).await? {
         drop(tx);
-        return Err(fail(&state, &pending, ApiError::InvalidCode).await);
+        return Err(wrong_code(&state, &pending, &meta, "recovery_code").await);
     }
+    limits::reset(&mut tx, limits::CODE_PER_ACCOUNT, &account).await?;
     let cookie = session::complete(&mut tx, &state, &pending, None, &meta).await?;
     let left = factors::recovery_codes_left(&mut tx, pending.user_id).await?;
     let Some(user) = users::by_id(&mut tx, pending.user_id).await? else {
         return Err(ApiError::NoPendingSignIn);
     };
-    audit::record(
+    audit::log(
         &mut tx,
         Some(user.id),
         "login_password_recovery_code",
         &json!({ "recoveryCodesLeft": left }),
-        meta.ip.as_deref(),
+        &meta,
         state.now(),
     )
     .await?;
+    let trust = maybe_trust(&mut tx, &state, body.trust_browser, user.id, &meta).await?;
     tx.commit().await?;
-    Ok(signed_in_reply(
-        cookie,
-        &user,
-        json!({ "recoveryCodesLeft": left }),
+    Ok(with_cookie(
+        signed_in_reply(cookie, &user, json!({ "recoveryCodesLeft": left })),
+        trust,
     ))
 }

@@ -1,4 +1,4 @@
-//! The signed-in account's security information: its sessions (list, revoke) and audit log.
+//! The signed-in account's sessions: list, revoke one, sign out all the others.
 
 use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
@@ -69,12 +69,12 @@ pub async fn revoke_session(
     if !sessions::delete_of_user(&mut tx, user_id, &id_hash).await? {
         return Err(ApiError::SessionNotFound);
     }
-    audit::record(
+    audit::log(
         &mut tx,
         Some(user_id),
         "session_revoked",
         &json!({ "sessionId": id }),
-        meta.ip.as_deref(),
+        &meta,
         state.now(),
     )
     .await?;
@@ -89,27 +89,24 @@ pub async fn revoke_session(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// How many events `GET /me/audit` returns.
-const AUDIT_PAGE: i64 = 100;
-
-pub async fn audit_log(
+/// Ends every other session of the account (waiting sign-ins too); this one stays.
+pub async fn sign_out_others(
     State(state): State<AppState>,
     signed_in: SignedIn,
-) -> Result<Json<Vec<Value>>, ApiError> {
-    let mut conn = state.store.conn().await?;
-    let events = audit::of_user(&mut conn, signed_in.user.id, AUDIT_PAGE).await?;
-    Ok(Json(
-        events
-            .into_iter()
-            .map(|e| {
-                let detail: Value = serde_json::from_str(&e.detail).unwrap_or(Value::Null);
-                json!({
-                    "kind": e.kind,
-                    "detail": detail,
-                    "ip": e.ip,
-                    "createdAt": timestamp(e.created_at),
-                })
-            })
-            .collect(),
-    ))
+    meta: ClientMeta,
+) -> Result<Json<Value>, ApiError> {
+    let user_id = signed_in.user.id;
+    let mut tx = state.store.begin().await?;
+    let ended = sessions::delete_others_of_user(&mut tx, user_id, &signed_in.session_hash).await?;
+    audit::log(
+        &mut tx,
+        Some(user_id),
+        "sessions_ended",
+        &json!({ "count": ended, "reason": "sign_out_others" }),
+        &meta,
+        state.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "ended": ended })))
 }

@@ -117,12 +117,12 @@ pub async fn finish(
         Err(e) => return Err(e.into()),
     };
     let credential = registration::store(&mut tx, &state, &verified, user.id, name, now).await?;
-    audit::record(
+    audit::log(
         &mut tx,
         Some(user.id),
         "signup",
         &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-        meta.ip.as_deref(),
+        &meta,
         now,
     )
     .await?;

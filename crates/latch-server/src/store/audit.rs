@@ -2,6 +2,33 @@
 
 use sqlx::AnyConnection;
 
+use crate::http::ClientMeta;
+
+/// Records an event with who called (IP and user agent).
+pub async fn log(
+    conn: &mut AnyConnection,
+    user_id: Option<i64>,
+    kind: &str,
+    detail: &serde_json::Value,
+    meta: &ClientMeta,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_events (user_id, kind, detail, ip, user_agent, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(user_id)
+    .bind(kind)
+    .bind(detail.to_string())
+    .bind(meta.ip.as_deref())
+    .bind(meta.user_agent.as_deref())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records an event knowing only the caller's IP (see [`log`]).
 pub async fn record(
     conn: &mut AnyConnection,
     user_id: Option<i64>,
@@ -30,6 +57,7 @@ pub struct Event {
     pub kind: String,
     pub detail: String,
     pub ip: Option<String>,
+    pub user_agent: Option<String>,
     pub created_at: i64,
 }
 
@@ -41,7 +69,7 @@ pub async fn of_user(
 ) -> Result<Vec<Event>, sqlx::Error> {
     use sqlx::Row;
     let rows = sqlx::query(
-        "SELECT kind, detail, ip, created_at FROM audit_events WHERE user_id = $1 \
+        "SELECT kind, detail, ip, user_agent, created_at FROM audit_events WHERE user_id = $1 \
          ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(user_id)
@@ -54,6 +82,7 @@ pub async fn of_user(
                 kind: row.try_get("kind")?,
                 detail: row.try_get("detail")?,
                 ip: row.try_get("ip")?,
+                user_agent: row.try_get("user_agent")?,
                 created_at: row.try_get("created_at")?,
             })
         })

@@ -1,4 +1,6 @@
-//! Passwords and second factors: attempt counters, TOTP secrets, recovery codes.
+//! Passwords and second factors: TOTP secrets, recovery codes, failures on waiting sign-ins.
+//! (Password attempts are counted in `rate_limits`, per username and per IP; the old
+//! per-account `users.password_failures` columns are no longer read.)
 
 use sqlx::{AnyConnection, Row};
 
@@ -17,57 +19,6 @@ pub async fn set_password(
     .bind(user_id)
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-/// The account's password state: (failures so far, locked until).
-pub async fn password_attempts(
-    conn: &mut AnyConnection,
-    user_id: i64,
-) -> Result<(i64, i64), sqlx::Error> {
-    let row =
-        sqlx::query("SELECT password_failures, password_locked_until FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok((
-        row.try_get("password_failures")?,
-        row.try_get("password_locked_until")?,
-    ))
-}
-
-/// Counts one more failure *before* the password is checked (a crash or a cut connection
-/// mid-check still costs the attempt), locking the password until `lock_until` once
-/// `limit` failures in a row are reached. Returns the new count.
-pub async fn count_password_attempt(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    limit: i64,
-    lock_until: i64,
-) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
-        "UPDATE users SET password_failures = password_failures + 1, \
-         password_locked_until = CASE WHEN password_failures + 1 >= $2 THEN $3 \
-                                      ELSE password_locked_until END \
-         WHERE id = $1 RETURNING password_failures",
-    )
-    .bind(user_id)
-    .bind(limit)
-    .bind(lock_until)
-    .fetch_one(&mut *conn)
-    .await?;
-    row.try_get("password_failures")
-}
-
-/// A correct password: the failure count starts over.
-pub async fn reset_password_attempts(
-    conn: &mut AnyConnection,
-    user_id: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_failures = 0, password_locked_until = 0 WHERE id = $1")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 

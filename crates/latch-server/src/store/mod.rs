@@ -12,8 +12,10 @@ pub mod ceremonies;
 pub mod credentials;
 pub mod factors;
 pub mod policy;
+pub mod rate_limits;
 pub mod sessions;
 pub mod settings;
+pub mod trusted_browsers;
 pub mod users;
 
 use std::borrow::Cow;
@@ -83,6 +85,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "policy",
         include_str!("../../migrations/sqlite/0003_policy.sql"),
     ),
+    (
+        4,
+        "security",
+        include_str!("../../migrations/sqlite/0004_security.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -99,6 +106,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "policy",
         include_str!("../../migrations/postgres/0003_policy.sql"),
+    ),
+    (
+        4,
+        "security",
+        include_str!("../../migrations/postgres/0004_security.sql"),
     ),
 ];
 

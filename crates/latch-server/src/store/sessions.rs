@@ -26,12 +26,15 @@ pub struct Session {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub second_factor_done: bool,
+    /// When the owner last proved who they are (sign-in or re-authentication).
+    pub authenticated_at: i64,
 }
 
 pub async fn insert(conn: &mut AnyConnection, s: &NewSession<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
-         credential_id, second_factor_done) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)",
+         credential_id, second_factor_done, authenticated_at) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $3)",
     )
     .bind(s.id_hash.to_vec())
     .bind(s.user_id)
@@ -51,8 +54,8 @@ pub async fn by_id_hash(
     id_hash: &[u8],
 ) -> Result<Option<Session>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT user_id, created_at, last_seen_at, expires_at, second_factor_done \
-         FROM sessions WHERE id = $1",
+        "SELECT user_id, created_at, last_seen_at, expires_at, second_factor_done, \
+         authenticated_at FROM sessions WHERE id = $1",
     )
     .bind(id_hash.to_vec())
     .fetch_optional(&mut *conn)
@@ -64,6 +67,7 @@ pub async fn by_id_hash(
             last_seen_at: row.try_get("last_seen_at")?,
             expires_at: row.try_get("expires_at")?,
             second_factor_done: row.try_get::<i64, _>("second_factor_done")? != 0,
+            authenticated_at: row.try_get("authenticated_at")?,
         })
     })
     .transpose()
@@ -140,4 +144,60 @@ pub async fn delete_of_user(
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records a re-authentication on the session.
+pub async fn set_authenticated(
+    conn: &mut AnyConnection,
+    id_hash: &[u8],
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE sessions SET authenticated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id_hash.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every session of the user except `keep` (waiting sign-ins too); returns how many.
+pub async fn delete_others_of_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    keep: &[u8],
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+        .bind(user_id)
+        .bind(keep.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The ids of the user's sessions that `credential_id` signed in.
+pub async fn ids_by_credential(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    credential_id: &[u8],
+) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id FROM sessions WHERE user_id = $1 AND credential_id = $2")
+        .bind(user_id)
+        .bind(credential_id.to_vec())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
+}
+
+/// Ends the user's sessions that `credential_id` signed in; returns how many.
+pub async fn delete_by_credential(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    credential_id: &[u8],
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND credential_id = $2")
+        .bind(user_id)
+        .bind(credential_id.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
 }

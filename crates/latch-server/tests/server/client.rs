@@ -31,19 +31,29 @@ pub struct Server {
 
 /// One server per backend under test.
 pub async fn servers() -> Vec<Server> {
-    servers_with(&Startup::default()).await
+    servers_full(&Startup::default(), |_| {}).await
 }
 
 /// One server per backend, started with this policy file and metadata.
 pub async fn servers_with(startup: &Startup) -> Vec<Server> {
+    servers_full(startup, |_| {}).await
+}
+
+/// One server per backend, with the test's changes to the configuration.
+pub async fn servers_configured(configure: impl Fn(&mut Config)) -> Vec<Server> {
+    servers_full(&Startup::default(), configure).await
+}
+
+async fn servers_full(startup: &Startup, configure: impl Fn(&mut Config)) -> Vec<Server> {
     let mut out = Vec::new();
     for db in databases().await {
-        let config = Config {
+        let mut config = Config {
             rp_id: RP_ID.into(),
             origins: vec![ORIGIN.into()],
             db: db.url.clone(),
             ..Config::default()
         };
+        configure(&mut config);
         let store = Store::connect(&db.url).await.unwrap();
         let clock = Arc::new(ManualClock::new(START));
         let state = AppState::with_startup(store.clone(), &config, clock.clone(), startup)
@@ -102,6 +112,8 @@ impl Server {
             app: self.app.clone(),
             cookies: BTreeMap::new(),
             origin: Some(ORIGIN.into()),
+            peer: None,
+            headers: Vec::new(),
         }
     }
 
@@ -129,6 +141,7 @@ pub struct Reply {
     /// The body as text (for non-JSON answers such as /metrics).
     pub text: String,
     pub set_cookies: Vec<String>,
+    pub headers: axum::http::HeaderMap,
 }
 
 impl Reply {
@@ -174,6 +187,10 @@ pub struct Client {
     app: Router,
     pub cookies: BTreeMap<String, String>,
     pub origin: Option<String>,
+    /// The socket address the server sees (as `axum::serve` would pass it), when set.
+    pub peer: Option<std::net::SocketAddr>,
+    /// Extra headers on every request.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Client {
@@ -181,6 +198,12 @@ impl Client {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(origin) = &self.origin {
             req = req.header(header::ORIGIN, origin);
+        }
+        if let Some(peer) = self.peer {
+            req = req.extension(axum::extract::ConnectInfo(peer));
+        }
+        for (name, value) in &self.headers {
+            req = req.header(name.as_str(), value.as_str());
         }
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self
@@ -199,6 +222,7 @@ impl Client {
         .unwrap();
         let response = self.app.clone().oneshot(req).await.unwrap();
         let status = response.status();
+        let headers = response.headers().clone();
         let set_cookies: Vec<String> = response
             .headers()
             .get_all(header::SET_COOKIE)
@@ -222,6 +246,7 @@ impl Client {
             body,
             text,
             set_cookies,
+            headers,
         }
     }
 

@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use crate::authenticator::Tweak;
 use crate::client::{servers, Client, Server, ORIGIN};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 
-fn base32_decode(text: &str) -> Vec<u8> {
+pub fn base32_decode(text: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let (mut buffer, mut bits) = (0u32, 0);
     for c in text.bytes() {
@@ -31,7 +31,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
 }
 
 /// RFC 6238 with SHA-1, written out independently of the server's code.
-fn totp(secret: &[u8], time: i64) -> String {
+pub fn totp(secret: &[u8], time: i64) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
     let tag = hmac::sign(&key, &(time / 30).to_be_bytes());
     let h = tag.as_ref();
@@ -40,12 +40,12 @@ fn totp(secret: &[u8], time: i64) -> String {
     format!("{:06}", v % 1_000_000)
 }
 
-async fn set_password(client: &mut Client) {
+pub async fn set_password(client: &mut Client) {
     let reply = put_password(client, json!({ "password": PASSWORD })).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
 }
 
-async fn password_login(server: &Server, username: &str, password: &str) -> (Client, Value) {
+pub async fn password_login(server: &Server, username: &str, password: &str) -> (Client, Value) {
     let mut client = server.client();
     let reply = client
         .post(
@@ -65,7 +65,7 @@ async fn password_login(server: &Server, username: &str, password: &str) -> (Cli
 }
 
 /// Enrols an authenticator app; returns its secret.
-async fn enrol_totp(server: &Server, client: &mut Client) -> Vec<u8> {
+pub async fn enrol_totp(server: &Server, client: &mut Client) -> Vec<u8> {
     let begun = client.post("/api/v1/me/totp/begin", json!({})).await.ok();
     let text = begun["secret"].as_str().unwrap();
     assert_eq!(
@@ -187,14 +187,14 @@ async fn five_wrong_passwords_pause_password_sign_in() {
         }
         let (_, r) = password_login(&server, "ada", PASSWORD).await;
         assert_eq!(r["status"], 429);
-        assert_eq!(r["error"]["code"], "password_locked");
+        assert_eq!(r["error"]["code"], "too_many_attempts");
         server.clock.advance(901);
         let (_, r) = password_login(&server, "ada", PASSWORD).await;
         assert_eq!(r["next"], "second_factor");
     }
 }
 
-async fn put_password(client: &mut Client, body: Value) -> crate::client::Reply {
+pub async fn put_password(client: &mut Client, body: Value) -> crate::client::Reply {
     client
         .send(axum::http::Method::PUT, "/api/v1/me/password", Some(&body))
         .await

@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// them with commas).
     #[arg(long = "admin", env = "LATCH_ADMINS", value_delimiter = ',')]
     pub admins: Vec<String>,
+    /// Behind a reverse proxy: take the client's IP (for rate limits, sessions and the
+    /// activity log) from the last X-Forwarded-For entry. Only set it when a proxy you run
+    /// sets that header; otherwise clients could claim any address.
+    #[arg(long, env = "LATCH_TRUST_PROXY")]
+    pub trust_proxy: bool,
 }
 
 impl ServeArgs {
@@ -56,6 +61,7 @@ impl ServeArgs {
             policy_file: self.policy.clone(),
             mds_file: self.mds.clone(),
             admins: self.admins.clone(),
+            trust_proxy: self.trust_proxy,
         }
     }
 }
@@ -157,5 +163,14 @@ mod tests {
         if std::env::var_os("LATCH_RP_NAME").is_none() {
             assert_eq!(config.rp_name, "Latch");
         }
+        if std::env::var_os("LATCH_TRUST_PROXY").is_none() {
+            assert!(!config.trust_proxy);
+        }
+    }
+
+    #[test]
+    fn trust_proxy_is_a_flag() {
+        let cli = Cli::parse_from(["latch", "--trust-proxy"]);
+        assert!(cli.serve.config().trust_proxy);
     }
 }

@@ -1,0 +1,179 @@
+//! Rate limits on guessing secrets: passwords, authenticator-app and recovery codes, and
+//! failed passkey sign-ins, each per account (or username) and per client IP.
+//!
+//! Counts live in the database (`rate_limits`), so they hold across every instance and
+//! restart. Windows are fixed: an attempt past `max` in the current window is refused with
+//! 429 `too_many_attempts` and `Retry-After` (the seconds left in the window).
+//!
+//! Password attempts are keyed by the username as typed (normalized), never by the account:
+//! a username nobody has is limited exactly like a real one, so the lockout says nothing
+//! about which accounts exist.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::rate_limits;
+
+/// What is limited, how many attempts a window allows, and how long a window lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub scope: &'static str,
+    pub max: i64,
+    pub window: i64,
+}
+
+const WINDOW: i64 = 900;
+
+/// Password tries per username (sign-in, re-authentication, changing the password).
+pub const PASSWORD_PER_ACCOUNT: Limit = Limit {
+    scope: "password_account",
+    max: 5,
+    window: WINDOW,
+};
+/// Password tries per client IP, whatever the username.
+pub const PASSWORD_PER_IP: Limit = Limit {
+    scope: "password_ip",
+    max: 100,
+    window: WINDOW,
+};
+/// Authenticator-app and recovery-code tries per account (across its waiting sign-ins).
+pub const CODE_PER_ACCOUNT: Limit = Limit {
+    scope: "code_account",
+    max: 10,
+    window: WINDOW,
+};
+pub const CODE_PER_IP: Limit = Limit {
+    scope: "code_ip",
+    max: 50,
+    window: WINDOW,
+};
+/// Failed passkey / security-key sign-ins per credential id and per IP.
+pub const ASSERTION_PER_CREDENTIAL: Limit = Limit {
+    scope: "assertion_credential",
+    max: 10,
+    window: WINDOW,
+};
+pub const ASSERTION_PER_IP: Limit = Limit {
+    scope: "assertion_ip",
+    max: 100,
+    window: WINDOW,
+};
+
+impl Limit {
+    fn window_start(self, now: i64) -> i64 {
+        now.div_euclid(self.window).saturating_mul(self.window)
+    }
+
+    fn retry_after(self, now: i64) -> i64 {
+        self.window_start(now)
+            .saturating_add(self.window)
+            .saturating_sub(now)
+            .max(1)
+    }
+}
+
+/// One limit applied to one key; no key (e.g. no known IP) means the limit does not apply.
+pub type Keyed<'a> = (Limit, Option<&'a str>);
+
+/// The password key of what someone typed as a username, whether or not it is valid or taken.
+/// (For a valid username this is the username itself: trimmed and lowercased.)
+pub fn username_key(typed: &str) -> String {
+    typed.trim().to_lowercase().chars().take(64).collect()
+}
+
+/// The code key of an account.
+pub fn account_key(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+/// Counts one attempt against every limit *before* the secret is checked (a crash or a cut
+/// connection mid-check still costs the attempt), then refuses if any is over.
+pub async fn attempt(state: &AppState, keys: &[Keyed<'_>]) -> Result<(), ApiError> {
+    let now = state.now();
+    let mut conn = state.store.conn().await?;
+    rate_limits::purge_expired(&mut conn, now).await?;
+    let mut retry_after = None;
+    for (limit, key) in keys {
+        let Some(key) = key else { continue };
+        let start = limit.window_start(now);
+        let end = start.saturating_add(limit.window);
+        let n = rate_limits::hit(&mut conn, limit.scope, key, start, end).await?;
+        if n > limit.max {
+            retry_after = retry_after.max(Some(limit.retry_after(now)));
+        }
+    }
+    match retry_after {
+        Some(retry_after) => Err(ApiError::TooManyAttempts { retry_after }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses if any limit is used up, counting nothing: for checks whose failures alone count
+/// (see [`failed`]).
+pub async fn check(state: &AppState, keys: &[Keyed<'_>]) -> Result<(), ApiError> {
+    let now = state.now();
+    let mut conn = state.store.conn().await?;
+    let mut retry_after = None;
+    for (limit, key) in keys {
+        let Some(key) = key else { continue };
+        let n = rate_limits::count(&mut conn, limit.scope, key, limit.window_start(now)).await?;
+        if n >= limit.max {
+            retry_after = retry_after.max(Some(limit.retry_after(now)));
+        }
+    }
+    match retry_after {
+        Some(retry_after) => Err(ApiError::TooManyAttempts { retry_after }),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failure after the fact (outside the failed call's rolled-back transaction) and
+/// returns the call's own error; a failure to count is logged, not returned.
+pub async fn failed(state: &AppState, keys: &[Keyed<'_>], error: ApiError) -> ApiError {
+    let now = state.now();
+    let counted = async {
+        let mut conn = state.store.conn().await?;
+        for (limit, key) in keys {
+            let Some(key) = key else { continue };
+            let start = limit.window_start(now);
+            let end = start.saturating_add(limit.window);
+            rate_limits::hit(&mut conn, limit.scope, key, start, end).await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    }
+    .await;
+    if let Err(e) = counted {
+        eprintln!("latch-server: cannot count a failed attempt: {e}");
+    }
+    error
+}
+
+/// A success: the attempts of `key` start over (per-account limits only; an IP's count
+/// stays, or one good account would reset an attacker's address).
+pub async fn reset(
+    conn: &mut sqlx::AnyConnection,
+    limit: Limit,
+    key: &str,
+) -> Result<(), ApiError> {
+    rate_limits::reset(conn, limit.scope, key).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_fixed_and_retry_after_counts_what_is_left() {
+        let l = PASSWORD_PER_ACCOUNT;
+        assert_eq!(l.window_start(1800), 1800);
+        assert_eq!(l.window_start(2699), 1800);
+        assert_eq!(l.retry_after(1800), 900);
+        assert_eq!(l.retry_after(2699), 1);
+    }
+
+    #[test]
+    fn usernames_key_as_signed_in_with() {
+        assert_eq!(username_key("  Ada "), "ada");
+        assert_eq!(username_key(&"X".repeat(100)).len(), 64);
+    }
+}

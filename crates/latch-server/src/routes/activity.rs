@@ -1,0 +1,62 @@
+//! `GET /api/v1/me/activity` (and its older name `/me/audit`): the account's recent security
+//! events, newest first, each with its time, IP and user agent. Events are written by the
+//! calls themselves, in their transactions; failed sign-ins are written here, on purpose,
+//! although the failed call writes nothing else.
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::http::ClientMeta;
+use crate::session::SignedIn;
+use crate::state::AppState;
+use crate::store::audit;
+use crate::views::timestamp;
+
+/// How many events one call returns.
+const PAGE: i64 = 100;
+
+pub async fn list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let mut conn = state.store.conn().await?;
+    let events = audit::of_user(&mut conn, signed_in.user.id, PAGE).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| {
+                let detail: Value = serde_json::from_str(&e.detail).unwrap_or(Value::Null);
+                json!({
+                    "kind": e.kind,
+                    "detail": detail,
+                    "ip": e.ip,
+                    "userAgent": e.user_agent,
+                    "createdAt": timestamp(e.created_at),
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// Records a failed sign-in step (`method`: password, totp, recovery_code) on a known
+/// account. Outside the failed call's transaction; a failure to record is only logged.
+pub async fn sign_in_failed(state: &AppState, user_id: i64, method: &str, meta: &ClientMeta) {
+    let recorded = async {
+        let mut conn = state.store.conn().await?;
+        audit::log(
+            &mut conn,
+            Some(user_id),
+            "login_failed",
+            &json!({ "method": method }),
+            meta,
+            state.now(),
+        )
+        .await
+    }
+    .await;
+    if let Err(e) = recorded {
+        eprintln!("latch-server: cannot record a failed sign-in: {e}");
+    }
+}

@@ -1,0 +1,202 @@
+//! `POST /api/v1/me/reauth/begin` and `/finish`: the signed-in user proves who they are again,
+//! so that sensitive changes (see [`crate::session::RECENT_AUTH`]) are allowed for a while.
+//! With a key: an assertion from one of the account's keys (user verification as at
+//! sign-in). Without one: the password (same attempt limits as password sign-in).
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::HeaderMap;
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum::Json;
+use latch_webauthn::b64::{self, Base64Url};
+use latch_webauthn::options::{request_options, SystemRng};
+use latch_webauthn::wire::AuthenticationResponseJson;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::ceremony::{self, Kind, Login};
+use super::login::verify_assertion;
+use crate::error::ApiError;
+use crate::http::{ApiJson, ClientMeta};
+use crate::limits::{self, Keyed};
+use crate::password;
+use crate::session::SignedIn;
+use crate::state::AppState;
+use crate::store::{audit, credentials, sessions};
+use crate::views::timestamp;
+
+/// Options for an assertion (`methods: ["webauthn"]`), or `methods: ["password"]` for an
+/// account without keys.
+pub async fn begin(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, ApiError> {
+    let user = &signed_in.user;
+    let mut conn = state.store.conn().await?;
+    let creds = credentials::of_user(&mut conn, user.id).await?;
+    if creds.is_empty() {
+        if user.password_hash.is_none() {
+            return Err(ApiError::ReauthMethodUnavailable(
+                "it has neither a key nor a password",
+            ));
+        }
+        return Ok(Json(json!({ "methods": ["password"] })).into_response());
+    }
+    let (options, authentication) = request_options(
+        &state.rp,
+        &state.authentication,
+        ceremony::descriptors(&creds),
+        Some(user.user_handle.clone()),
+        &mut SystemRng,
+    );
+    let cookie = ceremony::begin(
+        &mut conn,
+        &state,
+        Kind::Reauth,
+        Some(user.id),
+        &Login { authentication },
+    )
+    .await?;
+    Ok((
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        Json(json!({ "methods": ["webauthn"], "publicKey": options })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FinishBody {
+    credential: Option<AuthenticationResponseJson>,
+    password: Option<String>,
+}
+
+fn done(authenticated_at: i64) -> Json<Value> {
+    Json(json!({ "authenticatedAt": timestamp(authenticated_at) }))
+}
+
+pub async fn finish(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<FinishBody>,
+) -> Result<Response, ApiError> {
+    match (body.credential, body.password) {
+        (Some(credential), None) => {
+            with_assertion(&state, &signed_in, &meta, &headers, &credential).await
+        }
+        (None, Some(password)) => with_password(&state, &signed_in, &meta, password).await,
+        _ => Err(ApiError::InvalidBody(
+            "give either `credential` (an assertion) or `password`".into(),
+        )),
+    }
+}
+
+async fn with_assertion(
+    state: &AppState,
+    signed_in: &SignedIn,
+    meta: &ClientMeta,
+    headers: &HeaderMap,
+    credential: &AuthenticationResponseJson,
+) -> Result<Response, ApiError> {
+    let credential_key = b64::encode(credential.raw_id.as_ref());
+    let keys: [Keyed<'_>; 2] = [
+        (limits::ASSERTION_PER_CREDENTIAL, Some(&credential_key)),
+        (limits::ASSERTION_PER_IP, meta.ip.as_deref()),
+    ];
+    limits::check(state, &keys).await?;
+    match assertion_tx(state, signed_in, meta, headers, credential).await {
+        Ok(r) => Ok(r),
+        Err(e @ ApiError::Internal(_)) => Err(e),
+        Err(e) => Err(limits::failed(state, &keys, e).await),
+    }
+}
+
+async fn assertion_tx(
+    state: &AppState,
+    signed_in: &SignedIn,
+    meta: &ClientMeta,
+    headers: &HeaderMap,
+    credential: &AuthenticationResponseJson,
+) -> Result<Response, ApiError> {
+    let user_id = signed_in.user.id;
+    let mut tx = state.store.begin().await?;
+    let (ceremony, owner) = ceremony::take::<Login>(&mut tx, state, headers, Kind::Reauth).await?;
+    if owner != Some(user_id) {
+        return Err(ApiError::CeremonyUserMismatch);
+    }
+    let (user, used) =
+        verify_assertion(&mut tx, state, &ceremony.authentication, credential).await?;
+    if user.id != user_id {
+        return Err(ApiError::CeremonyUserMismatch);
+    }
+    let now = state.now();
+    if !sessions::set_authenticated(&mut tx, &signed_in.session_hash, now).await? {
+        return Err(ApiError::NotSignedIn);
+    }
+    audit::log(
+        &mut tx,
+        Some(user_id),
+        "reauthenticated",
+        &json!({ "method": "webauthn", "credentialId": Base64Url(used.id) }),
+        meta,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        AppendHeaders([(SET_COOKIE, ceremony::clear(state)?)]),
+        done(now),
+    )
+        .into_response())
+}
+
+async fn with_password(
+    state: &AppState,
+    signed_in: &SignedIn,
+    meta: &ClientMeta,
+    given: String,
+) -> Result<Response, ApiError> {
+    let user = &signed_in.user;
+    let mut conn = state.store.conn().await?;
+    let has_keys = credentials::count_of_user(&mut conn, user.id).await? > 0;
+    drop(conn);
+    if has_keys {
+        // The password alone was never enough to sign this account in.
+        return Err(ApiError::ReauthMethodUnavailable(
+            "it has keys; use one of them",
+        ));
+    }
+    let Some(hash) = user.password_hash.clone() else {
+        return Err(ApiError::ReauthMethodUnavailable("it has no password"));
+    };
+    let account = limits::username_key(&user.username);
+    limits::attempt(
+        state,
+        &[
+            (limits::PASSWORD_PER_ACCOUNT, Some(&account)),
+            (limits::PASSWORD_PER_IP, meta.ip.as_deref()),
+        ],
+    )
+    .await?;
+    if !password::verify(given, Some(hash)).await? {
+        return Err(ApiError::CurrentPasswordIncorrect);
+    }
+    let now = state.now();
+    let mut tx = state.store.begin().await?;
+    limits::reset(&mut tx, limits::PASSWORD_PER_ACCOUNT, &account).await?;
+    if !sessions::set_authenticated(&mut tx, &signed_in.session_hash, now).await? {
+        return Err(ApiError::NotSignedIn);
+    }
+    audit::log(
+        &mut tx,
+        Some(user.id),
+        "reauthenticated",
+        &json!({ "method": "password" }),
+        meta,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(done(now).into_response())
+}
