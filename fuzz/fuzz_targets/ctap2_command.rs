@@ -9,8 +9,9 @@
 //!
 //! Invariants: a response is never empty; a non-zero status comes alone (no body); status 0x00
 //! is followed by nothing or by exactly one CBOR item that `latch_ctap::cbor::encode`
-//! re-encodes to the same bytes (canonical CTAP2 CBOR); a response fits one CTAPHID message
-//! (7609 bytes); and the stored state survives `to_bytes`/`from_bytes` after every command.
+//! re-encodes to the same bytes, with no map key repeated (canonical CTAP2 CBOR); a response
+//! fits one CTAPHID message (7609 bytes); and the stored state survives `to_bytes` /
+//! `from_bytes` after every command.
 #![no_main]
 
 mod ctap_common;
@@ -24,6 +25,25 @@ use latch_ctap::store::{CredentialStore, Settings, StoreState, Write};
 use latch_ctap::testing::TestEnv;
 use latch_ctap::{cbor, Authenticator};
 use libfuzzer_sys::fuzz_target;
+
+/// Canonical CBOR also means no map has the same key twice (re-encoding would keep both).
+fn assert_unique_keys(value: &Value) {
+    match value {
+        Value::Map(entries) => {
+            for (i, (key, v)) in entries.iter().enumerate() {
+                assert!(
+                    !entries[..i].iter().any(|(k, _)| k == key),
+                    "duplicate map key {key:?}"
+                );
+                assert_unique_keys(key);
+                assert_unique_keys(v);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(assert_unique_keys),
+        Value::Tag(_, inner) => assert_unique_keys(inner),
+        _ => {}
+    }
+}
 
 /// Checks one response; returns the status.
 fn check_response(request: &[u8], response: &[u8]) -> u8 {
@@ -51,6 +71,7 @@ fn check_response(request: &[u8], response: &[u8]) -> u8 {
         "{} bytes after the CBOR response",
         reader.len()
     );
+    assert_unique_keys(&value);
     let canonical = cbor::encode(&value).expect("response value not encodable");
     assert_eq!(
         canonical, body,
