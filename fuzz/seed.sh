@@ -122,8 +122,26 @@ for name, flags, ms in [
         ("always-uv", 0x21, [get_info, make_cred, config_always_uv]),
         ("everything", 4, requests)]:
     put("ctap2_command", name, bytes([flags]) + msgs(*ms))
-put("ctap2_command", "reset-late", b"\x00" + msgs(make_cred_rk) + msgs(reset, advance=200)
-    + msgs(get_info, advance=0xFF))
+put("ctap2_command", "reset-late", b"\x00" + msgs(make_cred_rk) + msgs(reset, advance=0x70)
+    + msgs(get_info, advance=0x7F))
+# advance bit 7: the harness fills in pinUvAuthParam with its token; 0x7E: fetch a new token.
+AUTH, FRESH = 0x80, 0xFE
+RP_HASH = hashlib.sha256(b"example.com").digest()
+blob_array = cbor([{1: bytes(32), 2: bytes(12), 3: 10}])
+blob_array += hashlib.sha256(blob_array).digest()[:16]
+put("ctap2_command", "pin-authenticated", b"\x01" + b"".join([
+    msgs(make_cred_rk, advance=AUTH), msgs(get_assertion_ext, advance=FRESH),
+    msgs(b"\x0a" + cbor({1: 1}), advance=FRESH), msgs(b"\x0a" + cbor({1: 2}), advance=AUTH),
+    msgs(b"\x0a" + cbor({1: 3})),
+    msgs(b"\x0a" + cbor({1: 4, 2: {1: RP_HASH}}), advance=AUTH), msgs(b"\x0a" + cbor({1: 5})),
+    msgs(b"\x0a" + cbor({1: 7, 2: {2: {"id": bytes(16), "type": "public-key"},
+                                     3: {"id": b"user-1", "name": "bob"}}}), advance=AUTH),
+    msgs(b"\x0a" + cbor({1: 6, 2: {2: {"id": bytes(16), "type": "public-key"}}}), advance=AUTH),
+    msgs(b"\x0c" + cbor({2: blob_array, 3: 0, 4: len(blob_array)}), advance=AUTH),
+    msgs(b"\x0c" + cbor({1: 100, 3: 0})),
+    msgs(b"\x0d" + cbor({1: 3, 2: {1: 6, 2: ["example.com"]}}), advance=FRESH),
+    msgs(b"\x0d" + cbor({1: 2}), advance=AUTH), msgs(b"\x0d" + cbor({1: 1}), advance=AUTH),
+    msgs(get_info)]))
 
 # u2f_apdu: flags | (kind | len u16 | bytes)*; kind bit 0 builds an authenticate over the last
 # registered key handle with P1 = bytes[0].
