@@ -124,14 +124,15 @@ for name, flags, ms in [
     put("ctap2_command", name, bytes([flags]) + msgs(*ms))
 put("ctap2_command", "reset-late", b"\x00" + msgs(make_cred_rk) + msgs(reset, advance=0x70)
     + msgs(get_info, advance=0x7F))
-# advance bit 7: the harness fills in pinUvAuthParam with its token; 0x7E: fetch a new token.
+# advance bit 7: the harness fills in pinUvAuthParam with its token; 0x7E: fetch a new token
+# for example.com, 0x7D: one for no RP.
 AUTH, FRESH = 0x80, 0xFE
 RP_HASH = hashlib.sha256(b"example.com").digest()
 blob_array = cbor([{1: bytes(32), 2: bytes(12), 3: 10}])
 blob_array += hashlib.sha256(blob_array).digest()[:16]
 put("ctap2_command", "pin-authenticated", b"\x01" + b"".join([
     msgs(make_cred_rk, advance=AUTH), msgs(get_assertion_ext, advance=FRESH),
-    msgs(b"\x0a" + cbor({1: 1}), advance=FRESH), msgs(b"\x0a" + cbor({1: 2}), advance=AUTH),
+    msgs(b"\x0a" + cbor({1: 1}), advance=0xFD), msgs(b"\x0a" + cbor({1: 2}), advance=AUTH),
     msgs(b"\x0a" + cbor({1: 3})),
     msgs(b"\x0a" + cbor({1: 4, 2: {1: RP_HASH}}), advance=AUTH), msgs(b"\x0a" + cbor({1: 5})),
     msgs(b"\x0a" + cbor({1: 7, 2: {2: {"id": bytes(16), "type": "public-key"},

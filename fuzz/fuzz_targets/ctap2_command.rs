@@ -5,9 +5,10 @@
 //! PIN ("1234") is set beforehand, bit 1 built-in UV, bit 2 a batch attestation, bits 3-4 how
 //! the user answers presence and UV requests (approve, deny, time out), bit 5 alwaysUv is on.
 //! Before each message the clock advances `advance & 0x7F` × 100 ms; 0x7F power-cycles the
-//! authenticator instead (a restart from what is stored), 0x7E fetches a new token.
+//! authenticator instead (a restart from what is stored), 0x7E fetches a new token for
+//! example.com (mc, ga, cm, lbw, acfg), 0x7D one for no RP (cm, lbw, acfg).
 //!
-//! With a PIN, the harness gets a pinUvAuthToken (all permissions but be, no RP ID) through
+//! With a PIN, the harness gets a pinUvAuthToken (the first kind) through
 //! the crate's own client, as a platform would, and a record with `advance` bit 7 set has its
 //! pinUvAuthParam/pinUvAuthProtocol filled in by the harness before it is sent (makeCredential,
 //! getAssertion, credentialManagement, largeBlobs set, authenticatorConfig), so mutations get
@@ -53,6 +54,12 @@ fn assert_unique_keys(value: &Value) {
         Value::Tag(_, inner) => assert_unique_keys(inner),
         _ => {}
     }
+}
+
+/// `LATCH_FUZZ_DEBUG=1` prints each command and its status (to check what seeds reach).
+fn debug() -> bool {
+    static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DEBUG.get_or_init(|| std::env::var_os("LATCH_FUZZ_DEBUG").is_some())
 }
 
 /// Checks one response; returns the status.
@@ -108,15 +115,26 @@ impl CtapDevice for Direct<'_> {
     }
 }
 
-fn get_token(auth: &mut Authenticator, env: &mut TestEnv) -> Option<PinUvAuthToken> {
-    let permissions = Permissions::MAKE_CREDENTIAL
-        .union(Permissions::GET_ASSERTION)
-        .union(Permissions::CREDENTIAL_MANAGEMENT)
+/// A pinUvAuthToken from getPinUvAuthTokenUsingPinWithPermissions: mc, ga, cm, lbw and acfg
+/// bound to example.com, or (`rp_bound` false) cm, lbw and acfg for no RP (the authenticator
+/// wants an RP ID with mc and ga; RP-wide credential management wants none).
+fn get_token(
+    auth: &mut Authenticator,
+    env: &mut TestEnv,
+    rp_bound: bool,
+) -> Option<PinUvAuthToken> {
+    let mut permissions = Permissions::CREDENTIAL_MANAGEMENT
         .union(Permissions::LARGE_BLOB_WRITE)
         .union(Permissions::AUTHENTICATOR_CONFIG);
+    if rp_bound {
+        permissions = permissions
+            .union(Permissions::MAKE_CREDENTIAL)
+            .union(Permissions::GET_ASSERTION);
+    }
     let device = Direct { auth, env };
     let mut ctap = Ctap2::with_rng(device, Box::new(XorShiftRng::new(9))).ok()?;
-    ctap.get_pin_uv_auth_token("1234", permissions, None).ok()
+    ctap.get_pin_uv_auth_token("1234", permissions, rp_bound.then_some("example.com"))
+        .ok()
 }
 
 /// `message` with pinUvAuthParam and pinUvAuthProtocol set from `token`, as a platform would
@@ -215,7 +233,9 @@ fuzz_target!(|data: &[u8]| {
     let mut token = None;
     let has_pin = flags & 1 != 0;
     if has_pin {
-        token = get_token(&mut auth, &mut env);
+        // Later fetches may fail (PIN blocked, forcePINChange); the first one must not.
+        token = get_token(&mut auth, &mut env, true);
+        assert!(token.is_some(), "the harness could not get a PIN token");
     }
 
     while !input.is_empty() {
@@ -226,7 +246,8 @@ fuzz_target!(|data: &[u8]| {
                 auth = auth.power_cycle(&mut env.env()).unwrap();
                 token = None;
             }
-            0x7E if has_pin => token = get_token(&mut auth, &mut env),
+            0x7E if has_pin => token = get_token(&mut auth, &mut env, true),
+            0x7D if has_pin => token = get_token(&mut auth, &mut env, false),
             ticks => env.advance(u64::from(ticks) * 100),
         }
         let message = match (&token, advance & 0x80) {
@@ -234,7 +255,10 @@ fuzz_target!(|data: &[u8]| {
             _ => message.to_vec(),
         };
         let response = auth.handle(&mut env.env(), &message);
-        check_response(&message, &response);
+        let status = check_response(&message, &response);
+        if debug() {
+            eprintln!("{:02x?} -> status {status:#04x}", message.first());
+        }
 
         let state = env.store.state();
         let round = StoreState::from_bytes(&state.to_bytes());
