@@ -13,6 +13,8 @@ use super::pin::PinUvAuthToken;
 use super::{sha256, CtapDevice, Error};
 use crate::cbor::{self, int_key};
 
+/// The most a client reads of any key's large-blob array (CTAP keys hold a few KiB).
+const MAX_READ: u64 = 1 << 20;
 /// Bytes of the trailing check value.
 pub const CHECK_LEN: usize = 16;
 /// What a key reserves of maxMsgSize for the request around a fragment.
@@ -162,10 +164,13 @@ impl<D: CtapDevice> Ctap2<D> {
     pub fn read_large_blob_array(&mut self) -> Result<Vec<u8>, Error> {
         self.require_large_blobs()?;
         let fragment = self.max_fragment_length()?;
+        // The key's own claim, but never more than 1 MiB: a hostile key must not make the
+        // client read forever.
         let limit = self
             .info()
             .max_serialized_large_blob_array
-            .unwrap_or(1 << 20);
+            .unwrap_or(MAX_READ)
+            .min(MAX_READ);
         let mut serialized = Vec::new();
         loop {
             let offset = u64::try_from(serialized.len()).unwrap_or(u64::MAX);

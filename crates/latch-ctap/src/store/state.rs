@@ -167,7 +167,12 @@ impl StoreState {
 
     /// Parses [`StoreState::to_bytes`] output.
     pub fn from_bytes(input: &[u8]) -> Result<Self, CorruptState> {
-        let value: Value = ciborium::from_reader(input).map_err(|_| CorruptState)?;
+        let mut reader = input;
+        let value: Value = ciborium::from_reader(&mut reader).map_err(|_| CorruptState)?;
+        // Exactly what `to_bytes` wrote: nothing after the map, and canonical bytes.
+        if !reader.is_empty() || cbor::encode(&value).as_deref() != Ok(input) {
+            return Err(CorruptState);
+        }
         let map = value.as_map().ok_or(CorruptState)?;
         let field = |key| read::get(map, key).ok_or(CorruptState);
         let int = |value: &Value| read::int(value).map_err(|_| CorruptState);
@@ -368,5 +373,8 @@ mod tests {
         for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
             assert!(StoreState::from_bytes(&bytes[..cut]).is_err(), "cut {cut}");
         }
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(StoreState::from_bytes(&trailing).is_err(), "trailing bytes");
     }
 }
