@@ -48,7 +48,10 @@ fn a_key_process_signs_up_and_in_over_http() {
         let mut ctap = key.client();
         let mut browser = site(&server);
 
-        let signed_up = browser.signup(&mut ctap, "ada", None).unwrap();
+        let what = |step: &str| format!("{}: {step}", db.name);
+        let signed_up = browser
+            .signup(&mut ctap, "ada", None)
+            .unwrap_or_else(|e| panic!("{}: {e}", what("sign-up")));
         assert_eq!(signed_up["user"]["username"], "ada", "{}", db.name);
         assert_eq!(browser.get("/me").unwrap()["user"]["username"], "ada");
 
@@ -56,12 +59,16 @@ fn a_key_process_signs_up_and_in_over_http() {
         assert!(browser.cookie("latch_session").is_none());
         assert_api_error(browser.get("/me"), "not_signed_in");
 
-        let signed_in = browser.login(&mut ctap, None, None).unwrap();
+        let signed_in = browser
+            .login(&mut ctap, None, None)
+            .unwrap_or_else(|e| panic!("{}: {e}", what("discoverable sign-in")));
         assert_eq!(signed_in["user"]["username"], "ada", "{}", db.name);
         assert_eq!(browser.get("/me").unwrap()["user"]["username"], "ada");
 
         browser.logout().unwrap();
-        let signed_in = browser.login(&mut ctap, Some("ada"), None).unwrap();
+        let signed_in = browser
+            .login(&mut ctap, Some("ada"), None)
+            .unwrap_or_else(|e| panic!("{}: {e}", what("sign-in with the username")));
         assert_eq!(signed_in["user"]["username"], "ada", "{}", db.name);
         let creds = browser.get("/me/credentials").unwrap();
         assert_eq!(creds.as_array().map(Vec::len), Some(1), "{creds}");

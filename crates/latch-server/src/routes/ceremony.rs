@@ -64,20 +64,21 @@ pub async fn begin<T: Serialize>(
     ceremony: &T,
 ) -> Result<HeaderValue, ApiError> {
     let now = state.now();
-    // Abandoned ceremonies are swept here rather than by a background task.
-    ceremonies::purge_expired(conn, now).await?;
     let (token, hash) = crypto::new_token()?;
     let json = serde_json::to_string(ceremony).map_err(ApiError::internal)?;
-    ceremonies::insert(
-        conn,
-        &hash,
-        kind.as_str(),
-        user_id,
-        &json,
-        now,
-        now.saturating_add(CEREMONY_TTL),
-    )
-    .await?;
+    let kind = kind.as_str();
+    state
+        .store
+        .write_each(conn, move |conn| {
+            Box::pin(async move {
+                // Abandoned ceremonies are swept here rather than by a background task.
+                ceremonies::purge_expired(conn, now).await?;
+                let expires_at = now.saturating_add(CEREMONY_TTL);
+                ceremonies::insert(conn, &hash, kind, user_id, &json, now, expires_at).await
+            })
+        })
+        .await
+        .map_err(ApiError::from)?;
     set_cookie(
         CEREMONY_COOKIE,
         &token,
@@ -107,6 +108,39 @@ pub async fn take<T: DeserializeOwned>(
     }
     let ceremony = serde_json::from_str(&taken.state).map_err(ApiError::internal)?;
     Ok((ceremony, taken.user_id))
+}
+
+/// Reads the ceremony the request's cookie names, without taking it: for a finish that
+/// verifies first and then takes it with [`consume`] inside its write. Returns the ceremony
+/// and its key.
+pub async fn peek<T: DeserializeOwned>(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    headers: &HeaderMap,
+    kind: Kind,
+) -> Result<(T, Vec<u8>), ApiError> {
+    let Some(token) = cookie(headers, CEREMONY_COOKIE) else {
+        return Err(ApiError::CeremonyNotFound);
+    };
+    let hash = crypto::token_hash(token);
+    let Some(found) = ceremonies::get(conn, &hash, kind.as_str()).await? else {
+        return Err(ApiError::CeremonyNotFound);
+    };
+    if found.expires_at <= state.now() {
+        return Err(ApiError::CeremonyExpired);
+    }
+    let ceremony = serde_json::from_str(&found.state).map_err(ApiError::internal)?;
+    Ok((ceremony, hash))
+}
+
+/// Takes the ceremony [`peek`] read, inside the finish's write: a challenge answers one finish
+/// only, so when another finish took it first this one fails.
+pub async fn consume(conn: &mut AnyConnection, hash: &[u8], kind: Kind) -> Result<(), ApiError> {
+    if ceremonies::delete(conn, hash, kind.as_str()).await? {
+        Ok(())
+    } else {
+        Err(ApiError::CeremonyNotFound)
+    }
 }
 
 /// The `Set-Cookie` that removes the ceremony cookie once a finish succeeded.

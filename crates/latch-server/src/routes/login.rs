@@ -108,14 +108,21 @@ pub async fn begin(
         .into_response())
 }
 
-/// §7.2 for `response` against the stored credential it names, then the counter moves
-/// forward (inside the caller's transaction). Returns the account and the credential.
-pub async fn verify_assertion(
+/// A verified assertion whose counter is yet to be recorded.
+pub struct Checked {
+    pub user: User,
+    pub credential: Credential,
+    pub usage: Use,
+}
+
+/// §7.2 for `response` against the stored credential it names: reads and verifies, writes
+/// nothing. [`record`] then moves the counter forward.
+pub async fn check_assertion(
     conn: &mut AnyConnection,
     state: &AppState,
     authentication: &AuthenticationState,
     response: &AuthenticationResponseJson,
-) -> Result<(User, Credential), ApiError> {
+) -> Result<Checked, ApiError> {
     let raw_id = response.raw_id.as_ref();
     let Some(credential) = credentials::by_id(conn, raw_id).await? else {
         return Err(ApiError::UnknownCredential);
@@ -133,22 +140,40 @@ pub async fn verify_assertion(
     let now = state.now();
     let verified =
         verify_authentication(&state.rp, authentication, response, &stored, UnixTime(now))?;
-    let moved = credentials::record_use(
-        conn,
-        &credential.id,
-        Use {
-            sign_count: verified.sign_count,
-            backup_eligible: verified.backup_eligible,
-            backed_up: verified.backed_up,
-            now,
-        },
-    )
-    .await?;
-    if !moved {
-        // Another sign-in committed a counter at least this high since we read it.
-        return Err(ApiError::CounterRaced);
+    let usage = Use {
+        sign_count: verified.sign_count,
+        backup_eligible: verified.backup_eligible,
+        backed_up: verified.backed_up,
+        now,
+    };
+    Ok(Checked {
+        user,
+        credential,
+        usage,
+    })
+}
+
+/// Moves the counter forward, unless another sign-in committed one at least as high since
+/// it was read.
+pub async fn record(conn: &mut AnyConnection, id: &[u8], usage: Use) -> Result<(), ApiError> {
+    if credentials::record_use(conn, id, usage).await? {
+        Ok(())
+    } else {
+        Err(ApiError::CounterRaced)
     }
-    Ok((user, credential))
+}
+
+/// [`check_assertion`] then [`record`] (inside the caller's transaction). Returns the account
+/// and the credential.
+pub async fn verify_assertion(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    authentication: &AuthenticationState,
+    response: &AuthenticationResponseJson,
+) -> Result<(User, Credential), ApiError> {
+    let checked = check_assertion(conn, state, authentication, response).await?;
+    record(conn, &checked.credential.id, checked.usage).await?;
+    Ok((checked.user, checked.credential))
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,25 +187,40 @@ pub async fn finish(
     headers: HeaderMap,
     ApiJson(body): ApiJson<FinishBody>,
 ) -> Result<Response, ApiError> {
-    // One transaction: the ceremony is consumed, the counter moves and the session is created,
-    // all together or not at all.
-    let mut tx = state.store.begin().await?;
-    let (ceremony, _) = ceremony::take::<Login>(&mut tx, &state, &headers, Kind::Login).await?;
-    let (user, credential) =
-        verify_assertion(&mut tx, &state, &ceremony.authentication, &body.credential).await?;
-    let now = state.now();
-    audit::record(
-        &mut tx,
-        Some(user.id),
-        "login",
-        &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-        meta.ip.as_deref(),
-        now,
+    // Read and verify first, writing nothing; then one write consumes the ceremony, moves the
+    // counter and creates the session, all together or not at all. The write re-checks what
+    // it depends on: the ceremony must still be there (single use) and the counter still below
+    // the new one.
+    let mut conn = state.store.conn().await?;
+    let (ceremony, hash) =
+        ceremony::peek::<Login>(&mut conn, &state, &headers, Kind::Login).await?;
+    let checked = check_assertion(
+        &mut conn,
+        &state,
+        &ceremony.authentication,
+        &body.credential,
     )
     .await?;
-    let session_cookie =
-        session::issue(&mut tx, &state, user.id, Some(&credential.id), &meta).await?;
-    tx.commit().await?;
+    let Checked {
+        user,
+        credential,
+        usage,
+    } = checked;
+    let (user_id, credential_id) = (user.id, credential.id);
+    let write_state = state.clone();
+    let session_cookie = state
+        .store
+        .write(&mut conn, move |tx| {
+            Box::pin(async move {
+                ceremony::consume(tx, &hash, Kind::Login).await?;
+                record(tx, &credential_id, usage).await?;
+                let detail = json!({ "credentialId": Base64Url(credential_id.clone()) });
+                let ip = meta.ip.as_deref();
+                audit::record(tx, Some(user_id), "login", &detail, ip, usage.now).await?;
+                session::issue(tx, &write_state, user_id, Some(&credential_id), &meta).await
+            })
+        })
+        .await?;
     Ok((
         AppendHeaders([
             (SET_COOKIE, session_cookie),
