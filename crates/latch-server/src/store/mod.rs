@@ -166,6 +166,7 @@ impl Store {
                     batcher = Some(batch::Batcher::start(options.clone(), SQLITE_SETUP));
                 }
                 let pool = AnyPoolOptions::new()
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move { conn.execute(SQLITE_SETUP).await.map(|_| ()) })
                     })
@@ -180,6 +181,7 @@ impl Store {
                     .map_err(StoreError::Connect)?
             }
             Backend::Postgres => AnyPoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
