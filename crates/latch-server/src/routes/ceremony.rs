@@ -110,39 +110,6 @@ pub async fn take<T: DeserializeOwned>(
     Ok((ceremony, taken.user_id))
 }
 
-/// Reads the ceremony the request's cookie names, without taking it: for a finish that
-/// verifies first and then takes it with [`consume`] inside its write. Returns the ceremony
-/// and its key.
-pub async fn peek<T: DeserializeOwned>(
-    conn: &mut AnyConnection,
-    state: &AppState,
-    headers: &HeaderMap,
-    kind: Kind,
-) -> Result<(T, Vec<u8>), ApiError> {
-    let Some(token) = cookie(headers, CEREMONY_COOKIE) else {
-        return Err(ApiError::CeremonyNotFound);
-    };
-    let hash = crypto::token_hash(token);
-    let Some(found) = ceremonies::get(conn, &hash, kind.as_str()).await? else {
-        return Err(ApiError::CeremonyNotFound);
-    };
-    if found.expires_at <= state.now() {
-        return Err(ApiError::CeremonyExpired);
-    }
-    let ceremony = serde_json::from_str(&found.state).map_err(ApiError::internal)?;
-    Ok((ceremony, hash))
-}
-
-/// Takes the ceremony [`peek`] read, inside the finish's write: a challenge answers one finish
-/// only, so when another finish took it first this one fails.
-pub async fn consume(conn: &mut AnyConnection, hash: &[u8], kind: Kind) -> Result<(), ApiError> {
-    if ceremonies::delete(conn, hash, kind.as_str()).await? {
-        Ok(())
-    } else {
-        Err(ApiError::CeremonyNotFound)
-    }
-}
-
 /// The `Set-Cookie` that removes the ceremony cookie once a finish succeeded.
 pub fn clear(state: &AppState) -> Result<HeaderValue, ApiError> {
     set_cookie(CEREMONY_COOKIE, "", COOKIE_PATH, 0, state.secure_cookies)

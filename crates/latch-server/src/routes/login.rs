@@ -108,21 +108,14 @@ pub async fn begin(
         .into_response())
 }
 
-/// A verified assertion whose counter is yet to be recorded.
-pub struct Checked {
-    pub user: User,
-    pub credential: Credential,
-    pub usage: Use,
-}
-
-/// §7.2 for `response` against the stored credential it names: reads and verifies, writes
-/// nothing. [`record`] then moves the counter forward.
-pub async fn check_assertion(
+/// §7.2 for `response` against the stored credential it names, then the counter moves
+/// forward (inside the caller's transaction). Returns the account and the credential.
+pub async fn verify_assertion(
     conn: &mut AnyConnection,
     state: &AppState,
     authentication: &AuthenticationState,
     response: &AuthenticationResponseJson,
-) -> Result<Checked, ApiError> {
+) -> Result<(User, Credential), ApiError> {
     let raw_id = response.raw_id.as_ref();
     let Some(credential) = credentials::by_id(conn, raw_id).await? else {
         return Err(ApiError::UnknownCredential);
@@ -140,40 +133,22 @@ pub async fn check_assertion(
     let now = state.now();
     let verified =
         verify_authentication(&state.rp, authentication, response, &stored, UnixTime(now))?;
-    let usage = Use {
-        sign_count: verified.sign_count,
-        backup_eligible: verified.backup_eligible,
-        backed_up: verified.backed_up,
-        now,
-    };
-    Ok(Checked {
-        user,
-        credential,
-        usage,
-    })
-}
-
-/// Moves the counter forward, unless another sign-in committed one at least as high since
-/// it was read.
-pub async fn record(conn: &mut AnyConnection, id: &[u8], usage: Use) -> Result<(), ApiError> {
-    if credentials::record_use(conn, id, usage).await? {
-        Ok(())
-    } else {
-        Err(ApiError::CounterRaced)
+    let moved = credentials::record_use(
+        conn,
+        &credential.id,
+        Use {
+            sign_count: verified.sign_count,
+            backup_eligible: verified.backup_eligible,
+            backed_up: verified.backed_up,
+            now,
+        },
+    )
+    .await?;
+    if !moved {
+        // Another sign-in committed a counter at least this high since we read it.
+        return Err(ApiError::CounterRaced);
     }
-}
-
-/// [`check_assertion`] then [`record`] (inside the caller's transaction). Returns the account
-/// and the credential.
-pub async fn verify_assertion(
-    conn: &mut AnyConnection,
-    state: &AppState,
-    authentication: &AuthenticationState,
-    response: &AuthenticationResponseJson,
-) -> Result<(User, Credential), ApiError> {
-    let checked = check_assertion(conn, state, authentication, response).await?;
-    record(conn, &checked.credential.id, checked.usage).await?;
-    Ok((checked.user, checked.credential))
+    Ok((user, credential))
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,37 +162,28 @@ pub async fn finish(
     headers: HeaderMap,
     ApiJson(body): ApiJson<FinishBody>,
 ) -> Result<Response, ApiError> {
-    // Read and verify first, writing nothing; then one write consumes the ceremony, moves the
-    // counter and creates the session, all together or not at all. The write re-checks what
-    // it depends on: the ceremony must still be there (single use) and the counter still below
-    // the new one.
+    // One write: the ceremony is consumed, the counter moves and the session is created, all
+    // together or not at all. On SQLite it joins the group commit (store::batch): the reads
+    // and the signature check run on the writer's connection, in order with every other write,
+    // and share its fsync.
     let mut conn = state.store.conn().await?;
-    let (ceremony, hash) =
-        ceremony::peek::<Login>(&mut conn, &state, &headers, Kind::Login).await?;
-    let checked = check_assertion(
-        &mut conn,
-        &state,
-        &ceremony.authentication,
-        &body.credential,
-    )
-    .await?;
-    let Checked {
-        user,
-        credential,
-        usage,
-    } = checked;
-    let (user_id, credential_id) = (user.id, credential.id);
-    let write_state = state.clone();
-    let session_cookie = state
+    let job_state = state.clone();
+    let (user, session_cookie) = state
         .store
         .write(&mut conn, move |tx| {
             Box::pin(async move {
-                ceremony::consume(tx, &hash, Kind::Login).await?;
-                record(tx, &credential_id, usage).await?;
-                let detail = json!({ "credentialId": Base64Url(credential_id.clone()) });
-                let ip = meta.ip.as_deref();
-                audit::record(tx, Some(user_id), "login", &detail, ip, usage.now).await?;
-                session::issue(tx, &write_state, user_id, Some(&credential_id), &meta).await
+                let state = job_state;
+                let (ceremony, _) =
+                    ceremony::take::<Login>(tx, &state, &headers, Kind::Login).await?;
+                let (user, credential) =
+                    verify_assertion(tx, &state, &ceremony.authentication, &body.credential)
+                        .await?;
+                let now = state.now();
+                let detail = json!({ "credentialId": Base64Url(credential.id.clone()) });
+                audit::record(tx, Some(user.id), "login", &detail, meta.ip.as_deref(), now).await?;
+                let cookie =
+                    session::issue(tx, &state, user.id, Some(&credential.id), &meta).await?;
+                Ok::<_, ApiError>((user, cookie))
             })
         })
         .await?;

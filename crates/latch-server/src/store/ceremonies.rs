@@ -60,39 +60,6 @@ pub async fn take(
     .transpose()
 }
 
-/// Reads the ceremony without taking it (a finish verifies first, then takes it in its write).
-pub async fn get(
-    conn: &mut AnyConnection,
-    id: &[u8],
-    kind: &str,
-) -> Result<Option<Taken>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT user_id, state, expires_at FROM ceremonies WHERE id = $1 AND kind = $2",
-    )
-    .bind(id.to_vec())
-    .bind(kind)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|row| {
-        Ok(Taken {
-            user_id: row.try_get("user_id")?,
-            state: row.try_get("state")?,
-            expires_at: row.try_get("expires_at")?,
-        })
-    })
-    .transpose()
-}
-
-/// Deletes the ceremony; false when it is gone already (another finish took it).
-pub async fn delete(conn: &mut AnyConnection, id: &[u8], kind: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM ceremonies WHERE id = $1 AND kind = $2")
-        .bind(id.to_vec())
-        .bind(kind)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// Removes ceremonies that expired before `now`.
 pub async fn purge_expired(conn: &mut AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1")
