@@ -28,6 +28,9 @@ enum Command {
     Key(cmd::key::KeyArgs),
     /// The identity server: accounts, passkey and security-key sign-in, over HTTP.
     Serve(cmd::serve::ServeArgs),
+    /// Load generators against a running server (`login`: complete passkey sign-ins).
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +39,6 @@ fn main() -> ExitCode {
         Command::Webauthn(c) => cmd::webauthn::run(c),
         Command::Key(args) => cmd::key::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Bench(c) => cmd::bench::run(c),
     }
 }

@@ -63,6 +63,20 @@ impl Loopback {
         )
     }
 
+    /// Like [`Loopback::fresh`], with built-in user verification (approved): a passkey-like key
+    /// that verifies its user itself, for relying parties that require UV.
+    pub fn with_built_in_uv(seed: u64) -> Result<Self, StatusCode> {
+        Self::with_config(
+            Config {
+                aaguid: [0xAA; 16],
+                firmware_version: 1,
+                attestation: None,
+                built_in_uv: true,
+            },
+            seed,
+        )
+    }
+
     /// A freshly powered-up key with `config` (a batch attestation for U2F registration,
     /// built-in UV, …), RNG seeded with `seed`.
     pub fn with_config(config: Config, seed: u64) -> Result<Self, StatusCode> {

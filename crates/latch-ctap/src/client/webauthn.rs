@@ -47,16 +47,26 @@ pub fn origin_host(origin: &str) -> Result<String, Error> {
     Ok(host.to_ascii_lowercase())
 }
 
-fn user_verification_check(
+/// How the user is verified, as a browser decides: a PIN token if the caller has one, else
+/// the key's built-in user verification ("uv" option) when the RP requires or prefers it.
+/// Returns the "uv" option to send.
+fn user_verification<D: CtapDevice>(
+    ctap: &Ctap2<D>,
     requirement: Option<&str>,
     token: Option<&PinUvAuthToken>,
-) -> Result<(), Error> {
-    if requirement == Some("required") && token.is_none() {
-        return Err(Error::Invalid(
-            "the relying party requires user verification: a PIN token is needed".into(),
-        ));
+) -> Result<Option<bool>, Error> {
+    if token.is_some() {
+        return Ok(None);
     }
-    Ok(())
+    let built_in = ctap.info().option("uv") == Some(true);
+    match requirement {
+        Some("required") if !built_in => Err(Error::Invalid(
+            "the relying party requires user verification: a PIN token is needed".into(),
+        )),
+        Some("discouraged") => Ok(None),
+        // "required", "preferred", or absent (which means preferred).
+        _ => Ok(built_in.then_some(true)),
+    }
 }
 
 /// `navigator.credentials.create()` against the key.
@@ -71,7 +81,7 @@ pub fn create<D: CtapDevice>(
         None => origin_host(origin)?,
     };
     let selection = options.authenticator_selection.clone().unwrap_or_default();
-    user_verification_check(selection.user_verification.as_deref(), token)?;
+    let uv = user_verification(ctap, selection.user_verification.as_deref(), token)?;
     let key_has_rk = ctap.info().option("rk") == Some(true);
     let rk = match selection.resident_key.as_deref() {
         Some("required") => true,
@@ -111,6 +121,7 @@ pub fn create<D: CtapDevice>(
             .collect(),
         extensions: extensions.ctap.clone(),
         rk: rk.then_some(true),
+        uv,
         pin_uv_auth: token.map(|t| PinUvAuthParam::for_client_data(t, &client_data_hash)),
         ..MakeCredentialRequest::default()
     };
@@ -152,7 +163,7 @@ pub fn get<D: CtapDevice>(
         Some(id) => id.clone(),
         None => origin_host(origin)?,
     };
-    user_verification_check(options.user_verification.as_deref(), token)?;
+    let uv = user_verification(ctap, options.user_verification.as_deref(), token)?;
     let extensions = super::extensions::for_get(ctap.info(), &options.extensions)?;
     let client_data = client_data_json("webauthn.get", &options.challenge.0, origin);
     let client_data_hash = sha256(&client_data);
@@ -167,6 +178,7 @@ pub fn get<D: CtapDevice>(
         client_data_hash,
         allow_list: allow_list.clone(),
         extensions: extensions.ctap.clone(),
+        uv,
         pin_uv_auth: token.map(|t| PinUvAuthParam::for_client_data(t, &client_data_hash)),
         ..GetAssertionRequest::default()
     };

@@ -66,20 +66,21 @@ pub async fn begin<T: Serialize>(
     ceremony: &T,
 ) -> Result<HeaderValue, ApiError> {
     let now = state.now();
-    // Abandoned ceremonies are swept here rather than by a background task.
-    ceremonies::purge_expired(conn, now).await?;
     let (token, hash) = crypto::new_token()?;
     let json = serde_json::to_string(ceremony).map_err(ApiError::internal)?;
-    ceremonies::insert(
-        conn,
-        &hash,
-        kind.as_str(),
-        user_id,
-        &json,
-        now,
-        now.saturating_add(CEREMONY_TTL),
-    )
-    .await?;
+    let kind = kind.as_str();
+    state
+        .store
+        .write_each(conn, move |conn| {
+            Box::pin(async move {
+                // Abandoned ceremonies are swept here rather than by a background task.
+                ceremonies::purge_expired(conn, now).await?;
+                let expires_at = now.saturating_add(CEREMONY_TTL);
+                ceremonies::insert(conn, &hash, kind, user_id, &json, now, expires_at).await
+            })
+        })
+        .await
+        .map_err(ApiError::from)?;
     set_cookie(
         CEREMONY_COOKIE,
         &token,

@@ -178,43 +178,48 @@ pub async fn finish(
         (limits::ASSERTION_PER_IP, meta.ip.as_deref()),
     ];
     limits::check(&state, &keys).await?;
-    match finish_tx(&state, &meta, &headers, &body).await {
+    match finish_write(&state, meta.clone(), headers, body).await {
         Ok(reply) => Ok(reply),
         Err(e @ ApiError::Internal(_)) => Err(e),
         Err(e) => Err(limits::failed(&state, &keys, e).await),
     }
 }
 
-async fn finish_tx(
+async fn finish_write(
     state: &AppState,
-    meta: &ClientMeta,
-    headers: &HeaderMap,
-    body: &FinishBody,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    body: FinishBody,
 ) -> Result<Response, ApiError> {
-    let state = state.clone();
-    // One transaction: the ceremony is consumed, the counter moves and the session is created,
-    // all together or not at all.
-    let mut tx = state.store.begin().await?;
-    let (ceremony, _) = ceremony::take::<Login>(&mut tx, &state, headers, Kind::Login).await?;
-    let (user, credential) =
-        verify_assertion(&mut tx, &state, &ceremony.authentication, &body.credential).await?;
-    let now = state.now();
-    audit::log(
-        &mut tx,
-        Some(user.id),
-        "login",
-        &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-        meta,
-        now,
-    )
-    .await?;
-    let session_cookie =
-        session::issue(&mut tx, &state, user.id, Some(&credential.id), meta).await?;
-    tx.commit().await?;
+    // One write: the ceremony is consumed, the counter moves and the session is created, all
+    // together or not at all. On SQLite it joins the group commit (store::batch): the reads
+    // and the signature check run on the writer's connection, in order with every other write,
+    // and share its fsync.
+    let mut conn = state.store.conn().await?;
+    let job_state = state.clone();
+    let (user, session_cookie) = state
+        .store
+        .write(&mut conn, move |tx| {
+            Box::pin(async move {
+                let state = job_state;
+                let (ceremony, _) =
+                    ceremony::take::<Login>(tx, &state, &headers, Kind::Login).await?;
+                let (user, credential) =
+                    verify_assertion(tx, &state, &ceremony.authentication, &body.credential)
+                        .await?;
+                let now = state.now();
+                let detail = json!({ "credentialId": Base64Url(credential.id.clone()) });
+                audit::log(tx, Some(user.id), "login", &detail, &meta, now).await?;
+                let cookie =
+                    session::issue(tx, &state, user.id, Some(&credential.id), &meta).await?;
+                Ok::<_, ApiError>((user, cookie))
+            })
+        })
+        .await?;
     Ok((
         AppendHeaders([
             (SET_COOKIE, session_cookie),
-            (SET_COOKIE, ceremony::clear(&state)?),
+            (SET_COOKIE, ceremony::clear(state)?),
         ]),
         Json(json!({ "user": UserView::from(&user) })),
     )

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod batch;
 pub mod ceremonies;
 pub mod credentials;
 pub mod factors;
@@ -65,7 +66,12 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite files: the group-commit writer ([`batch`]).
+    batcher: Option<batch::Batcher>,
 }
+
+/// What every SQLite connection runs first.
+const SQLITE_SETUP: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON";
 
 /// The schema, embedded so the binary migrates its database wherever it runs. The two
 /// directories hold the same tables; never edit a released file (sqlx checks its checksum).
@@ -163,6 +169,7 @@ impl Store {
         let Some(backend) = Backend::of_url(url) else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
+        let mut batcher = None;
         let pool = match backend {
             Backend::Sqlite => {
                 let url = sqlite_url(url);
@@ -179,13 +186,13 @@ impl Store {
                     conn.close().await.map_err(StoreError::Connect)?;
                 }
                 let options: AnyConnectOptions = url.parse().map_err(StoreError::Connect)?;
+                if !memory {
+                    batcher = Some(batch::Batcher::start(options.clone(), SQLITE_SETUP));
+                }
                 let pool = AnyPoolOptions::new()
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
-                                .await
-                                .map(|_| ())
-                        })
+                        Box::pin(async move { conn.execute(SQLITE_SETUP).await.map(|_| ()) })
                     })
                     .max_connections(if memory { 1 } else { 8 });
                 let pool = if memory {
@@ -198,6 +205,7 @@ impl Store {
                     .map_err(StoreError::Connect)?
             }
             Backend::Postgres => AnyPoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
@@ -208,7 +216,11 @@ impl Store {
             .run(&pool)
             .await
             .map_err(StoreError::Migrate)?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            batcher,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -234,6 +246,63 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
+    }
+
+    /// Runs `f` as one atomic, durable write: its writes all commit before this returns `Ok`
+    /// and none persist when it returns `Err`. On a SQLite file it joins the group commit
+    /// ([`batch`]); elsewhere it is a transaction on `conn`. `f` should only write: read
+    /// before, on `conn`, and re-check inside `f` whatever the write depends on.
+    pub async fn write<T, E, F>(&self, conn: &mut AnyConnection, f: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> batch::BoxFuture<'c, Result<T, E>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+        E: From<sqlx::Error> + Send + 'static,
+    {
+        self.write_inner(conn, f, true).await
+    }
+
+    /// Like [`Store::write`], for writes whose statements need not be atomic together (a
+    /// single insert, say): outside SQLite's group commit they run directly on `conn`,
+    /// without the round trips of a transaction.
+    pub async fn write_each<T, E, F>(&self, conn: &mut AnyConnection, f: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> batch::BoxFuture<'c, Result<T, E>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+        E: From<sqlx::Error> + Send + 'static,
+    {
+        self.write_inner(conn, f, false).await
+    }
+
+    async fn write_inner<T, E, F>(
+        &self,
+        conn: &mut AnyConnection,
+        f: F,
+        atomic: bool,
+    ) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> batch::BoxFuture<'c, Result<T, E>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+        E: From<sqlx::Error> + Send + 'static,
+    {
+        if let Some(batcher) = &self.batcher {
+            return batcher.run(f).await;
+        }
+        if !atomic {
+            return f(conn).await;
+        }
+        let mut tx = match self.backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => conn.begin().await?,
+        };
+        let value = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     /// Closes every connection (at shutdown).

@@ -260,3 +260,52 @@ async fn read_then_write_transactions_do_not_trip_over_each_other() {
         assert_eq!(snapshot(&store).await.count("users"), 3);
     }
 }
+
+/// Concurrent writes (on SQLite, batched into shared transactions): each is all or nothing,
+/// and a failing one takes nothing of the others with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_commit_or_vanish_one_by_one() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let tasks: Vec<_> = (0..24u8)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut conn = store.conn().await.unwrap();
+                    store
+                        .write(&mut conn, move |tx| {
+                            Box::pin(async move {
+                                for part in ["a", "b"] {
+                                    let key = format!("test-{i}-{part}");
+                                    settings::get_or_insert(tx, &key, &[i]).await?;
+                                }
+                                if i % 3 == 0 {
+                                    // Fails after writing: both rows must go.
+                                    return Err(sqlx::Error::RowNotFound);
+                                }
+                                Ok(i)
+                            })
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for (i, task) in (0..24u8).zip(tasks) {
+            let result = task.await.unwrap();
+            assert_eq!(result.is_ok(), i % 3 != 0, "write {i}: {result:?}");
+        }
+        let mut conn = store.conn().await.unwrap();
+        for i in 0..24u8 {
+            for part in ["a", "b"] {
+                let key = format!("test-{i}-{part}");
+                // A value that was kept answers with its own; a rolled-back one is fresh.
+                let value = settings::get_or_insert(&mut conn, &key, &[0xFF])
+                    .await
+                    .unwrap();
+                let expected = if i % 3 == 0 { 0xFF } else { i };
+                assert_eq!(value, vec![expected], "{key}");
+            }
+        }
+    }
+}
