@@ -46,7 +46,10 @@ pub const CODE_PER_IP: Limit = Limit {
     max: 50,
     window: WINDOW,
 };
-/// Failed passkey / security-key sign-ins per credential id and per IP.
+/// Failed passkey / security-key sign-ins per (credential id, IP) and per IP. Keyed by the
+/// pair, not the credential alone: credential IDs are public (login/begin lists them), so a
+/// per-credential count would let anyone lock the owner out, and a signature cannot be
+/// guessed anyway.
 pub const ASSERTION_PER_CREDENTIAL: Limit = Limit {
     scope: "assertion_credential",
     max: 10,

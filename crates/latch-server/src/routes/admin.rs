@@ -65,6 +65,8 @@ pub async fn put_policy(
     meta: ClientMeta,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
+    // Turning security rules off is as sensitive as removing a key.
+    admin.require_recent(&state)?;
     if !body.is_object() {
         return Err(ApiError::InvalidPolicy(
             "the body must be a JSON object of policy keys".into(),

@@ -172,7 +172,11 @@ pub async fn finish(
     headers: HeaderMap,
     ApiJson(body): ApiJson<FinishBody>,
 ) -> Result<Response, ApiError> {
-    let credential_key = latch_webauthn::b64::encode(body.credential.raw_id.as_ref());
+    let credential_key = format!(
+        "{}|{}",
+        latch_webauthn::b64::encode(body.credential.raw_id.as_ref()),
+        meta.ip.as_deref().unwrap_or_default()
+    );
     let keys: [Keyed<'_>; 2] = [
         (limits::ASSERTION_PER_CREDENTIAL, Some(&credential_key)),
         (limits::ASSERTION_PER_IP, meta.ip.as_deref()),

@@ -42,9 +42,12 @@ pub async fn begin(
         }
         return Ok(Json(json!({ "methods": ["password"] })).into_response());
     }
+    // The passwordless rules (UV required by default): re-authentication unlocks sensitive
+    // changes, so a touch without the PIN must not do.
+    let effective = state.policy(&mut conn).await?;
     let (options, authentication) = request_options(
-        &state.rp,
-        &state.authentication,
+        &effective.rp,
+        &effective.login,
         ceremony::descriptors(&creds),
         Some(user.user_handle.clone()),
         &mut SystemRng,
@@ -99,7 +102,11 @@ async fn with_assertion(
     headers: &HeaderMap,
     credential: &AuthenticationResponseJson,
 ) -> Result<Response, ApiError> {
-    let credential_key = b64::encode(credential.raw_id.as_ref());
+    let credential_key = format!(
+        "{}|{}",
+        b64::encode(credential.raw_id.as_ref()),
+        meta.ip.as_deref().unwrap_or_default()
+    );
     let keys: [Keyed<'_>; 2] = [
         (limits::ASSERTION_PER_CREDENTIAL, Some(&credential_key)),
         (limits::ASSERTION_PER_IP, meta.ip.as_deref()),

@@ -120,7 +120,7 @@ async fn many_usernames_from_one_address_are_limited_per_ip() {
 /// Failed passkey sign-ins: ten per credential, a hundred per IP; X-Forwarded-For counts
 /// only behind a trusted proxy.
 #[tokio::test]
-async fn failed_passkey_sign_ins_are_limited_per_credential_and_per_ip() {
+async fn failed_passkey_sign_ins_are_limited_per_credential_and_address_and_per_ip() {
     for server in servers().await {
         let (_, mut key) = server.signed_in("ada").await;
         let mut browser = from(&server, "203.0.113.1");
@@ -139,6 +139,10 @@ async fn failed_passkey_sign_ins_are_limited_per_credential_and_per_ip() {
         let reply = browser.login_finish(&response).await;
         reply.assert_error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
         assert!(retry_after(&reply) > 0);
+        // Credential IDs are public: failures from one address must not lock the owner out
+        // elsewhere.
+        let mut owner = from(&server, "198.51.100.7");
+        owner.login(&mut key).await;
         // Another account's key from the same address still signs in.
         let (_, mut bobs) = server.signed_in("bob").await;
         browser.login(&mut bobs).await;

@@ -190,3 +190,16 @@ async fn a_policy_file_applies_once_and_an_admin_change_outlives_a_restart() {
         assert_eq!(view["policy"]["maxCredentials"], 8);
     }
 }
+
+#[tokio::test]
+async fn a_policy_change_needs_a_recent_sign_in() {
+    for server in servers().await {
+        let (admin_server, mut admin) = with_admin(&server).await;
+        admin_server.clock.advance(301);
+        let before = admin_server.snapshot().await;
+        put_policy(&mut admin, &json!({ "maxCredentials": 6 }))
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "reauthentication_required");
+        assert_eq!(admin_server.snapshot().await, before);
+    }
+}

@@ -184,3 +184,32 @@ async fn an_account_with_neither_keys_nor_password_cannot_reauthenticate() {
         assert_eq!(begun["methods"], json!(["webauthn"]));
     }
 }
+
+#[tokio::test]
+async fn reauthentication_needs_user_verification_not_just_a_touch() {
+    for server in servers().await {
+        let (mut client, mut key) = server.signed_in("ada").await;
+        server.clock.advance(301);
+        let begun = client.post("/api/v1/me/reauth/begin", json!({})).await.ok();
+        assert_eq!(begun["publicKey"]["userVerification"], "required");
+        // UP without UV (flags 0x01).
+        let touch_only = key.get(
+            &begun["publicKey"],
+            ORIGIN,
+            &Tweak {
+                flags: Some(0x01),
+                ..Tweak::default()
+            },
+        );
+        let before = server.snapshot().await;
+        client
+            .post(
+                "/api/v1/me/reauth/finish",
+                json!({ "credential": touch_only }),
+            )
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "user_verification_required");
+        assert_eq!(server.snapshot().await, before);
+        all_refused(&mut client, &key.id).await;
+    }
+}
