@@ -59,11 +59,14 @@ pub fn response(authenticator: &Authenticator, env: &Env<'_>) -> Value {
         options.push(flag("uv", true));
     }
     let remaining = env.store.capacity().saturating_sub(env.store.count());
+    // With alwaysUv on, CTAP1/U2F is switched off, so it is not offered.
+    let versions = VERSIONS
+        .iter()
+        .filter(|v| !(state.settings.always_uv && **v == "U2F_V2"))
+        .map(|v| text(v))
+        .collect();
     let mut info = vec![
-        int_key(
-            0x01,
-            Value::Array(VERSIONS.iter().map(|v| text(v)).collect()),
-        ),
+        int_key(0x01, Value::Array(versions)),
         int_key(
             0x02,
             Value::Array(extensions::SUPPORTED.iter().map(|e| text(e)).collect()),

@@ -274,14 +274,9 @@ pub fn handle(
             .wrap(&key, &options, &rp_hash, env.rng)
             .map_err(|_| StatusCode::Other)?
     };
-    // The credential and the counter land together, or not at all.
-    env.store.apply(&batch).map_err(|_| {
-        if request.rk {
-            StatusCode::KeyStoreFull
-        } else {
-            StatusCode::Other
-        }
-    })?;
+    // The credential and the counter land together, or not at all. Capacity was checked
+    // above, so a failure here is the storage itself.
+    env.store.apply(&batch).map_err(|_| StatusCode::Other)?;
 
     // 17. authData = rpIdHash || flags || signCount || attestedCredentialData || extensions.
     let settings = &env.store.state().settings;

@@ -31,6 +31,8 @@ impl StatusWord {
     pub const INS_NOT_SUPPORTED: Self = Self(0x6D00);
     /// ISO 7816 "no precise diagnosis": an internal failure (storage, crypto).
     pub const UNKNOWN: Self = Self(0x6F00);
+    /// SW_COMMAND_NOT_ALLOWED: CTAP1 is switched off (alwaysUv).
+    pub const COMMAND_NOT_ALLOWED: Self = Self(0x6986);
 
     /// SW1 SW2.
     pub const fn to_bytes(self) -> [u8; 2] {

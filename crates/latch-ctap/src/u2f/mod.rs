@@ -83,6 +83,11 @@ fn process(
     if !matches!(ins, REGISTER | AUTHENTICATE | VERSION) {
         return Err(StatusWord::INS_NOT_SUPPORTED);
     }
+    // CTAP 2.1 §6.11.2: with alwaysUv on, CTAP1 is disabled (it can verify no user, and
+    // dont-enforce-user-presence would sign with no gesture at all).
+    if env.store.state().settings.always_uv {
+        return Err(StatusWord::COMMAND_NOT_ALLOWED);
+    }
     let command = Command::parse(apdu).map_err(|error| match error {
         ApduError::TooShort | ApduError::BadLength => StatusWord::WRONG_LENGTH,
     })?;

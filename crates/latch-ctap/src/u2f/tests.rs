@@ -508,6 +508,49 @@ fn authenticate_round_trip_with_a_persisted_counter() {
 }
 
 #[test]
+fn always_uv_switches_ctap1_off() {
+    let (mut auth, mut env, _, cert) = device();
+    let application = [0x56; 32];
+    let registration = register(&mut auth, &mut env, &CHALLENGE, &application, cert.len());
+    env.store
+        .apply(&[crate::store::Write::Settings(crate::store::Settings {
+            always_uv: true,
+            min_pin_length_rp_ids: vec![],
+        })])
+        .unwrap();
+    let count = env.store.sign_count();
+    for (ins, p1, data) in [
+        (
+            0x02,
+            0x08,
+            authenticate_data(&CHALLENGE, &application, &registration.key_handle),
+        ),
+        (
+            0x02,
+            0x03,
+            authenticate_data(&CHALLENGE, &application, &registration.key_handle),
+        ),
+        (0x01, 0x00, [CHALLENGE, application].concat()),
+        (0x03, 0x00, Vec::new()),
+    ] {
+        assert_eq!(
+            send(&mut auth, &mut env, &extended(ins, p1, &data)),
+            Err(0x6986),
+            "INS {ins:#04x}"
+        );
+    }
+    assert_eq!(env.store.sign_count(), count);
+    // And getInfo stops offering U2F.
+    let info = auth.handle(&mut env.env(), &[0x04]);
+    let info: ciborium::value::Value = ciborium::from_reader(&info[1..]).unwrap();
+    let versions = crate::cbor::read::get(info.as_map().unwrap(), 1).unwrap();
+    assert!(!versions
+        .as_array()
+        .unwrap()
+        .contains(&ciborium::value::Value::Text("U2F_V2".into())));
+}
+
+#[test]
 fn dont_enforce_signs_without_presence() {
     let (mut auth, mut env, _, cert) = device();
     let application = [0x55; 32];

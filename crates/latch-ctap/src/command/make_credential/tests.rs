@@ -358,10 +358,11 @@ fn resident_store_full_and_write_failure() {
         call(&mut auth, &mut env, MAKE_CREDENTIAL, Some(rk(b"b"))).err(),
         Some(0x28)
     );
+    // A storage failure is not a full store: CTAP2_ERR_OTHER.
     env.store.fail_writes = true;
     assert_eq!(
         call(&mut auth, &mut env, MAKE_CREDENTIAL, Some(rk(b"a"))).err(),
-        Some(0x28)
+        Some(0x7F)
     );
     assert_eq!(
         call(

@@ -3,7 +3,7 @@
 //! ends the wait at once.
 
 use std::io::BufRead;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,18 +26,49 @@ pub enum Waiting {
     Done,
 }
 
+/// Which request the host cancelled, and which one the authenticator is working on (request
+/// id + 1; 0 for none). Bound to a request, so a cancel or an abort can never be wiped by the
+/// next request, nor land on it.
+#[derive(Debug, Default)]
+pub struct Cancellation {
+    cancelled: AtomicU64,
+    current: AtomicU64,
+}
+
+impl Cancellation {
+    /// The host cancelled (or resynchronised away from) request `id`.
+    pub fn cancel(&self, id: u64) {
+        self.cancelled.store(id.wrapping_add(1), Ordering::SeqCst);
+    }
+
+    /// The authenticator starts on request `id`.
+    pub fn start(&self, id: u64) {
+        self.current.store(id.wrapping_add(1), Ordering::SeqCst);
+    }
+
+    /// Whether the request being worked on was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        let current = self.current.load(Ordering::SeqCst);
+        current != 0 && self.cancelled.load(Ordering::SeqCst) == current
+    }
+}
+
 /// The presence source of the authenticator thread.
 pub struct TerminalPresence {
     mode: PresenceMode,
-    /// Set by the driver when the host cancels the request.
-    pub cancelled: Arc<AtomicBool>,
+    /// Shared with the driver, which records cancels.
+    pub cancellation: Arc<Cancellation>,
     waiting: Sender<Waiting>,
     lines: Option<Receiver<String>>,
 }
 
 impl TerminalPresence {
     /// A presence source; in `Ask` mode a thread reads the terminal's lines.
-    pub fn new(mode: PresenceMode, cancelled: Arc<AtomicBool>, waiting: Sender<Waiting>) -> Self {
+    pub fn new(
+        mode: PresenceMode,
+        cancellation: Arc<Cancellation>,
+        waiting: Sender<Waiting>,
+    ) -> Self {
         let lines = (mode == PresenceMode::Ask).then(|| {
             let (send, receive) = mpsc::channel();
             std::thread::spawn(move || {
@@ -53,7 +84,7 @@ impl TerminalPresence {
         });
         Self {
             mode,
-            cancelled,
+            cancellation,
             waiting,
             lines,
         }
@@ -69,7 +100,7 @@ impl TerminalPresence {
         let _ = self.waiting.send(Waiting::Started);
         let deadline = Instant::now() + TIMEOUT;
         let answer = loop {
-            if self.cancelled.load(Ordering::SeqCst) {
+            if self.cancellation.is_cancelled() {
                 eprintln!("  cancelled by the client");
                 break Presence::Denied;
             }
@@ -145,6 +176,24 @@ impl UserPresence for TerminalPresence {
 #[cfg(test)]
 mod tests {
     use super::describe;
+
+    #[test]
+    fn a_cancel_belongs_to_its_request() {
+        let cancellation = super::Cancellation::default();
+        assert!(!cancellation.is_cancelled());
+        cancellation.start(7);
+        cancellation.cancel(6); // an older request: not this one
+        assert!(!cancellation.is_cancelled());
+        cancellation.cancel(7);
+        assert!(cancellation.is_cancelled());
+        // The next request starts clean, and the old cancel cannot reach it.
+        cancellation.start(8);
+        assert!(!cancellation.is_cancelled());
+        // Request 0 is a real id, not "none".
+        cancellation.start(0);
+        cancellation.cancel(0);
+        assert!(cancellation.is_cancelled());
+    }
 
     #[test]
     fn descriptions_name_the_rp_and_the_action() {

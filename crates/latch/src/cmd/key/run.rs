@@ -8,7 +8,6 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +22,7 @@ use latch_ctap::StatusCode;
 
 use super::device::{FileStore, OpenError};
 use super::identity::AAGUID;
-use super::presence::{TerminalPresence, Waiting};
+use super::presence::{Cancellation, TerminalPresence, Waiting};
 use crate::state_file::{key_file_path, KeySource, StateFile, KEY_LEN};
 
 /// How touch requests are answered.
@@ -155,8 +154,8 @@ fn serve(udp: &str, args: &RunArgs) -> Result<(), String> {
     let (jobs_send, jobs) = mpsc::channel::<Job>();
     let (done_send, done) = mpsc::channel::<(RequestId, Vec<u8>)>();
     let (waiting_send, waiting) = mpsc::channel::<Waiting>();
-    let cancelled = Arc::new(AtomicBool::new(false));
-    let presence = TerminalPresence::new(args.presence, cancelled.clone(), waiting_send);
+    let cancellation = Arc::new(Cancellation::default());
+    let presence = TerminalPresence::new(args.presence, cancellation.clone(), waiting_send);
     let config = Config {
         aaguid: AAGUID,
         firmware_version: u64::from(VERSION.minor),
@@ -166,7 +165,7 @@ fn serve(udp: &str, args: &RunArgs) -> Result<(), String> {
     let worker = std::thread::spawn(move || {
         authenticator_thread(config, store, presence, clock, jobs, done_send)
     });
-    let result = transport_loop(&socket, clock, &jobs_send, &done, &waiting, &cancelled);
+    let result = transport_loop(&socket, clock, &jobs_send, &done, &waiting, &cancellation);
     drop(jobs_send);
     let _ = worker.join();
     result
@@ -181,7 +180,7 @@ fn authenticator_thread(
     done: Sender<(RequestId, Vec<u8>)>,
 ) {
     let mut rng = SystemRng;
-    let cancelled = presence.cancelled.clone();
+    let cancellation = presence.cancellation.clone();
     let mut env = Env {
         rng: &mut rng,
         clock: &clock,
@@ -196,13 +195,18 @@ fn authenticator_thread(
         }
     };
     for job in jobs {
+        cancellation.start(job.id.0);
         let response = match job.kind {
             RequestKind::Cbor => {
                 let name = command_name(job.payload.first().copied());
-                let response = authenticator.handle(&mut env, &job.payload);
+                let mut response = authenticator.handle(&mut env, &job.payload);
                 let status = StatusCode::from(response.first().copied().unwrap_or(0x7F));
-                if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+                // A cancelled request that failed (the prompt was abandoned) answers
+                // KEEPALIVE_CANCEL; one that completed before the cancel keeps its answer, since
+                // what it did is done.
+                if status != StatusCode::Ok && cancellation.is_cancelled() {
                     eprintln!("  {name}: cancelled by the client");
+                    response = vec![hid::CTAP2_ERR_KEEPALIVE_CANCEL];
                 } else if status == StatusCode::Ok {
                     eprintln!("  {name}: ok");
                 } else {
@@ -258,7 +262,7 @@ fn transport_loop(
     jobs: &Sender<Job>,
     done: &Receiver<(RequestId, Vec<u8>)>,
     waiting: &Receiver<Waiting>,
-    cancelled: &AtomicBool,
+    cancellation: &Cancellation,
 ) -> Result<(), String> {
     let mut next_cid = {
         let mut seed = [0u8; 4];
@@ -320,19 +324,13 @@ fn transport_loop(
         while let Ok((id, response)) = done.try_recv() {
             if pending == Some(id) {
                 pending = None;
-                let payload = if cancelled.swap(false, Ordering::SeqCst) {
-                    vec![hid::CTAP2_ERR_KEEPALIVE_CANCEL]
-                } else {
-                    response
-                };
-                let _ = hid.respond(id, &payload);
+                let _ = hid.respond(id, &response);
             }
         }
         while let Some(event) = hid.poll_event() {
             match event {
                 Event::Request(request) => {
                     pending = Some(request.id);
-                    cancelled.store(false, Ordering::SeqCst);
                     let job = Job {
                         id: request.id,
                         kind: request.kind,
@@ -345,12 +343,9 @@ fn transport_loop(
                 Event::Wink { .. } => {
                     eprintln!("latch key: *wink* (a client asked which key this is)")
                 }
-                Event::Cancel { .. } => cancelled.store(true, Ordering::SeqCst),
-                Event::Aborted { id, .. } => {
-                    if pending == Some(id) {
-                        cancelled.store(true, Ordering::SeqCst);
-                    }
-                }
+                Event::Cancel { id, .. } => cancellation.cancel(id.0),
+                // A resync abandons the request: stop asking the user about it.
+                Event::Aborted { id, .. } => cancellation.cancel(id.0),
             }
         }
         if let Some(peer) = peer {
