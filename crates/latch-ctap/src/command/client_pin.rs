@@ -199,9 +199,15 @@ pub fn handle(
     // before any key agreement work; a declined verification changes nothing else.
     let uv_proof = if uv_token {
         request.protocol.ok_or(StatusCode::MissingParameter)?;
-        if request.key_agreement.is_none() || request.permissions.is_none() {
+        let Some(permissions) = request.permissions else {
+            return Err(StatusCode::MissingParameter);
+        };
+        if request.key_agreement.is_none() {
             return Err(StatusCode::MissingParameter);
         }
+        // A request that would be refused anyway must not cost a prompt (or a UV retry).
+        crate::pin::check_permissions(permissions, OFFERED_PERMISSIONS, request.rp_id.as_deref())
+            .map_err(|error| pin_status(&error))?;
         let rp_id = request.rp_id.as_deref().unwrap_or_default();
         Some(authenticator.perform_built_in_uv(env, rp_id, "verify")?)
     } else {

@@ -269,14 +269,10 @@ impl PinState {
         self.token.as_mut()
     }
 
-    /// `stopUsingPinUvAuthToken()`.
-    pub fn drop_token(&mut self) {
-        self.token = None;
-    }
-
     /// Checks a command's pinUvAuthParam against the live token, then the token's window,
     /// permission and RP ID: no token → PIN_AUTH_INVALID; bad param → PIN_AUTH_INVALID;
-    /// expired → PIN_AUTH_INVALID; permission or RP ID wrong → UNAUTHORIZED_PERMISSION.
+    /// expired → PIN_AUTH_INVALID; permission missing → UNAUTHORIZED_PERMISSION; bound to
+    /// another RP ID → PIN_AUTH_INVALID.
     pub fn authorize(
         &mut self,
         now_ms: u64,
@@ -529,7 +525,7 @@ impl PinState {
 
 /// getPinUvAuthTokenUsingPinWithPermissions steps 3-4 (and the same for UV): permissions not
 /// zero, all offered, pcmr alone, and an RP ID with mc or ga.
-fn check_permissions(
+pub(crate) fn check_permissions(
     raw: u64,
     offered: Permissions,
     rp_id: Option<&str>,

@@ -632,6 +632,23 @@ fn uv_token_and_uv_retries_over_client_pin() {
         Err(StatusCode::MissingParameter.byte())
     );
     assert_eq!(env.presence.uv_requests.len(), asked);
+    // A permission that is not offered (bio enrollment) → UNAUTHORIZED_PERMISSION, also
+    // without a prompt; mc without an RP ID → MISSING_PARAMETER.
+    for (permissions, rp_id, status) in [
+        (0x08, Some(RP), StatusCode::UnauthorizedPermission),
+        (0x01, None, StatusCode::MissingParameter),
+    ] {
+        let (cose, _) = agree(&mut auth, &mut env, PinUvAuthProtocol::Two);
+        let mut request = uv_token_request(cose, permissions).into_map().unwrap();
+        if rp_id.is_none() {
+            request.retain(|(k, _)| k != &int(0x0A));
+        }
+        assert_eq!(
+            call(&mut auth, &mut env, CLIENT_PIN, Some(Value::Map(request))),
+            Err(status.byte())
+        );
+    }
+    assert_eq!(env.presence.uv_requests.len(), asked);
 }
 
 #[test]
