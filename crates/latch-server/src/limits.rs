@@ -129,6 +129,18 @@ pub async fn check(state: &AppState, keys: &[Keyed<'_>]) -> Result<(), ApiError>
     }
 }
 
+/// Whether a failed assertion counts toward the limits: they stop guessing, and a counter
+/// that lost a race with a concurrent sign-in (or regressed) came with a valid signature, so
+/// it is no guess. Internal errors are the server's, not the caller's.
+pub fn counts_as_attempt(error: &ApiError) -> bool {
+    !matches!(
+        error,
+        ApiError::Internal(_)
+            | ApiError::CounterRaced
+            | ApiError::Ceremony(latch_webauthn::Error::CounterRegressed { .. })
+    )
+}
+
 /// Counts a failure after the fact (outside the failed call's rolled-back transaction) and
 /// returns the call's own error; a failure to count is logged, not returned.
 pub async fn failed(state: &AppState, keys: &[Keyed<'_>], error: ApiError) -> ApiError {
@@ -164,6 +176,17 @@ pub async fn reset(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_guesses_count() {
+        assert!(counts_as_attempt(&ApiError::Ceremony(
+            latch_webauthn::Error::ChallengeMismatch
+        )));
+        assert!(!counts_as_attempt(&ApiError::CounterRaced));
+        assert!(!counts_as_attempt(&ApiError::Ceremony(
+            latch_webauthn::Error::CounterRegressed { stored: 5, got: 4 }
+        )));
+    }
 
     #[test]
     fn windows_are_fixed_and_retry_after_counts_what_is_left() {

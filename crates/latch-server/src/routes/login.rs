@@ -184,7 +184,7 @@ pub async fn finish(
     limits::check(&state, &keys).await?;
     match finish_write(&state, meta.clone(), headers, body).await {
         Ok(reply) => Ok(reply),
-        Err(e @ ApiError::Internal(_)) => Err(e),
+        Err(e) if !limits::counts_as_attempt(&e) => Err(e),
         Err(e) => Err(limits::failed(&state, &keys, e).await),
     }
 }

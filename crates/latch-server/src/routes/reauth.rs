@@ -114,7 +114,7 @@ async fn with_assertion(
     limits::check(state, &keys).await?;
     match assertion_tx(state, signed_in, meta, headers, credential).await {
         Ok(r) => Ok(r),
-        Err(e @ ApiError::Internal(_)) => Err(e),
+        Err(e) if !limits::counts_as_attempt(&e) => Err(e),
         Err(e) => Err(limits::failed(state, &keys, e).await),
     }
 }
