@@ -2,7 +2,10 @@
 //! largeBlobs, authenticatorConfig): unlike makeCredential and getAssertion, they authenticate
 //! a command-specific message and never bind an RP ID to the token.
 
-use super::{pin_status, PinUvAuth};
+use ciborium::value::Value;
+
+use super::{parse_pin_uv_auth, pin_status, PinUvAuth};
+use crate::cbor::read;
 use crate::pin::{Permissions, PinState, PinToken, PinUvAuthProtocol, TokenUse};
 use crate::status::StatusCode;
 
@@ -37,4 +40,33 @@ pub fn require_token<'p>(
         },
     )
     .map_err(|error| pin_status(&error))
+}
+
+/// The request shape of authenticatorCredentialManagement and authenticatorConfig.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubcommandRequest {
+    /// subCommand (0x01).
+    pub sub_command: u64,
+    /// subCommandParams (0x02), as received.
+    pub sub_command_params: Option<Vec<(Value, Value)>>,
+    /// pinUvAuthParam (0x04) and pinUvAuthProtocol (0x03).
+    pub pin_uv_auth: Option<PinUvAuth>,
+}
+
+impl SubcommandRequest {
+    /// Parses the parameter map: no subCommand → MISSING_PARAMETER, a wrong type →
+    /// CBOR_UNEXPECTED_TYPE.
+    pub fn parse(map: &[(Value, Value)]) -> Result<Self, StatusCode> {
+        let sub_command = read::get(map, 0x01).ok_or(StatusCode::MissingParameter)?;
+        let sub_command =
+            u64::try_from(read::int(sub_command)?).map_err(|_| StatusCode::InvalidSubcommand)?;
+        let sub_command_params = read::get(map, 0x02)
+            .map(|params| read::map(params).map(<[_]>::to_vec))
+            .transpose()?;
+        Ok(Self {
+            sub_command,
+            sub_command_params,
+            pin_uv_auth: parse_pin_uv_auth(map, 0x04, 0x03)?,
+        })
+    }
 }

@@ -7,7 +7,7 @@ mod tests;
 use ciborium::value::Value;
 
 use super::auth::require_token;
-use super::{parse_pin_uv_auth, pin_status, Authenticator, PinUvAuth};
+use super::{pin_status, Authenticator};
 use crate::cbor::{self, read};
 use crate::env::Env;
 use crate::pin::{Permissions, PersistedPin, PinStore, StorageError, MAX_PIN_BYTES};
@@ -23,34 +23,9 @@ pub const SET_MIN_PIN_LENGTH: u64 = 0x03;
 /// maxRPIDsForSetMinPINLength (getInfo 0x10).
 pub const MAX_RP_IDS_FOR_SET_MIN_PIN_LENGTH: usize = 8;
 
-/// A parsed request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    /// subCommand (0x01).
-    pub sub_command: u64,
-    /// subCommandParams (0x02), as received.
-    pub sub_command_params: Option<Vec<(Value, Value)>>,
-    /// pinUvAuthParam (0x04) and pinUvAuthProtocol (0x03).
-    pub pin_uv_auth: Option<PinUvAuth>,
-}
-
-impl Request {
-    /// Parses the parameter map: no subCommand → MISSING_PARAMETER, a wrong type →
-    /// CBOR_UNEXPECTED_TYPE.
-    pub fn parse(map: &[(Value, Value)]) -> Result<Self, StatusCode> {
-        let sub_command = read::get(map, 0x01).ok_or(StatusCode::MissingParameter)?;
-        let sub_command =
-            u64::try_from(read::int(sub_command)?).map_err(|_| StatusCode::InvalidSubcommand)?;
-        let sub_command_params = read::get(map, 0x02)
-            .map(|params| read::map(params).map(<[_]>::to_vec))
-            .transpose()?;
-        Ok(Self {
-            sub_command,
-            sub_command_params,
-            pin_uv_auth: parse_pin_uv_auth(map, 0x04, 0x03)?,
-        })
-    }
-}
+/// A parsed request: the same {subCommand, subCommandParams, pinUvAuthProtocol,
+/// pinUvAuthParam} shape as the other management commands.
+pub type Request = super::auth::SubcommandRequest;
 
 /// Runs the request; success has no response map.
 pub fn handle(

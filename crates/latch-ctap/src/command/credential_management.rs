@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use ciborium::value::Value;
 
 use super::auth::require_token;
-use super::{descriptor_id, parse_pin_uv_auth, rp_id_hash, Authenticator, PinUvAuth};
+use super::{descriptor_id, rp_id_hash, Authenticator};
 use crate::cbor::{self, int_key, read, text_key};
 use crate::credential::{MasterKey, PrivateKey};
 use crate::env::Env;
@@ -33,34 +33,9 @@ pub const DELETE_CREDENTIAL: u64 = 0x06;
 /// updateUserInformation.
 pub const UPDATE_USER_INFORMATION: u64 = 0x07;
 
-/// A parsed request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    /// subCommand (0x01).
-    pub sub_command: u64,
-    /// subCommandParams (0x02), as received.
-    pub sub_command_params: Option<Vec<(Value, Value)>>,
-    /// pinUvAuthParam (0x04) and pinUvAuthProtocol (0x03).
-    pub pin_uv_auth: Option<PinUvAuth>,
-}
-
-impl Request {
-    /// Parses the parameter map: no subCommand → MISSING_PARAMETER, a wrong type →
-    /// CBOR_UNEXPECTED_TYPE.
-    pub fn parse(map: &[(Value, Value)]) -> Result<Self, StatusCode> {
-        let sub_command = read::get(map, 0x01).ok_or(StatusCode::MissingParameter)?;
-        let sub_command =
-            u64::try_from(read::int(sub_command)?).map_err(|_| StatusCode::InvalidSubcommand)?;
-        let sub_command_params = read::get(map, 0x02)
-            .map(|params| read::map(params).map(<[_]>::to_vec))
-            .transpose()?;
-        Ok(Self {
-            sub_command,
-            sub_command_params,
-            pin_uv_auth: parse_pin_uv_auth(map, 0x04, 0x03)?,
-        })
-    }
-}
+/// A parsed request: the same {subCommand, subCommandParams, pinUvAuthProtocol,
+/// pinUvAuthParam} shape as the other management commands.
+pub type Request = super::auth::SubcommandRequest;
 
 /// What the GetNext subcommands continue: the RP IDs or credential IDs not yet returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
