@@ -20,6 +20,7 @@ mod openapi;
 mod password;
 pub mod policy;
 mod routes;
+pub mod sealed;
 mod session;
 pub mod state;
 pub mod store;

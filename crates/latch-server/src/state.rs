@@ -52,6 +52,9 @@ impl Clock for ManualClock {
 
 /// How long a begun ceremony may be finished (the options' timeout is the same 5 minutes).
 pub const CEREMONY_TTL: i64 = 300;
+/// How often expired ceremony records are swept (by whichever request comes first after).
+const SWEEP_EVERY: i64 = 60;
+
 /// How long a session lasts from sign-in.
 pub const SESSION_TTL: i64 = 30 * 24 * 3600;
 
@@ -76,6 +79,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// The policy in force, as last read from the database.
     pub policy_cache: PolicyCache,
+    /// When expired ceremony records are next swept ([`AppState::sweep_due`]).
+    next_sweep: AtomicI64,
 }
 
 impl std::ops::Deref for AppState {
@@ -131,10 +136,27 @@ impl AppState {
             clock,
             metrics: Metrics::default(),
             policy_cache: PolicyCache::default(),
+            next_sweep: AtomicI64::new(i64::MIN),
         })))
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// Whether the caller should sweep expired ceremony records now: true for one caller per
+    /// [`SWEEP_EVERY`] seconds, so the sweep costs nothing on most requests.
+    pub fn sweep_due(&self, now: i64) -> bool {
+        let next = self.next_sweep.load(Ordering::Relaxed);
+        now >= next
+            && self
+                .next_sweep
+                .compare_exchange(
+                    next,
+                    now.saturating_add(SWEEP_EVERY),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
     }
 }

@@ -13,6 +13,7 @@ use crate::http::{cookie, set_cookie, CEREMONY_COOKIE};
 use crate::state::{AppState, CEREMONY_TTL};
 use crate::store::ceremonies;
 use crate::store::credentials::Credential;
+use latch_webauthn::b64;
 
 /// Which call a ceremony belongs to; a finish only takes its own kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +58,25 @@ pub struct AddCredential {
 
 const COOKIE_PATH: &str = "/api/v1";
 
-/// Stores a new ceremony and returns the `Set-Cookie` that names it.
+/// Sealed tokens start with this (a stored ceremony's token is bare base64url, which has no
+/// `.`), so a finish knows where to look.
+const SEALED_PREFIX: &str = "s.";
+
+/// The longest sealed token put in a cookie: browsers keep cookies up to about 4 KiB,
+/// attributes included. Larger states (a long allowCredentials) are stored instead.
+const MAX_SEALED_TOKEN: usize = 3000;
+
+/// What a sealed token carries (its kind is bound to it as associated data).
+#[derive(Serialize, Deserialize)]
+struct SealedCeremony<S> {
+    user_id: Option<i64>,
+    expires_at: i64,
+    state: S,
+}
+
+/// Starts a ceremony and returns the `Set-Cookie` that names it. On SQLite its state is
+/// sealed into the cookie ([`crate::sealed`]) and nothing is written; otherwise (PostgreSQL,
+/// or a state too large for a cookie) it is stored under the hash of a random token.
 pub async fn begin<T: Serialize>(
     conn: &mut AnyConnection,
     state: &AppState,
@@ -66,21 +85,30 @@ pub async fn begin<T: Serialize>(
     ceremony: &T,
 ) -> Result<HeaderValue, ApiError> {
     let now = state.now();
-    let (token, hash) = crypto::new_token()?;
-    let json = serde_json::to_string(ceremony).map_err(ApiError::internal)?;
-    let kind = kind.as_str();
-    state
-        .store
-        .write_each(conn, move |conn| {
-            Box::pin(async move {
-                // Abandoned ceremonies are swept here rather than by a background task.
-                ceremonies::purge_expired(conn, now).await?;
-                let expires_at = now.saturating_add(CEREMONY_TTL);
-                ceremonies::insert(conn, &hash, kind, user_id, &json, now, expires_at).await
+    let expires_at = now.saturating_add(CEREMONY_TTL);
+    let sealed = match state.store.sealing_key() {
+        Some(key) => {
+            let plain = serde_json::to_vec(&SealedCeremony {
+                user_id,
+                expires_at,
+                state: ceremony,
             })
-        })
-        .await
-        .map_err(ApiError::from)?;
+            .map_err(ApiError::internal)?;
+            let token = format!(
+                "{SEALED_PREFIX}{}",
+                b64::encode(
+                    &key.seal(kind.as_str(), &plain)
+                        .map_err(ApiError::internal)?
+                )
+            );
+            Some(token).filter(|t| t.len() <= MAX_SEALED_TOKEN)
+        }
+        None => None,
+    };
+    let token = match sealed {
+        Some(token) => token,
+        None => store(conn, state, kind, user_id, ceremony, now, expires_at).await?,
+    };
     set_cookie(
         CEREMONY_COOKIE,
         &token,
@@ -90,26 +118,164 @@ pub async fn begin<T: Serialize>(
     )
 }
 
-/// Takes (deletes) the ceremony the request's cookie names. Call it first inside the
-/// finish's transaction: if the finish fails, the rollback puts the ceremony back.
+/// Stores a ceremony in the database; returns its token.
+async fn store<T: Serialize>(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    kind: Kind,
+    user_id: Option<i64>,
+    ceremony: &T,
+    now: i64,
+    expires_at: i64,
+) -> Result<String, ApiError> {
+    let (token, hash) = crypto::new_token()?;
+    let json = serde_json::to_string(ceremony).map_err(ApiError::internal)?;
+    let kind = kind.as_str();
+    let sweep = state.sweep_due(now);
+    state
+        .store
+        .write_each(conn, move |conn| {
+            Box::pin(async move {
+                // Abandoned ceremonies are swept now and then rather than by a background task.
+                if sweep {
+                    ceremonies::purge_expired(conn, now).await?;
+                }
+                ceremonies::insert(conn, &hash, kind, user_id, &json, now, expires_at).await
+            })
+        })
+        .await
+        .map_err(ApiError::from)?;
+    Ok(token)
+}
+
+/// A ceremony read back by its finish, not yet used up: see [`consume`].
+#[derive(Debug)]
+pub struct Opened<T> {
+    pub value: T,
+    pub user_id: Option<i64>,
+    ticket: Ticket,
+}
+
+/// What [`consume`] needs to use the ceremony up.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    hash: Vec<u8>,
+    sealed_until: Option<i64>,
+}
+
+impl<T> Opened<T> {
+    pub fn ticket(&self) -> Ticket {
+        self.ticket.clone()
+    }
+}
+
+/// Reads the ceremony the request's cookie names, writing nothing: for a finish that checks
+/// the response first and then, inside its write, [`consume`]s the ceremony.
+pub async fn open<T: DeserializeOwned>(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    headers: &HeaderMap,
+    kind: Kind,
+) -> Result<Opened<T>, ApiError> {
+    let Some(token) = cookie(headers, CEREMONY_COOKIE) else {
+        return Err(ApiError::CeremonyNotFound);
+    };
+    let hash = crypto::token_hash(token);
+    if let Some(sealed) = token.strip_prefix(SEALED_PREFIX) {
+        return open_sealed(state, sealed, hash, kind);
+    }
+    let Some(stored) = ceremonies::get(conn, &hash, kind.as_str()).await? else {
+        return Err(ApiError::CeremonyNotFound);
+    };
+    if stored.expires_at <= state.now() {
+        return Err(ApiError::CeremonyExpired);
+    }
+    Ok(Opened {
+        value: serde_json::from_str(&stored.state).map_err(ApiError::internal)?,
+        user_id: stored.user_id,
+        ticket: Ticket {
+            hash,
+            sealed_until: None,
+        },
+    })
+}
+
+fn open_sealed<T: DeserializeOwned>(
+    state: &AppState,
+    sealed: &str,
+    hash: Vec<u8>,
+    kind: Kind,
+) -> Result<Opened<T>, ApiError> {
+    // A token this instance cannot open (forged, altered, sealed under another key or for
+    // another kind of ceremony) names no ceremony here.
+    let key = state
+        .store
+        .sealing_key()
+        .ok_or(ApiError::CeremonyNotFound)?;
+    let plain = b64::decode(sealed)
+        .and_then(|raw| key.open(kind.as_str(), &raw))
+        .ok_or(ApiError::CeremonyNotFound)?;
+    let opened: SealedCeremony<T> = serde_json::from_slice(&plain).map_err(ApiError::internal)?;
+    if opened.expires_at <= state.now() {
+        return Err(ApiError::CeremonyExpired);
+    }
+    Ok(Opened {
+        value: opened.state,
+        user_id: opened.user_id,
+        ticket: Ticket {
+            hash,
+            sealed_until: Some(opened.expires_at),
+        },
+    })
+}
+
+/// Uses the ceremony up, inside the finish's transaction: a ceremony answers one finish only,
+/// and if the finish fails afterwards the rollback leaves it usable. A ceremony another finish
+/// used up first is [`ApiError::CeremonyNotFound`].
+pub async fn consume(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    ticket: &Ticket,
+) -> Result<(), ApiError> {
+    let fresh = match ticket.sealed_until {
+        Some(expires_at) => {
+            let now = state.now();
+            if state.sweep_due(now) {
+                ceremonies::purge_used(conn, now).await?;
+            }
+            ceremonies::mark_used(conn, &ticket.hash, expires_at).await?
+        }
+        None => ceremonies::delete(conn, &ticket.hash).await?,
+    };
+    if fresh {
+        Ok(())
+    } else {
+        Err(ApiError::CeremonyNotFound)
+    }
+}
+
+/// Whether an opened ceremony was used up since (by a finish that committed). A finish that
+/// checks before it consumes asks this when its check fails, so that a replay is reported as
+/// one whatever else its stale response fails.
+pub async fn used_up(conn: &mut AnyConnection, ticket: &Ticket) -> Result<bool, ApiError> {
+    let used = match ticket.sealed_until {
+        Some(_) => ceremonies::is_used(conn, &ticket.hash).await?,
+        None => !ceremonies::exists(conn, &ticket.hash).await?,
+    };
+    Ok(used)
+}
+
+/// Takes the ceremony the request's cookie names: [`open`] then [`consume`]. Call it first
+/// inside the finish's transaction: if the finish fails, the rollback puts the ceremony back.
 pub async fn take<T: DeserializeOwned>(
     conn: &mut AnyConnection,
     state: &AppState,
     headers: &HeaderMap,
     kind: Kind,
 ) -> Result<(T, Option<i64>), ApiError> {
-    let Some(token) = cookie(headers, CEREMONY_COOKIE) else {
-        return Err(ApiError::CeremonyNotFound);
-    };
-    let hash = crypto::token_hash(token);
-    let Some(taken) = ceremonies::take(conn, &hash, kind.as_str()).await? else {
-        return Err(ApiError::CeremonyNotFound);
-    };
-    if taken.expires_at <= state.now() {
-        return Err(ApiError::CeremonyExpired);
-    }
-    let ceremony = serde_json::from_str(&taken.state).map_err(ApiError::internal)?;
-    Ok((ceremony, taken.user_id))
+    let opened = open(conn, state, headers, kind).await?;
+    consume(conn, state, &opened.ticket).await?;
+    Ok((opened.value, opened.user_id))
 }
 
 /// The `Set-Cookie` that removes the ceremony cookie once a finish succeeded.

@@ -110,19 +110,25 @@ pub async fn begin(
         .into_response())
 }
 
-/// §7.2 for `response` against the stored credential it names, then the counter moves
-/// forward (inside the caller's transaction). Returns the account and the credential.
-pub async fn verify_assertion(
+/// An assertion that passed §7.2 against the credential it names, whose counter has not
+/// moved yet ([`record_assertion`]).
+#[derive(Debug)]
+pub struct CheckedAssertion {
+    pub user: User,
+    pub credential: Credential,
+    usage: Use,
+}
+
+/// §7.2 for `response` against the stored credential it names. Reads only, so it can run
+/// before (and outside) the write that records the sign-in.
+pub async fn check_assertion(
     conn: &mut AnyConnection,
     state: &AppState,
     authentication: &AuthenticationState,
     response: &AuthenticationResponseJson,
-) -> Result<(User, Credential), ApiError> {
+) -> Result<CheckedAssertion, ApiError> {
     let raw_id = response.raw_id.as_ref();
-    let Some(credential) = credentials::by_id(conn, raw_id).await? else {
-        return Err(ApiError::UnknownCredential);
-    };
-    let Some(user) = users::by_id(conn, credential.user_id).await? else {
+    let Some((credential, user)) = credentials::with_owner(conn, raw_id).await? else {
         return Err(ApiError::UnknownCredential);
     };
     let stored = StoredCredential {
@@ -141,22 +147,43 @@ pub async fn verify_assertion(
         &stored,
         UnixTime(now),
     )?;
-    let moved = credentials::record_use(
-        conn,
-        &credential.id,
-        Use {
+    Ok(CheckedAssertion {
+        user,
+        credential,
+        usage: Use {
             sign_count: verified.sign_count,
             backup_eligible: verified.backup_eligible,
             backed_up: verified.backed_up,
             now,
         },
-    )
-    .await?;
-    if !moved {
-        // Another sign-in committed a counter at least this high since we read it.
-        return Err(ApiError::CounterRaced);
+    })
+}
+
+/// Moves the counter of a checked assertion forward, inside the caller's transaction. The
+/// update re-checks the stored counter, so a sign-in that raced past this one since the check
+/// makes this one fail ([`ApiError::CounterRaced`]) instead of moving the counter back.
+pub async fn record_assertion(
+    conn: &mut AnyConnection,
+    checked: &CheckedAssertion,
+) -> Result<(), ApiError> {
+    if credentials::record_use(conn, &checked.credential.id, checked.usage).await? {
+        Ok(())
+    } else {
+        Err(ApiError::CounterRaced)
     }
-    Ok((user, credential))
+}
+
+/// [`check_assertion`] then [`record_assertion`], inside the caller's transaction. Returns
+/// the account and the credential.
+pub async fn verify_assertion(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    authentication: &AuthenticationState,
+    response: &AuthenticationResponseJson,
+) -> Result<(User, Credential), ApiError> {
+    let checked = check_assertion(conn, state, authentication, response).await?;
+    record_assertion(conn, &checked).await?;
+    Ok((checked.user, checked.credential))
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,28 +222,48 @@ async fn finish_write(
     headers: HeaderMap,
     body: FinishBody,
 ) -> Result<Response, ApiError> {
-    // One write: the ceremony is consumed, the counter moves and the session is created, all
-    // together or not at all. On SQLite it joins the group commit (store::batch): the reads
-    // and the signature check run on the writer's connection, in order with every other write,
-    // and share its fsync.
+    // The checks read only, so they run here, in parallel with other sign-ins. Then one
+    // write: the ceremony is used up, the counter moves and the session is created, all
+    // together or not at all. On SQLite it joins the group commit (store::batch) and shares
+    // its fsync; both the ceremony and the counter are re-checked inside it, so a replay or a
+    // race lost since the check fails there and writes nothing.
     let mut conn = state.store.conn().await?;
+    let opened = ceremony::open::<Login>(&mut conn, state, &headers, Kind::Login).await?;
+    let ticket = opened.ticket();
+    let checked = match check_assertion(
+        &mut conn,
+        state,
+        &opened.value.authentication,
+        &body.credential,
+    )
+    .await
+    {
+        Ok(checked) => checked,
+        Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
+            return Err(ApiError::CeremonyNotFound)
+        }
+        Err(e) => return Err(e),
+    };
     let job_state = state.clone();
-    let (user, session_cookie) = state
+    let (checked, session_cookie) = state
         .store
         .write(&mut conn, move |tx| {
             Box::pin(async move {
                 let state = job_state;
-                let (ceremony, _) =
-                    ceremony::take::<Login>(tx, &state, &headers, Kind::Login).await?;
-                let (user, credential) =
-                    verify_assertion(tx, &state, &ceremony.authentication, &body.credential)
-                        .await?;
+                ceremony::consume(tx, &state, &ticket).await?;
+                record_assertion(tx, &checked).await?;
                 let now = state.now();
-                let detail = json!({ "credentialId": Base64Url(credential.id.clone()) });
-                audit::log(tx, Some(user.id), "login", &detail, &meta, now).await?;
-                let cookie =
-                    session::issue(tx, &state, user.id, Some(&credential.id), &meta).await?;
-                Ok::<_, ApiError>((user, cookie))
+                let detail = json!({ "credentialId": Base64Url(checked.credential.id.clone()) });
+                audit::log(tx, Some(checked.user.id), "login", &detail, &meta, now).await?;
+                let cookie = session::issue(
+                    tx,
+                    &state,
+                    checked.user.id,
+                    Some(&checked.credential.id),
+                    &meta,
+                )
+                .await?;
+                Ok::<_, ApiError>((checked, cookie))
             })
         })
         .await?;
@@ -225,7 +272,7 @@ async fn finish_write(
             (SET_COOKIE, session_cookie),
             (SET_COOKIE, ceremony::clear(state)?),
         ]),
-        Json(json!({ "user": UserView::from(&user) })),
+        Json(json!({ "user": UserView::from(&checked.user) })),
     )
         .into_response())
 }

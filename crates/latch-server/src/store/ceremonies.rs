@@ -2,9 +2,9 @@
 
 use sqlx::{AnyConnection, Row};
 
-/// A ceremony taken out of the store by its finish.
+/// A stored ceremony, as its finish reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Taken {
+pub struct Stored {
     pub user_id: Option<i64>,
     pub state: String,
     pub expires_at: i64,
@@ -34,24 +34,31 @@ pub async fn insert(
     Ok(())
 }
 
-/// Deletes and returns the ceremony: a challenge answers one finish only. Run inside the
-/// finish's transaction, so a finish that fails afterwards leaves the ceremony in place, and
-/// as its first statement, so SQLite takes the write lock before anything is read.
-pub async fn take(
+/// Removes ceremonies that expired before `now`.
+pub async fn purge_expired(conn: &mut AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1")
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The ceremony the token hash names, left in place (a finish that verifies before it writes
+/// reads it first, then [`delete`]s it inside its write).
+pub async fn get(
     conn: &mut AnyConnection,
     id: &[u8],
     kind: &str,
-) -> Result<Option<Taken>, sqlx::Error> {
+) -> Result<Option<Stored>, sqlx::Error> {
     let row = sqlx::query(
-        "DELETE FROM ceremonies WHERE id = $1 AND kind = $2 \
-         RETURNING user_id, state, expires_at",
+        "SELECT user_id, state, expires_at FROM ceremonies WHERE id = $1 AND kind = $2",
     )
     .bind(id.to_vec())
     .bind(kind)
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|row| {
-        Ok(Taken {
+        Ok(Stored {
             user_id: row.try_get("user_id")?,
             state: row.try_get("state")?,
             expires_at: row.try_get("expires_at")?,
@@ -60,9 +67,55 @@ pub async fn take(
     .transpose()
 }
 
-/// Removes ceremonies that expired before `now`.
-pub async fn purge_expired(conn: &mut AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1")
+/// Whether the ceremony is still stored (not yet used up, whatever its kind or expiry).
+pub async fn exists(conn: &mut AnyConnection, id: &[u8]) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT 1 AS stored FROM ceremonies WHERE id = $1")
+        .bind(id.to_vec())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Deletes the ceremony; false when it is gone already (another finish took it).
+pub async fn delete(conn: &mut AnyConnection, id: &[u8]) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM ceremonies WHERE id = $1")
+        .bind(id.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records that the sealed ceremony token with this hash was accepted; false when it was
+/// accepted before (a replay). Inside the finish's transaction, so a failed finish leaves the
+/// token usable.
+pub async fn mark_used(
+    conn: &mut AnyConnection,
+    id: &[u8],
+    expires_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO used_ceremonies (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id.to_vec())
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether the sealed ceremony token with this hash was accepted already.
+pub async fn is_used(conn: &mut AnyConnection, id: &[u8]) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT 1 AS used FROM used_ceremonies WHERE id = $1")
+        .bind(id.to_vec())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Removes used-token records whose tokens expired before `now` (they could not be replayed
+/// anyway).
+pub async fn purge_used(conn: &mut AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM used_ceremonies WHERE expires_at < $1")
         .bind(now)
         .execute(&mut *conn)
         .await?;

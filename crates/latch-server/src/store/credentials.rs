@@ -1,9 +1,12 @@
 //! WebAuthn credentials (passkeys and security keys).
 
+use std::sync::LazyLock;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::flag;
+use super::users::User;
 
 /// A stored credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +76,42 @@ pub async fn by_id(conn: &mut AnyConnection, id: &[u8]) -> Result<Option<Credent
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The credential with this id and the account that owns it, in one query (a sign-in needs
+/// both).
+pub async fn with_owner(
+    conn: &mut AnyConnection,
+    id: &[u8],
+) -> Result<Option<(Credential, User)>, sqlx::Error> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let columns = COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{c} AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {columns}, u.username AS u_username, u.display_name AS u_display_name, \
+             u.user_handle AS u_user_handle, u.password_hash AS u_password_hash, \
+             u.created_at AS u_created_at \
+             FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.id = $1"
+        )
+    });
+    let row = sqlx::query(SQL.as_str())
+        .bind(id.to_vec())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let credential = from_row(&row)?;
+    let user = User {
+        id: credential.user_id,
+        username: row.try_get("u_username")?,
+        display_name: row.try_get("u_display_name")?,
+        user_handle: row.try_get("u_user_handle")?,
+        password_hash: row.try_get("u_password_hash")?,
+        created_at: row.try_get("u_created_at")?,
+    };
+    Ok(Some((credential, user)))
 }
 
 /// The user's credentials, oldest first.

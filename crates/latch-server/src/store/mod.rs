@@ -20,11 +20,15 @@ pub mod trusted_browsers;
 pub mod users;
 
 use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Transaction};
+
+use crate::sealed::SealingKey;
 
 /// Which database the URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +63,12 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("the system RNG failed")]
     Rng,
+    #[error("cannot read or create the ceremony key {path}: {source}")]
+    SealingKey {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A pool of connections to the one database every `latch serve` instance shares.
@@ -68,6 +78,10 @@ pub struct Store {
     backend: Backend,
     /// SQLite files: the group-commit writer ([`batch`]).
     batcher: Option<batch::Batcher>,
+    /// SQLite: the key that seals ceremonies into their cookies ([`crate::sealed`]), kept in
+    /// `<database file>.key`. PostgreSQL instances, which may run on several hosts, keep
+    /// ceremonies in the database instead.
+    sealing: Option<Arc<SealingKey>>,
 }
 
 /// What every SQLite connection runs first.
@@ -96,6 +110,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "security",
         include_str!("../../migrations/sqlite/0004_security.sql"),
     ),
+    (
+        5,
+        "sealed ceremonies",
+        include_str!("../../migrations/sqlite/0005_sealed_ceremonies.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -117,6 +136,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "security",
         include_str!("../../migrations/postgres/0004_security.sql"),
+    ),
+    (
+        5,
+        "sealed ceremonies",
+        include_str!("../../migrations/postgres/0005_sealed_ceremonies.sql"),
     ),
 ];
 
@@ -147,6 +171,32 @@ fn migrator(backend: Backend) -> Migrator {
     }
 }
 
+/// The database file a SQLite URL names (`None` for an in-memory database).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// The sealing key of a SQLite database: beside its file, or in memory for a memory database.
+fn sqlite_sealing_key(url: &str) -> Result<SealingKey, StoreError> {
+    let Some(file) = sqlite_file(url) else {
+        return SealingKey::ephemeral().map_err(|_| StoreError::Rng);
+    };
+    let mut path = file.into_os_string();
+    path.push(".key");
+    let path = PathBuf::from(path);
+    SealingKey::load_or_create(&path).map_err(|source| StoreError::SealingKey {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
 /// SQLite URLs create their file when missing unless they say otherwise.
 fn sqlite_url(url: &str) -> String {
     if url.contains(":memory:") || url.contains("mode=") {
@@ -170,6 +220,7 @@ impl Store {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
         let mut batcher = None;
+        let mut sealing = None;
         let pool = match backend {
             Backend::Sqlite => {
                 let url = sqlite_url(url);
@@ -186,6 +237,7 @@ impl Store {
                     conn.close().await.map_err(StoreError::Connect)?;
                 }
                 let options: AnyConnectOptions = url.parse().map_err(StoreError::Connect)?;
+                sealing = Some(Arc::new(sqlite_sealing_key(&url)?));
                 if !memory {
                     batcher = Some(batch::Batcher::start(options.clone(), SQLITE_SETUP));
                 }
@@ -220,11 +272,17 @@ impl Store {
             pool,
             backend,
             batcher,
+            sealing,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The key that seals ceremonies into cookies, when this backend uses one.
+    pub fn sealing_key(&self) -> Option<&SealingKey> {
+        self.sealing.as_deref()
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -320,4 +378,26 @@ pub(crate) fn flag(b: bool) -> i64 {
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        let file = |url| sqlite_file(url).map(|p| p.display().to_string());
+        assert_eq!(file("sqlite://latch.db").as_deref(), Some("latch.db"));
+        assert_eq!(
+            file("sqlite:latch.db?mode=rwc").as_deref(),
+            Some("latch.db")
+        );
+        assert_eq!(
+            file("sqlite:///var/lib/latch.db").as_deref(),
+            Some("/var/lib/latch.db")
+        );
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("sqlite://x.db?mode=memory"), None);
+        assert_eq!(file("postgres://db/latch"), None);
+    }
 }

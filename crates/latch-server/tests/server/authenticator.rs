@@ -31,6 +31,8 @@ pub struct Tweak {
     pub bad_signature: bool,
     /// The AAGUID to register with instead of [`AAGUID`].
     pub aaguid: Option<[u8; 16]>,
+    /// The length of a new credential's id instead of 32 bytes.
+    pub id_len: Option<usize>,
 }
 
 fn sha256(data: &[u8]) -> Vec<u8> {
@@ -72,7 +74,7 @@ impl Passkey {
     /// `navigator.credentials.create()` with the `publicKey` options the server sent.
     pub fn create(options: &Value, origin: &str, synced: bool, tweak: &Tweak) -> (Passkey, Value) {
         let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
-        let mut id = vec![0u8; 32];
+        let mut id = vec![0u8; tweak.id_len.unwrap_or(32)];
         aws_lc_rs::rand::fill(&mut id).unwrap();
         let passkey = Passkey {
             id,

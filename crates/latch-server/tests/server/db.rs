@@ -32,7 +32,7 @@ pub struct TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(path) = &self.file {
-            for suffix in ["", "-wal", "-shm"] {
+            for suffix in ["", "-wal", "-shm", ".key"] {
                 let mut p = path.clone().into_os_string();
                 p.push(suffix);
                 let _ = std::fs::remove_file(p);
@@ -138,6 +138,7 @@ pub async fn snapshot(store: &Store) -> Snapshot {
         "credentials",
         "sessions",
         "ceremonies",
+        "used_ceremonies",
         "audit_events",
     ] {
         let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))

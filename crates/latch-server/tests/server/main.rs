@@ -8,6 +8,7 @@
 )]
 
 mod authenticator;
+mod ceremonies;
 mod client;
 mod credentials;
 mod db;

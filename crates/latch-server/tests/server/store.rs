@@ -129,7 +129,7 @@ async fn the_counter_only_moves_forward() {
 }
 
 #[tokio::test]
-async fn a_ceremony_is_taken_once_and_a_rollback_puts_it_back() {
+async fn a_ceremony_is_deleted_once_and_a_rollback_puts_it_back() {
     for db in databases().await {
         println!("backend: {}", db.name);
         let store = Store::connect(&db.url).await.unwrap();
@@ -140,25 +140,24 @@ async fn a_ceremony_is_taken_once_and_a_rollback_puts_it_back() {
         drop(conn);
 
         let mut tx = store.begin().await.unwrap();
-        assert!(ceremonies::take(&mut tx, b"id", "login")
-            .await
-            .unwrap()
-            .is_some());
+        assert!(ceremonies::delete(&mut tx, b"id").await.unwrap());
         tx.rollback().await.unwrap();
 
         let mut conn = store.conn().await.unwrap();
         assert_eq!(
-            ceremonies::take(&mut conn, b"id", "signup").await.unwrap(),
+            ceremonies::get(&mut conn, b"id", "signup").await.unwrap(),
             None
         );
-        let taken = ceremonies::take(&mut conn, b"id", "login")
+        let stored = ceremonies::get(&mut conn, b"id", "login")
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(taken.state, "{}");
-        assert_eq!(taken.expires_at, 310);
+        assert_eq!(stored.state, "{}");
+        assert_eq!(stored.expires_at, 310);
+        assert!(ceremonies::delete(&mut conn, b"id").await.unwrap());
+        assert!(!ceremonies::delete(&mut conn, b"id").await.unwrap());
         assert_eq!(
-            ceremonies::take(&mut conn, b"id", "login").await.unwrap(),
+            ceremonies::get(&mut conn, b"id", "login").await.unwrap(),
             None
         );
 
@@ -169,10 +168,29 @@ async fn a_ceremony_is_taken_once_and_a_rollback_puts_it_back() {
             .await
             .unwrap();
         assert_eq!(ceremonies::purge_expired(&mut conn, 300).await.unwrap(), 1);
-        assert!(ceremonies::take(&mut conn, b"new", "login")
+        assert!(ceremonies::get(&mut conn, b"new", "login")
             .await
             .unwrap()
             .is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_sealed_token_is_marked_used_once_until_it_expires() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(ceremonies::mark_used(&mut tx, b"t", 310).await.unwrap());
+        tx.rollback().await.unwrap();
+
+        let mut conn = store.conn().await.unwrap();
+        assert!(ceremonies::mark_used(&mut conn, b"t", 310).await.unwrap());
+        assert!(!ceremonies::mark_used(&mut conn, b"t", 310).await.unwrap());
+        assert!(ceremonies::mark_used(&mut conn, b"u", 500).await.unwrap());
+        assert_eq!(ceremonies::purge_used(&mut conn, 300).await.unwrap(), 0);
+        assert_eq!(ceremonies::purge_used(&mut conn, 311).await.unwrap(), 1);
+        assert!(!ceremonies::mark_used(&mut conn, b"u", 500).await.unwrap());
     }
 }
 

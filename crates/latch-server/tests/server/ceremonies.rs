@@ -1,0 +1,144 @@
+//! Where a begun ceremony lives: sealed into its cookie on SQLite (nothing written at begin),
+//! stored in the database on PostgreSQL and whenever the state is too large for a cookie.
+//! Either way a finish accepts it once, before it expires, for its own kind only.
+
+use axum::http::StatusCode;
+use latch_webauthn::b64;
+
+use crate::authenticator::{Passkey, Tweak};
+use crate::client::{servers, ORIGIN};
+
+fn sealed(token: &str) -> bool {
+    token.starts_with("s.")
+}
+
+#[tokio::test]
+async fn a_passkey_begin_writes_nothing_on_sqlite_and_a_row_on_postgres() {
+    for server in servers().await {
+        let mut passkey = server.client().signup("ada", true).await;
+        let before = server.snapshot().await;
+        let mut client = server.client();
+        let options = client.login_begin(None).await;
+        let token = client.cookies["latch_ceremony"].clone();
+        let after_begin = server.snapshot().await;
+        if server.backend == "sqlite" {
+            assert!(sealed(&token), "{token}");
+            assert_eq!(after_begin, before);
+        } else {
+            assert!(!sealed(&token), "{token}");
+            assert_ne!(after_begin, before);
+        }
+        let response = passkey.get(&options, ORIGIN, &Tweak::default());
+        client.login_finish(&response).await.ok();
+        // Used once: the same cookie finds nothing the second time.
+        let mut again = server.client();
+        again.cookies.insert("latch_ceremony".into(), token);
+        again
+            .login_finish(&response)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
+    }
+}
+
+#[tokio::test]
+async fn an_altered_sealed_token_names_no_ceremony_and_writes_nothing() {
+    for server in servers().await {
+        if server.backend != "sqlite" {
+            continue;
+        }
+        let mut passkey = server.client().signup("ada", true).await;
+        let mut client = server.client();
+        let options = client.login_begin(None).await;
+        let token = client.cookies["latch_ceremony"].clone();
+        let response = passkey.get(&options, ORIGIN, &Tweak::default());
+        let raw = b64::decode(token.strip_prefix("s.").unwrap()).unwrap();
+        let before = server.snapshot().await;
+        for i in [0, raw.len() / 2, raw.len() - 1] {
+            let mut bad = raw.clone();
+            bad[i] ^= 0x40;
+            client
+                .cookies
+                .insert("latch_ceremony".into(), format!("s.{}", b64::encode(&bad)));
+            client
+                .login_finish(&response)
+                .await
+                .assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
+        }
+        client
+            .cookies
+            .insert("latch_ceremony".into(), "s.not base64!".into());
+        client
+            .login_finish(&response)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
+        assert_eq!(server.snapshot().await, before);
+        // The untouched token still works.
+        client.cookies.insert("latch_ceremony".into(), token);
+        client.login_finish(&response).await.ok();
+    }
+}
+
+#[tokio::test]
+async fn a_sealed_ceremony_expires_and_another_database_cannot_open_it() {
+    for server in servers().await {
+        let mut passkey = server.client().signup("ada", true).await;
+        let mut client = server.client();
+        let options = client.login_begin(None).await;
+        let response = passkey.get(&options, ORIGIN, &Tweak::default());
+        server.clock.advance(301);
+        let before = server.snapshot().await;
+        client
+            .login_finish(&response)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "ceremony_expired");
+        assert_eq!(server.snapshot().await, before);
+
+        // A server on another database has another key: it cannot open this one's tokens.
+        let elsewhere = servers().await;
+        let other = elsewhere
+            .iter()
+            .find(|s| s.backend == server.backend)
+            .unwrap();
+        let mut fresh = server.client();
+        let options = fresh.login_begin(None).await;
+        let response = passkey.get(&options, ORIGIN, &Tweak::default());
+        let mut there = other.switch(&fresh);
+        there
+            .login_finish(&response)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
+    }
+}
+
+#[tokio::test]
+async fn a_state_too_large_for_a_cookie_is_stored_and_finishes_the_same() {
+    for server in servers().await {
+        // A 1000-byte credential id makes allowCredentials alone larger than a cookie.
+        let mut client = server.client();
+        let options = client.signup_begin("ada").await;
+        let tweak = Tweak {
+            id_len: Some(1000),
+            ..Tweak::default()
+        };
+        let (mut passkey, response) = Passkey::create(&options, ORIGIN, false, &tweak);
+        client
+            .post(
+                "/api/v1/signup/finish",
+                serde_json::json!({ "credential": response }),
+            )
+            .await
+            .ok();
+
+        let mut login = server.client();
+        let options = login.login_begin(Some("ada")).await;
+        let token = login.cookies["latch_ceremony"].clone();
+        assert!(!sealed(&token), "a {}-byte token", token.len());
+        assert!(token.len() < 100);
+        let response = passkey.get(&options, ORIGIN, &Tweak::default());
+        login.login_finish(&response).await.ok();
+        login
+            .login_finish(&response)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
+    }
+}
