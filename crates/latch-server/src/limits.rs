@@ -115,14 +115,26 @@ pub async fn attempt(state: &AppState, keys: &[Keyed<'_>]) -> Result<(), ApiErro
 pub async fn check(state: &AppState, keys: &[Keyed<'_>]) -> Result<(), ApiError> {
     let now = state.now();
     let mut conn = state.store.conn().await?;
-    let mut retry_after = None;
-    for (limit, key) in keys {
-        let Some(key) = key else { continue };
-        let n = rate_limits::count(&mut conn, limit.scope, key, limit.window_start(now)).await?;
-        if n >= limit.max {
-            retry_after = retry_after.max(Some(limit.retry_after(now)));
-        }
-    }
+    let counts = rate_limits::counts(&mut conn, &windows(keys, now)).await?;
+    refuse_used_up(keys, &counts, now)
+}
+
+/// The (scope, key, window start) of each limit that applies (has a key), in order: what
+/// [`refuse_used_up`] wants the counts of.
+pub fn windows<'a>(keys: &[Keyed<'a>], now: i64) -> Vec<(&'static str, &'a str, i64)> {
+    keys.iter()
+        .filter_map(|(limit, key)| key.map(|k| (limit.scope, k, limit.window_start(now))))
+        .collect()
+}
+
+/// [`check`] given the counts of [`windows`] (read by the caller, with other things).
+pub fn refuse_used_up(keys: &[Keyed<'_>], counts: &[i64], now: i64) -> Result<(), ApiError> {
+    let applying = keys.iter().filter(|(_, key)| key.is_some());
+    let retry_after = applying
+        .zip(counts)
+        .filter(|((limit, _), n)| **n >= limit.max)
+        .map(|((limit, _), _)| limit.retry_after(now))
+        .max();
     match retry_after {
         Some(retry_after) => Err(ApiError::TooManyAttempts { retry_after }),
         None => Ok(()),

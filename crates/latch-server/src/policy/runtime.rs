@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use latch_webauthn::options::{AuthenticationPolicy, RegistrationPolicy};
 use latch_webauthn::RelyingParty;
@@ -70,19 +71,36 @@ impl Effective {
     }
 }
 
-/// The last stored row seen and what it built.
+/// How long [`AppState::recent_policy`] trusts the cached policy without reading the row.
+const RECENT: Duration = Duration::from_secs(1);
+
+/// The last stored row seen, what it built, and when it was last read.
 #[derive(Debug, Default)]
-pub struct PolicyCache(RwLock<Option<(Vec<u8>, Arc<Effective>)>>);
+pub struct PolicyCache(RwLock<Option<Cached>>);
+
+#[derive(Debug)]
+struct Cached {
+    raw: Vec<u8>,
+    effective: Arc<Effective>,
+    read_at: Instant,
+}
 
 impl AppState {
     /// The policy in force now (the stored one, or the defaults when none was ever stored).
     pub async fn policy(&self, conn: &mut AnyConnection) -> Result<Arc<Effective>, ApiError> {
-        let raw = store::policy::raw(conn).await?.unwrap_or_default();
-        if let Ok(cached) = self.policy_cache.0.read() {
-            if let Some((key, effective)) = cached.as_ref() {
-                if *key == raw {
-                    return Ok(effective.clone());
-                }
+        let raw = store::policy::raw(conn).await?;
+        self.policy_of(raw)
+    }
+
+    /// The policy that `raw` (the stored policy's bytes, as read with
+    /// [`store::policy::raw`]) says is in force.
+    pub fn policy_of(&self, raw: Option<Vec<u8>>) -> Result<Arc<Effective>, ApiError> {
+        let raw = raw.unwrap_or_default();
+        let read_at = Instant::now();
+        if let Ok(mut cached) = self.policy_cache.0.write() {
+            if let Some(cached) = cached.as_mut().filter(|c| c.raw == raw) {
+                cached.read_at = read_at;
+                return Ok(cached.effective.clone());
             }
         }
         let policy = if raw.is_empty() {
@@ -92,9 +110,29 @@ impl AppState {
         };
         let effective = Arc::new(Effective::build(self, policy).map_err(ApiError::internal)?);
         if let Ok(mut cached) = self.policy_cache.0.write() {
-            *cached = Some((raw, effective.clone()));
+            *cached = Some(Cached {
+                raw,
+                effective: effective.clone(),
+                read_at,
+            });
         }
         Ok(effective)
+    }
+
+    /// The policy as read at most a second ago, else [`AppState::policy`]: for the options of
+    /// a passkey sign-in, the hottest call, which would otherwise read the row every time. A
+    /// change made on any instance reaches them within the second; the ceremony enforces
+    /// the rules its options were made under, as it does for a change made mid-ceremony.
+    pub async fn recent_policy(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<Arc<Effective>, ApiError> {
+        if let Ok(cached) = self.policy_cache.0.read() {
+            if let Some(cached) = cached.as_ref().filter(|c| c.read_at.elapsed() < RECENT) {
+                return Ok(cached.effective.clone());
+            }
+        }
+        self.policy(conn).await
     }
 
     /// Whether this instance loaded FIDO metadata.

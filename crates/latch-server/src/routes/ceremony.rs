@@ -5,7 +5,8 @@ use latch_webauthn::wire::CredentialDescriptor;
 use latch_webauthn::{AuthenticationState, RegistrationState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sqlx::AnyConnection;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection};
 
 use crate::crypto;
 use crate::error::ApiError;
@@ -77,13 +78,17 @@ struct SealedCeremony<S> {
 /// Starts a ceremony and returns the `Set-Cookie` that names it. On SQLite its state is
 /// sealed into the cookie ([`crate::sealed`]) and nothing is written; otherwise (PostgreSQL,
 /// or a state too large for a cookie) it is stored under the hash of a random token.
+///
+/// It takes the caller's pooled connection to give it back first: a stored ceremony waits for
+/// a write, and holding a connection through that could starve the pool.
 pub async fn begin<T: Serialize>(
-    conn: &mut AnyConnection,
+    conn: PoolConnection<Any>,
     state: &AppState,
     kind: Kind,
     user_id: Option<i64>,
     ceremony: &T,
 ) -> Result<HeaderValue, ApiError> {
+    drop(conn);
     let now = state.now();
     let expires_at = now.saturating_add(CEREMONY_TTL);
     let sealed = match state.store.sealing_key() {
@@ -107,7 +112,7 @@ pub async fn begin<T: Serialize>(
     };
     let token = match sealed {
         Some(token) => token,
-        None => store(conn, state, kind, user_id, ceremony, now, expires_at).await?,
+        None => store(state, kind, user_id, ceremony, now, expires_at).await?,
     };
     set_cookie(
         CEREMONY_COOKIE,
@@ -120,7 +125,6 @@ pub async fn begin<T: Serialize>(
 
 /// Stores a ceremony in the database; returns its token.
 async fn store<T: Serialize>(
-    conn: &mut AnyConnection,
     state: &AppState,
     kind: Kind,
     user_id: Option<i64>,
@@ -134,7 +138,7 @@ async fn store<T: Serialize>(
     let sweep = state.sweep_due(now);
     state
         .store
-        .write_each(conn, move |conn| {
+        .write_each(move |conn| {
             Box::pin(async move {
                 // Abandoned ceremonies are swept now and then rather than by a background task.
                 if sweep {

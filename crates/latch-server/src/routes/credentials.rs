@@ -63,7 +63,7 @@ pub async fn begin(
         &mut SystemRng,
     );
     let cookie = ceremony::begin(
-        &mut conn,
+        conn,
         &state,
         Kind::AddCredential,
         Some(user.id),

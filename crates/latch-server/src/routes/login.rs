@@ -19,11 +19,12 @@ use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
 use crate::limits::{self, Keyed};
+use crate::policy::runtime::Effective;
 use crate::session;
 use crate::state::AppState;
-use crate::store::audit;
 use crate::store::credentials::{self, Credential, Use};
-use crate::store::users::{self, User};
+use crate::store::users::User;
+use crate::store::{audit, sign_in};
 use crate::views::UserView;
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,21 +74,14 @@ pub async fn begin(
     let (allow, user_id) = match &username {
         // No username: a discoverable credential, suitable for conditional mediation.
         None => (Vec::new(), None),
-        Some(name) => {
-            let user = users::by_username(&mut conn, name).await?;
-            let creds = match &user {
-                Some(u) => credentials::of_user(&mut conn, u.id).await?,
-                None => Vec::new(),
-            };
-            match user {
-                Some(u) if !creds.is_empty() => {
-                    (ceremony::descriptors(&creds), Some(u.user_handle))
-                }
-                _ => (fake_allow_credentials(&state, name), None),
+        Some(name) => match credentials::of_username(&mut conn, name).await? {
+            Some((user, creds)) if !creds.is_empty() => {
+                (ceremony::descriptors(&creds), Some(user.user_handle))
             }
-        }
+            _ => (fake_allow_credentials(&state, name), None),
+        },
     };
-    let effective = state.policy(&mut conn).await?;
+    let effective = state.recent_policy(&mut conn).await?;
     let (options, authentication) = request_options(
         &effective.rp,
         &effective.login,
@@ -95,14 +89,8 @@ pub async fn begin(
         user_id,
         &mut SystemRng,
     );
-    let cookie = ceremony::begin(
-        &mut conn,
-        &state,
-        Kind::Login,
-        None,
-        &Login { authentication },
-    )
-    .await?;
+    let cookie =
+        ceremony::begin(conn, &state, Kind::Login, None, &Login { authentication }).await?;
     Ok((
         AppendHeaders([(SET_COOKIE, cookie)]),
         Json(json!({ "publicKey": options })),
@@ -127,8 +115,21 @@ pub async fn check_assertion(
     authentication: &AuthenticationState,
     response: &AuthenticationResponseJson,
 ) -> Result<CheckedAssertion, ApiError> {
-    let raw_id = response.raw_id.as_ref();
-    let Some((credential, user)) = credentials::with_owner(conn, raw_id).await? else {
+    let found = credentials::with_owner(conn, response.raw_id.as_ref()).await?;
+    let effective = state.policy(conn).await?;
+    check_found(state, &effective, authentication, response, found)
+}
+
+/// [`check_assertion`] given what was read: the credential the response names (with its
+/// owner), if there is one, and the policy in force.
+fn check_found(
+    state: &AppState,
+    effective: &Effective,
+    authentication: &AuthenticationState,
+    response: &AuthenticationResponseJson,
+    found: Option<(Credential, User)>,
+) -> Result<CheckedAssertion, ApiError> {
+    let Some((credential, user)) = found else {
         return Err(ApiError::UnknownCredential);
     };
     let stored = StoredCredential {
@@ -139,7 +140,6 @@ pub async fn check_assertion(
         backup_eligible: credential.backup_eligible,
     };
     let now = state.now();
-    let effective = state.policy(conn).await?;
     let verified = verify_authentication(
         &effective.rp,
         authentication,
@@ -191,8 +191,8 @@ pub struct FinishBody {
     credential: AuthenticationResponseJson,
 }
 
-/// Failed finishes are counted per credential id and per IP; past the limit the finish is
-/// refused before anything is verified.
+/// Failed finishes are counted per (credential id, IP) and per IP; past the limit the finish
+/// is refused before anything is verified.
 pub async fn finish(
     State(state): State<AppState>,
     meta: ClientMeta,
@@ -208,8 +208,7 @@ pub async fn finish(
         (limits::ASSERTION_PER_CREDENTIAL, Some(&credential_key)),
         (limits::ASSERTION_PER_IP, meta.ip.as_deref()),
     ];
-    limits::check(&state, &keys).await?;
-    match finish_write(&state, meta.clone(), headers, body).await {
+    match finish_write(&state, &keys, meta.clone(), headers, body).await {
         Ok(reply) => Ok(reply),
         Err(e) if !limits::counts_as_attempt(&e) => Err(e),
         Err(e) => Err(limits::failed(&state, &keys, e).await),
@@ -218,36 +217,44 @@ pub async fn finish(
 
 async fn finish_write(
     state: &AppState,
+    keys: &[Keyed<'_>],
     meta: ClientMeta,
     headers: HeaderMap,
     body: FinishBody,
 ) -> Result<Response, ApiError> {
-    // The checks read only, so they run here, in parallel with other sign-ins. Then one
-    // write: the ceremony is used up, the counter moves and the session is created, all
-    // together or not at all. On SQLite it joins the group commit (store::batch) and shares
-    // its fsync; both the ceremony and the counter are re-checked inside it, so a replay or a
-    // race lost since the check fails there and writes nothing.
+    // One read (store::sign_in) brings the credential, its owner, the policy and the attempt
+    // counts; the limits are checked before anything else. The checks read only, so they run
+    // here, in parallel with other sign-ins. Then one write: the ceremony is used up, the
+    // counter moves and the session is created, all together or not at all. On SQLite it
+    // joins the group commit (store::batch) and shares its fsync; both the ceremony and the
+    // counter are re-checked inside it, so a replay or a race lost since the check fails
+    // there and writes nothing.
+    let now = state.now();
     let mut conn = state.store.conn().await?;
+    let windows = limits::windows(keys, now);
+    let read = sign_in::read(&mut conn, body.credential.raw_id.as_ref(), &windows).await?;
+    limits::refuse_used_up(keys, &read.attempts, now)?;
     let opened = ceremony::open::<Login>(&mut conn, state, &headers, Kind::Login).await?;
     let ticket = opened.ticket();
-    let checked = match check_assertion(
-        &mut conn,
+    let effective = state.policy_of(read.policy)?;
+    let checked = match check_found(
         state,
+        &effective,
         &opened.value.authentication,
         &body.credential,
-    )
-    .await
-    {
+        read.found,
+    ) {
         Ok(checked) => checked,
         Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
             return Err(ApiError::CeremonyNotFound)
         }
         Err(e) => return Err(e),
     };
+    drop(conn);
     let job_state = state.clone();
     let (checked, session_cookie) = state
         .store
-        .write(&mut conn, move |tx| {
+        .write(move |tx| {
             Box::pin(async move {
                 let state = job_state;
                 ceremony::consume(tx, &state, &ticket).await?;

@@ -53,7 +53,7 @@ pub async fn begin(
         &mut SystemRng,
     );
     let cookie = ceremony::begin(
-        &mut conn,
+        conn,
         &state,
         Kind::Reauth,
         Some(user.id),

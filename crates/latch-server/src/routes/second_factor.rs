@@ -130,7 +130,7 @@ pub async fn webauthn_begin(
         &mut SystemRng,
     );
     let cookie = ceremony::begin(
-        &mut conn,
+        conn,
         &state,
         Kind::SecondFactor,
         Some(user.id),

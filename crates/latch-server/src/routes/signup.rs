@@ -66,7 +66,7 @@ pub async fn begin(
         user_handle,
         registration,
     };
-    let cookie = ceremony::begin(&mut conn, &state, Kind::Signup, None, &ceremony).await?;
+    let cookie = ceremony::begin(conn, &state, Kind::Signup, None, &ceremony).await?;
     Ok((
         AppendHeaders([(SET_COOKIE, cookie)]),
         Json(json!({ "publicKey": options })),

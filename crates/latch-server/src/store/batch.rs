@@ -10,10 +10,12 @@
 //! is as durable as before (its commit's fsync has returned); only the fsync is shared.
 
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use sqlx::any::AnyConnectOptions;
-use sqlx::{AnyConnection, ConnectOptions, Connection, Executor};
+use sqlx::{AnyConnection, ConnectOptions, Executor};
 use tokio::sync::{mpsc, oneshot};
 
 /// A boxed future borrowing the connection it writes on.
@@ -40,11 +42,28 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the writer task (on the current Tokio runtime); its connection is opened with
-    /// `options` and then set up by `setup` (pragmas).
+    /// Starts the writer on a thread of its own; its connection is opened with `options` and
+    /// then set up by `setup` (pragmas). The writer is the one serial part of the server:
+    /// on its own thread (and its own single-threaded runtime) it is woken as soon as SQLite
+    /// answers, instead of queueing behind every request on the shared runtime's workers.
+    /// It stops when the last [`Batcher`] is dropped.
     pub fn start(options: AnyConnectOptions, setup: &'static str) -> Batcher {
         let (jobs, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(writer(options, setup, receiver));
+        let spawned = std::thread::Builder::new()
+            .name("latch-sqlite-writer".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(writer(options, setup, receiver)),
+                    // The receiver is dropped: every write answers that the writer is gone.
+                    Err(e) => eprintln!("latch-server: group commit: cannot start: {e}"),
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("latch-server: group commit: cannot start its thread: {e}");
+        }
         Batcher { jobs }
     }
 
@@ -79,6 +98,22 @@ impl Batcher {
         };
         self.jobs.send(job).map_err(|_| stopped())?;
         receive.await.map_err(|_| stopped())?
+    }
+}
+
+/// A job's future, with a panic inside it turned into `Err` instead of ending the writer.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *inner).poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        }
     }
 }
 
@@ -129,27 +164,33 @@ async fn connect(options: &AnyConnectOptions, setup: &str) -> Result<AnyConnecti
 
 /// One transaction for `jobs`. Every job is answered, whatever happens; an `Err` means the
 /// connection should not be used again.
+///
+/// The transaction and the savepoints are driven with plain SQL, and each step between two
+/// jobs is one round trip to SQLite's thread (`RELEASE job; SAVEPOINT job`): the writer is
+/// the one serial part of the server, and on a busy machine every round trip costs it a
+/// wake-up of another thread.
 async fn batch(conn: &mut AnyConnection, jobs: Vec<Job>) -> Result<(), sqlx::Error> {
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    conn.execute("BEGIN IMMEDIATE; SAVEPOINT job").await?;
     let mut delivered = Vec::with_capacity(jobs.len());
     let mut broken = None;
-    let mut jobs = jobs.into_iter();
-    for job in jobs.by_ref() {
-        let mut savepoint = match Connection::begin(&mut *tx).await {
-            Ok(s) => s,
-            Err(e) => {
-                broken = Some(e);
-                break;
-            }
+    let mut jobs = jobs.into_iter().peekable();
+    while let Some(job) = jobs.next() {
+        let Ok(done) = CatchUnwind(job(&mut *conn)).await else {
+            // A bug, not bad input: the job's caller sees the writer as gone, and the batch
+            // (whose connection is in an unknown state) is given up, but the writer lives on.
+            broken = Some(sqlx::Error::Protocol("a write panicked".into()));
+            break;
         };
-        let done = job(&mut savepoint).await;
-        let end = if done.keep {
-            savepoint.commit().await
-        } else {
-            savepoint.rollback().await
+        // A kept job's writes join the transaction; a failed job's are undone. Either way
+        // the next job (if any) starts under a fresh savepoint.
+        let end = match (done.keep, jobs.peek().is_some()) {
+            (true, true) => "RELEASE job; SAVEPOINT job",
+            (true, false) => "RELEASE job",
+            (false, true) => "ROLLBACK TO job",
+            (false, false) => "ROLLBACK TO job; RELEASE job",
         };
         delivered.push(done.deliver);
-        if let Err(e) = end {
+        if let Err(e) = conn.execute(end).await {
             broken = Some(e);
             break;
         }
@@ -159,8 +200,12 @@ async fn batch(conn: &mut AnyConnection, jobs: Vec<Job>) -> Result<(), sqlx::Err
     drop(jobs);
     let outcome = match broken {
         Some(e) => Err(e),
-        None => tx.commit().await,
+        None => conn.execute("COMMIT").await.map(|_| ()),
     };
+    if outcome.is_err() {
+        // Undo whatever is left; the caller drops the connection anyway.
+        let _ = conn.execute("ROLLBACK").await;
+    }
     let error = outcome.as_ref().err();
     for deliver in delivered {
         deliver(error);

@@ -78,31 +78,24 @@ pub async fn by_id(conn: &mut AnyConnection, id: &[u8]) -> Result<Option<Credent
     row.as_ref().map(from_row).transpose()
 }
 
-/// The credential with this id and the account that owns it, in one query (a sign-in needs
-/// both).
-pub async fn with_owner(
-    conn: &mut AnyConnection,
-    id: &[u8],
-) -> Result<Option<(Credential, User)>, sqlx::Error> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        let columns = COLUMNS
-            .split(", ")
-            .map(|c| format!("c.{c} AS {c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!(
-            "SELECT {columns}, u.username AS u_username, u.display_name AS u_display_name, \
-             u.user_handle AS u_user_handle, u.password_hash AS u_password_hash, \
-             u.created_at AS u_created_at \
-             FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.id = $1"
-        )
-    });
-    let row = sqlx::query(SQL.as_str())
-        .bind(id.to_vec())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let credential = from_row(&row)?;
+/// The columns of a credential (`c`) joined with its owner (`u`), as [`owned_from_row`]
+/// reads them.
+pub(super) static OWNED_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let credential = COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c} AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{credential}, u.username AS u_username, u.display_name AS u_display_name, \
+         u.user_handle AS u_user_handle, u.password_hash AS u_password_hash, \
+         u.created_at AS u_created_at"
+    )
+});
+
+/// A credential and its owner from a row of [`OWNED_COLUMNS`].
+pub(super) fn owned_from_row(row: &AnyRow) -> Result<(Credential, User), sqlx::Error> {
+    let credential = from_row(row)?;
     let user = User {
         id: credential.user_id,
         username: row.try_get("u_username")?,
@@ -111,7 +104,63 @@ pub async fn with_owner(
         password_hash: row.try_get("u_password_hash")?,
         created_at: row.try_get("u_created_at")?,
     };
-    Ok(Some((credential, user)))
+    Ok((credential, user))
+}
+
+/// The credential with this id and the account that owns it, in one query (a sign-in needs
+/// both).
+pub async fn with_owner(
+    conn: &mut AnyConnection,
+    id: &[u8],
+) -> Result<Option<(Credential, User)>, sqlx::Error> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.id = $1",
+            OWNED_COLUMNS.as_str()
+        )
+    });
+    let row = sqlx::query(SQL.as_str())
+        .bind(id.to_vec())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(owned_from_row).transpose()
+}
+
+/// The account with this username and its credentials (oldest first), in one query.
+pub async fn of_username(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> Result<Option<(User, Vec<Credential>)>, sqlx::Error> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT u.id AS u_id, {} FROM users u LEFT JOIN credentials c ON c.user_id = u.id \
+             WHERE u.username = $1 ORDER BY c.created_at, c.id",
+            OWNED_COLUMNS.as_str()
+        )
+    });
+    let rows = sqlx::query(SQL.as_str())
+        .bind(username)
+        .fetch_all(&mut *conn)
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let user = User {
+        id: first.try_get("u_id")?,
+        username: first.try_get("u_username")?,
+        display_name: first.try_get("u_display_name")?,
+        user_handle: first.try_get("u_user_handle")?,
+        password_hash: first.try_get("u_password_hash")?,
+        created_at: first.try_get("u_created_at")?,
+    };
+    let mut credentials = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // An account without credentials comes back as one row with no credential columns.
+        if row.try_get::<Option<Vec<u8>>, _>("id")?.is_some() {
+            credentials.push(from_row(row)?);
+        }
+    }
+    Ok(Some((user, credentials)))
 }
 
 /// The user's credentials, oldest first.

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod rate_limits;
 pub mod sessions;
 pub mod settings;
+pub mod sign_in;
 pub mod trusted_browsers;
 pub mod users;
 
@@ -84,8 +85,10 @@ pub struct Store {
     sealing: Option<Arc<SealingKey>>,
 }
 
-/// What every SQLite connection runs first.
-const SQLITE_SETUP: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON";
+/// What every SQLite connection runs first. Reading through a memory map spares a system call
+/// per page whenever a connection's page cache was dropped because another one wrote.
+const SQLITE_SETUP: &str =
+    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456";
 
 /// The schema, embedded so the binary migrates its database wherever it runs. The two
 /// directories hold the same tables; never edit a released file (sqlx checks its checksum).
@@ -246,7 +249,7 @@ impl Store {
                     .after_connect(|conn, _| {
                         Box::pin(async move { conn.execute(SQLITE_SETUP).await.map(|_| ()) })
                     })
-                    .max_connections(if memory { 1 } else { 8 });
+                    .max_connections(if memory { 1 } else { 32 });
                 let pool = if memory {
                     pool.idle_timeout(None).max_lifetime(None)
                 } else {
@@ -308,9 +311,13 @@ impl Store {
 
     /// Runs `f` as one atomic, durable write: its writes all commit before this returns `Ok`
     /// and none persist when it returns `Err`. On a SQLite file it joins the group commit
-    /// ([`batch`]); elsewhere it is a transaction on `conn`. `f` should only write: read
-    /// before, on `conn`, and re-check inside `f` whatever the write depends on.
-    pub async fn write<T, E, F>(&self, conn: &mut AnyConnection, f: F) -> Result<T, E>
+    /// ([`batch`]); elsewhere it is a transaction on a pooled connection. `f` should only
+    /// write: read before, and re-check inside `f` whatever the write depends on.
+    ///
+    /// Give back any pooled connection before calling this: a caller that holds one while it
+    /// waits for the group commit keeps it from every other request, and with the pool's few
+    /// connections that would cap how many writes one commit can carry.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: for<'c> FnOnce(&'c mut AnyConnection) -> batch::BoxFuture<'c, Result<T, E>>
             + Send
@@ -318,13 +325,13 @@ impl Store {
         T: Send + 'static,
         E: From<sqlx::Error> + Send + 'static,
     {
-        self.write_inner(conn, f, true).await
+        self.write_inner(f, true).await
     }
 
     /// Like [`Store::write`], for writes whose statements need not be atomic together (a
-    /// single insert, say): outside SQLite's group commit they run directly on `conn`,
-    /// without the round trips of a transaction.
-    pub async fn write_each<T, E, F>(&self, conn: &mut AnyConnection, f: F) -> Result<T, E>
+    /// single insert, say): outside SQLite's group commit they run directly on a pooled
+    /// connection, without the round trips of a transaction.
+    pub async fn write_each<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: for<'c> FnOnce(&'c mut AnyConnection) -> batch::BoxFuture<'c, Result<T, E>>
             + Send
@@ -332,15 +339,10 @@ impl Store {
         T: Send + 'static,
         E: From<sqlx::Error> + Send + 'static,
     {
-        self.write_inner(conn, f, false).await
+        self.write_inner(f, false).await
     }
 
-    async fn write_inner<T, E, F>(
-        &self,
-        conn: &mut AnyConnection,
-        f: F,
-        atomic: bool,
-    ) -> Result<T, E>
+    async fn write_inner<T, E, F>(&self, f: F, atomic: bool) -> Result<T, E>
     where
         F: for<'c> FnOnce(&'c mut AnyConnection) -> batch::BoxFuture<'c, Result<T, E>>
             + Send
@@ -351,8 +353,9 @@ impl Store {
         if let Some(batcher) = &self.batcher {
             return batcher.run(f).await;
         }
+        let mut conn = self.pool.acquire().await?;
         if !atomic {
-            return f(conn).await;
+            return f(&mut conn).await;
         }
         let mut tx = match self.backend {
             Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,

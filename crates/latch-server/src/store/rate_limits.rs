@@ -28,22 +28,46 @@ pub async fn hit(
     row.try_get("attempts")
 }
 
-/// The attempts counted so far in the window (0 when none).
-pub async fn count(
+/// The attempts counted so far for each (scope, key) in the windows given, in one query
+/// (0 for a pair with none).
+pub async fn counts(
     conn: &mut AnyConnection,
-    scope: &str,
-    key: &str,
-    window_start: i64,
-) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT attempts FROM rate_limits WHERE scope = $1 AND key = $2 AND window_start = $3",
-    )
-    .bind(scope)
-    .bind(key)
-    .bind(window_start)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map_or(Ok(0), |r| r.try_get("attempts"))
+    keys: &[(&str, &str, i64)],
+) -> Result<Vec<i64>, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted = (0..keys.len())
+        .map(|i| {
+            let n = 3 * i;
+            format!(
+                "(scope = ${} AND key = ${} AND window_start = ${})",
+                n + 1,
+                n + 2,
+                n + 3
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let sql = format!("SELECT scope, key, window_start, attempts FROM rate_limits WHERE {wanted}");
+    let mut query = sqlx::query(&sql);
+    for (scope, key, window_start) in keys {
+        query = query.bind(*scope).bind(*key).bind(*window_start);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let mut out = vec![0; keys.len()];
+    for row in rows {
+        let scope: String = row.try_get("scope")?;
+        let key: String = row.try_get("key")?;
+        let window_start: i64 = row.try_get("window_start")?;
+        let attempts: i64 = row.try_get("attempts")?;
+        for (slot, wanted) in out.iter_mut().zip(keys) {
+            if *wanted == (scope.as_str(), key.as_str(), window_start) {
+                *slot = attempts;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Forgets the attempts of `key` in `scope` (after a success).

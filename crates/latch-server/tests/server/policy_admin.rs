@@ -203,3 +203,27 @@ async fn a_policy_change_needs_a_recent_sign_in() {
         assert_eq!(admin_server.snapshot().await, before);
     }
 }
+
+/// Passkey sign-in options may use a policy read up to a second ago (they are the hottest
+/// call); every other call, and every finish, reads the stored one.
+#[tokio::test]
+async fn sign_in_options_follow_a_policy_change_within_a_second() {
+    for server in servers().await {
+        let (_admin_server, mut admin) = with_admin(&server).await;
+        let before = server.client().login_begin(None).await;
+        assert_eq!(before["userVerification"], "required");
+        put_policy(&mut admin, &json!({ "passwordlessUv": "preferred" }))
+            .await
+            .ok();
+        // Read fresh by a call that always reads it...
+        let options = server.client().signup_begin("bob").await;
+        assert_eq!(
+            options["authenticatorSelection"]["userVerification"],
+            "preferred"
+        );
+        // ...and by sign-in options once the second has passed.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let after = server.client().login_begin(None).await;
+        assert_eq!(after["userVerification"], "preferred");
+    }
+}

@@ -1,7 +1,7 @@
 //! The storage layer on its own: migrations, the single-use ceremony, the forward-only counter.
 
 use latch_server::store::credentials::{self, Credential, Use};
-use latch_server::store::{ceremonies, is_unique_violation, settings, users};
+use latch_server::store::{ceremonies, is_unique_violation, rate_limits, settings, sign_in, users};
 use latch_server::Store;
 
 use crate::db::{databases, snapshot};
@@ -290,9 +290,8 @@ async fn concurrent_writes_commit_or_vanish_one_by_one() {
             .map(|i| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let mut conn = store.conn().await.unwrap();
                     store
-                        .write(&mut conn, move |tx| {
+                        .write(move |tx| {
                             Box::pin(async move {
                                 for part in ["a", "b"] {
                                     let key = format!("test-{i}-{part}");
@@ -325,5 +324,113 @@ async fn concurrent_writes_commit_or_vanish_one_by_one() {
                 assert_eq!(value, vec![expected], "{key}");
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn a_username_comes_with_its_credentials_in_one_query() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        assert!(credentials::of_username(&mut conn, "ada")
+            .await
+            .unwrap()
+            .is_none());
+        let ada = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
+            .await
+            .unwrap();
+        let (user, none) = credentials::of_username(&mut conn, "ada")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((user, none), (ada.clone(), Vec::new()));
+        let mut later = credential(b"b-later", ada.id, 0);
+        later.created_at = 200;
+        credentials::insert(&mut conn, &later).await.unwrap();
+        credentials::insert(&mut conn, &credential(b"a-first", ada.id, 0))
+            .await
+            .unwrap();
+        let bob = users::insert(&mut conn, "bob", "Bob", &[2; 32], 50)
+            .await
+            .unwrap();
+        credentials::insert(&mut conn, &credential(b"bob's", bob.id, 0))
+            .await
+            .unwrap();
+        let (user, creds) = credentials::of_username(&mut conn, "ada")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user, ada);
+        let ids: Vec<_> = creds.iter().map(|c| c.id.clone()).collect();
+        assert_eq!(ids, vec![b"a-first".to_vec(), b"b-later".to_vec()]);
+        assert_eq!(creds[1], later);
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_reads_credential_owner_policy_and_attempts_at_once() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        let limits = [("scope_a", "key", 900), ("scope_b", "1.2.3.4", 900)];
+        let read = sign_in::read(&mut conn, b"nope", &limits).await.unwrap();
+        assert!(read.found.is_none());
+        assert_eq!(read.policy, None);
+        assert_eq!(read.attempts, vec![0, 0]);
+
+        let ada = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
+            .await
+            .unwrap();
+        let c = credential(b"cred", ada.id, 4);
+        credentials::insert(&mut conn, &c).await.unwrap();
+        settings::get_or_insert(&mut conn, "policy", b"{}")
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            rate_limits::hit(&mut conn, "scope_b", "1.2.3.4", 900, 1800)
+                .await
+                .unwrap();
+        }
+        // Another window and another key count for nothing here.
+        rate_limits::hit(&mut conn, "scope_a", "key", 0, 900)
+            .await
+            .unwrap();
+        rate_limits::hit(&mut conn, "scope_a", "other", 900, 1800)
+            .await
+            .unwrap();
+        let read = sign_in::read(&mut conn, b"cred", &limits).await.unwrap();
+        assert_eq!(read.found, Some((c, ada)));
+        assert_eq!(read.policy.as_deref(), Some(&b"{}"[..]));
+        assert_eq!(read.attempts, vec![0, 3]);
+        let one = sign_in::read(&mut conn, b"cred", &limits[1..])
+            .await
+            .unwrap();
+        assert_eq!(one.attempts, vec![3]);
+    }
+}
+
+/// A write that panics (a bug) fails alone: on SQLite the group-commit writer lives on.
+#[tokio::test]
+async fn the_writer_outlives_a_write_that_panics() {
+    for db in databases().await {
+        if db.name != "sqlite" {
+            continue;
+        }
+        let store = Store::connect(&db.url).await.unwrap();
+        let panicked = store
+            .write(|_tx| Box::pin(async move { panic!("a bug in a write") }))
+            .await;
+        let _: () = match panicked {
+            Ok(()) => panic!("a panicking write reported success"),
+            Err(sqlx::Error::Protocol(_)) => (),
+            Err(e) => panic!("unexpected error {e}"),
+        };
+        let kept = store
+            .write(|tx| Box::pin(async move { settings::get_or_insert(tx, "after", b"x").await }))
+            .await
+            .unwrap();
+        assert_eq!(kept, b"x".to_vec());
     }
 }
