@@ -46,24 +46,55 @@ async fn write(
     meta: &ClientMeta,
     complete: bool,
 ) -> Result<HeaderValue, ApiError> {
-    let (token, hash) = crypto::new_token()?;
-    let now = state.now();
-    let ttl = if complete { SESSION_TTL } else { PENDING_TTL };
-    sessions::insert(
-        conn,
-        &NewSession {
-            id_hash: &hash,
+    let new = NewToken::make(state, complete)?;
+    sessions::insert(conn, &new.row(user_id, credential_id, meta)).await?;
+    Ok(new.cookie)
+}
+
+/// A new session's token, made before its row is written: for a caller that writes the row
+/// together with others ([`crate::store::sign_in::record`]).
+#[derive(Debug)]
+pub struct NewToken {
+    hash: Vec<u8>,
+    now: i64,
+    ttl: i64,
+    complete: bool,
+    /// The `Set-Cookie` that hands the token to the browser.
+    pub cookie: HeaderValue,
+}
+
+impl NewToken {
+    /// A token for a complete session, or for one waiting for its second factor.
+    pub fn make(state: &AppState, complete: bool) -> Result<NewToken, ApiError> {
+        let (token, hash) = crypto::new_token()?;
+        let ttl = if complete { SESSION_TTL } else { PENDING_TTL };
+        Ok(NewToken {
+            hash,
+            now: state.now(),
+            ttl,
+            complete,
+            cookie: set_cookie(SESSION_COOKIE, &token, "/", ttl, state.secure_cookies)?,
+        })
+    }
+
+    /// The row that makes the token a session of `user_id`.
+    pub fn row<'a>(
+        &'a self,
+        user_id: i64,
+        credential_id: Option<&'a [u8]>,
+        meta: &'a ClientMeta,
+    ) -> NewSession<'a> {
+        NewSession {
+            id_hash: &self.hash,
             user_id,
-            now,
-            expires_at: now.saturating_add(ttl),
+            now: self.now,
+            expires_at: self.now.saturating_add(self.ttl),
             ip: meta.ip.as_deref(),
             user_agent: meta.user_agent.as_deref(),
             credential_id,
-            second_factor_done: complete,
-        },
-    )
-    .await?;
-    set_cookie(SESSION_COOKIE, &token, "/", ttl, state.secure_cookies)
+            second_factor_done: self.complete,
+        }
+    }
 }
 
 /// Completes a waiting sign-in: the pending session is replaced by a new one under a new

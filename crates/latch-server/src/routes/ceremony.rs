@@ -173,6 +173,13 @@ impl<T> Opened<T> {
     }
 }
 
+impl Ticket {
+    /// A sealed token's hash and expiry (what marks it used); `None` for a stored ceremony.
+    pub fn sealed(&self) -> Option<(&[u8], i64)> {
+        self.sealed_until.map(|until| (self.hash.as_slice(), until))
+    }
+}
+
 /// Reads the ceremony the request's cookie names, writing nothing: for a finish that checks
 /// the response first and then, inside its write, [`consume`]s the ceremony.
 pub async fn open<T: DeserializeOwned>(
@@ -243,10 +250,7 @@ pub async fn consume(
 ) -> Result<(), ApiError> {
     let fresh = match ticket.sealed_until {
         Some(expires_at) => {
-            let now = state.now();
-            if state.sweep_due(now) {
-                ceremonies::purge_used(conn, now).await?;
-            }
+            sweep_used(conn, state).await?;
             ceremonies::mark_used(conn, &ticket.hash, expires_at).await?
         }
         None => ceremonies::delete(conn, &ticket.hash).await?,
@@ -256,6 +260,16 @@ pub async fn consume(
     } else {
         Err(ApiError::CeremonyNotFound)
     }
+}
+
+/// Now and then (see [`AppState::sweep_due`]), forgets used sealed tokens that expired: call
+/// it where a sealed token is marked used.
+pub async fn sweep_used(conn: &mut AnyConnection, state: &AppState) -> Result<(), ApiError> {
+    let now = state.now();
+    if state.sweep_due(now) {
+        ceremonies::purge_used(conn, now).await?;
+    }
+    Ok(())
 }
 
 /// Whether an opened ceremony was used up since (by a finish that committed). A finish that

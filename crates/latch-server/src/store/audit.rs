@@ -2,6 +2,7 @@
 
 use sqlx::AnyConnection;
 
+use super::AnyQuery;
 use crate::http::ClientMeta;
 
 /// Records an event with who called (IP and user agent).
@@ -13,19 +14,34 @@ pub async fn log(
     meta: &ClientMeta,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_events (user_id, kind, detail, ip, user_agent, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(user_id)
-    .bind(kind)
-    .bind(detail.to_string())
-    .bind(meta.ip.as_deref())
-    .bind(meta.user_agent.as_deref())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    bind_log(sqlx::query(LOG.0), user_id, kind, detail, meta, now)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+/// [`log`]'s statement and its parameter count.
+pub(super) const LOG: (&str, usize) = (
+    "INSERT INTO audit_events (user_id, kind, detail, ip, user_agent, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)",
+    6,
+);
+
+pub(super) fn bind_log<'q>(
+    query: AnyQuery<'q>,
+    user_id: Option<i64>,
+    kind: &str,
+    detail: &serde_json::Value,
+    meta: &ClientMeta,
+    now: i64,
+) -> AnyQuery<'q> {
+    query
+        .bind(user_id)
+        .bind(kind.to_owned())
+        .bind(detail.to_string())
+        .bind(meta.ip.clone())
+        .bind(meta.user_agent.clone())
+        .bind(now)
 }
 
 /// Records an event knowing only the caller's IP (see [`log`]).

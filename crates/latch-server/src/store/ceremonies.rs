@@ -2,6 +2,8 @@
 
 use sqlx::{AnyConnection, Row};
 
+use super::AnyQuery;
+
 /// A stored ceremony, as its finish reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
@@ -101,6 +103,17 @@ pub async fn mark_used(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// [`mark_used`] as one statement of [`super::sign_in::record`]: a token accepted before makes
+/// it fail with a unique violation.
+pub(super) const MARK_USED_STRICT: (&str, usize) = (
+    "INSERT INTO used_ceremonies (id, expires_at) VALUES ($1, $2)",
+    2,
+);
+
+pub(super) fn bind_mark_used<'q>(query: AnyQuery<'q>, id: &[u8], expires_at: i64) -> AnyQuery<'q> {
+    query.bind(id.to_vec()).bind(expires_at)
 }
 
 /// Whether the sealed ceremony token with this hash was accepted already.

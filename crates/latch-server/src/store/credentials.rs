@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::flag;
 use super::users::User;
+use super::{flag, AnyQuery};
 
 /// A stored credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,20 +227,27 @@ pub struct Use {
 /// counter is below the new one (or both are zero, for authenticators that keep no counter),
 /// so two concurrent sign-ins can never move it backwards. Returns whether it applied.
 pub async fn record_use(conn: &mut AnyConnection, id: &[u8], u: Use) -> Result<bool, sqlx::Error> {
-    let count = i64::from(u.sign_count);
-    let done = sqlx::query(
-        "UPDATE credentials SET sign_count = $1, backup_eligible = $2, backed_up = $3, \
-         last_used_at = $4 \
-         WHERE id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))",
-    )
-    .bind(count)
-    .bind(flag(u.backup_eligible))
-    .bind(flag(u.backed_up))
-    .bind(u.now)
-    .bind(id.to_vec())
-    .execute(&mut *conn)
-    .await?;
+    let done = bind_record_use(sqlx::query(RECORD_USE.0), id, u)
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// [`record_use`]'s statement and its parameter count.
+pub(super) const RECORD_USE: (&str, usize) = (
+    "UPDATE credentials SET sign_count = $1, backup_eligible = $2, backed_up = $3, \
+     last_used_at = $4 \
+     WHERE id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))",
+    5,
+);
+
+pub(super) fn bind_record_use<'q>(query: AnyQuery<'q>, id: &[u8], u: Use) -> AnyQuery<'q> {
+    query
+        .bind(i64::from(u.sign_count))
+        .bind(flag(u.backup_eligible))
+        .bind(flag(u.backed_up))
+        .bind(u.now)
+        .bind(id.to_vec())
 }
 
 /// Renames the user's credential; false when the user has no such credential.

@@ -372,6 +372,32 @@ impl Store {
     }
 }
 
+/// A query with its arguments being bound.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// `sql` with every `$n` parameter renumbered to `$(n + by)`, so that several statements can
+/// be sent to SQLite as one query (one round trip to its thread), each binding its own
+/// arguments after the previous statements' ones.
+pub(crate) fn shift_parameters(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.next_if(char::is_ascii_digit) {
+            digits.push(d);
+        }
+        match digits.parse::<usize>() {
+            Ok(n) => out.push_str(&n.saturating_add(by).to_string()),
+            Err(_) => out.push_str(&digits),
+        }
+    }
+    out
+}
+
 /// Flags are stored as 0/1.
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
@@ -386,6 +412,16 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameters_shift_and_nothing_else_does() {
+        assert_eq!(
+            shift_parameters("UPDATE t SET a = $1 WHERE b = $12 AND c = $1", 3),
+            "UPDATE t SET a = $4 WHERE b = $15 AND c = $4"
+        );
+        assert_eq!(shift_parameters("SELECT 1", 5), "SELECT 1");
+        assert_eq!(shift_parameters("a $ b $x", 2), "a $ b $x");
+    }
 
     #[test]
     fn sqlite_urls_name_their_file() {

@@ -2,7 +2,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::flag;
+use super::{flag, AnyQuery};
 
 /// What a new session records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,22 +31,30 @@ pub struct Session {
 }
 
 pub async fn insert(conn: &mut AnyConnection, s: &NewSession<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
-         credential_id, second_factor_done, authenticated_at) \
-         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $3)",
-    )
-    .bind(s.id_hash.to_vec())
-    .bind(s.user_id)
-    .bind(s.now)
-    .bind(s.expires_at)
-    .bind(s.ip)
-    .bind(s.user_agent)
-    .bind(s.credential_id.map(<[u8]>::to_vec))
-    .bind(flag(s.second_factor_done))
-    .execute(&mut *conn)
-    .await?;
+    bind_insert(sqlx::query(INSERT.0), s)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+/// [`insert`]'s statement and its parameter count.
+pub(super) const INSERT: (&str, usize) = (
+    "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
+     credential_id, second_factor_done, authenticated_at) \
+     VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $3)",
+    8,
+);
+
+pub(super) fn bind_insert<'q>(query: AnyQuery<'q>, s: &NewSession<'_>) -> AnyQuery<'q> {
+    query
+        .bind(s.id_hash.to_vec())
+        .bind(s.user_id)
+        .bind(s.now)
+        .bind(s.expires_at)
+        .bind(s.ip.map(str::to_owned))
+        .bind(s.user_agent.map(str::to_owned))
+        .bind(s.credential_id.map(<[u8]>::to_vec))
+        .bind(flag(s.second_factor_done))
 }
 
 pub async fn by_id_hash(

@@ -434,3 +434,77 @@ async fn the_writer_outlives_a_write_that_panics() {
         assert_eq!(kept, b"x".to_vec());
     }
 }
+
+/// SQLite: a sign-in's four writes in one query report a replayed ceremony and a lost counter
+/// race apart (the caller rolls back either).
+#[tokio::test]
+async fn a_sign_in_write_reports_replays_and_counter_races() {
+    use latch_server::store::sessions::NewSession;
+    use latch_server::store::sign_in::{record, Recorded, SignInWrite};
+    for db in databases().await {
+        if db.name != "sqlite" {
+            continue;
+        }
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        let ada = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
+            .await
+            .unwrap();
+        credentials::insert(&mut conn, &credential(b"cred", ada.id, 5))
+            .await
+            .unwrap();
+        let detail = serde_json::json!({});
+        let meta = Default::default();
+        let write = |token: &'static [u8], session: &'static [u8], count: u32| SignInWrite {
+            ceremony: (token, 400),
+            credential_id: b"cred",
+            usage: Use {
+                sign_count: count,
+                backup_eligible: true,
+                backed_up: true,
+                now: 100,
+            },
+            detail: &detail,
+            meta: &meta,
+            session: NewSession {
+                id_hash: session,
+                user_id: ada.id,
+                now: 100,
+                expires_at: 200,
+                ip: None,
+                user_agent: None,
+                credential_id: Some(b"cred"),
+                second_factor_done: true,
+            },
+        };
+        let before = snapshot(&store).await;
+        assert_eq!(
+            record(&mut conn, ada.id, &write(b"t1", b"s1", 6))
+                .await
+                .unwrap(),
+            Recorded::Done
+        );
+        let after = snapshot(&store).await;
+        assert_eq!(after.count("sessions"), before.count("sessions") + 1);
+        assert_eq!(after.count("used_ceremonies"), 1);
+        assert_eq!(
+            after.count("audit_events"),
+            before.count("audit_events") + 1
+        );
+        assert_eq!(
+            record(&mut conn, ada.id, &write(b"t1", b"s2", 7))
+                .await
+                .unwrap(),
+            Recorded::CeremonyUsed
+        );
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            record(&mut tx, ada.id, &write(b"t2", b"s3", 6))
+                .await
+                .unwrap(),
+            Recorded::CounterRaced
+        );
+        tx.rollback().await.unwrap();
+        assert_eq!(snapshot(&store).await, after);
+    }
+}
