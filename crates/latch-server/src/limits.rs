@@ -10,7 +10,7 @@
 //! about which accounts exist.
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Sweep};
 use crate::store::rate_limits;
 
 /// What is limited, how many attempts a window allows, and how long a window lasts.
@@ -92,22 +92,47 @@ pub fn account_key(user_id: i64) -> String {
 /// connection mid-check still costs the attempt), then refuses if any is over.
 pub async fn attempt(state: &AppState, keys: &[Keyed<'_>]) -> Result<(), ApiError> {
     let now = state.now();
-    let mut conn = state.store.conn().await?;
-    rate_limits::purge_expired(&mut conn, now).await?;
-    let mut retry_after = None;
-    for (limit, key) in keys {
-        let Some(key) = key else { continue };
-        let start = limit.window_start(now);
-        let end = start.saturating_add(limit.window);
-        let n = rate_limits::hit(&mut conn, limit.scope, key, start, end).await?;
-        if n > limit.max {
-            retry_after = retry_after.max(Some(limit.retry_after(now)));
-        }
-    }
+    let counts = hit_all(state, keys, now).await?;
+    let retry_after = keys
+        .iter()
+        .filter(|(_, key)| key.is_some())
+        .zip(counts)
+        .filter(|((limit, _), n)| *n > limit.max)
+        .map(|((limit, _), _)| limit.retry_after(now))
+        .max();
     match retry_after {
         Some(retry_after) => Err(ApiError::TooManyAttempts { retry_after }),
         None => Ok(()),
     }
+}
+
+/// Counts one attempt against every limit that applies and returns their counts, in order.
+/// A write like any other: on SQLite it joins the group commit, so a flood of guesses never
+/// holds a pooled connection while it waits for the write lock.
+async fn hit_all(state: &AppState, keys: &[Keyed<'_>], now: i64) -> Result<Vec<i64>, ApiError> {
+    let owned: Vec<(Limit, String)> = keys
+        .iter()
+        .filter_map(|(limit, key)| key.map(|k| (*limit, k.to_owned())))
+        .collect();
+    let sweep = state.sweep_due(Sweep::RateLimits, now);
+    let counts = state
+        .store
+        .write_each(move |conn| {
+            Box::pin(async move {
+                if sweep {
+                    rate_limits::purge_expired(conn, now).await?;
+                }
+                let mut counts = Vec::with_capacity(owned.len());
+                for (limit, key) in &owned {
+                    let start = limit.window_start(now);
+                    let end = start.saturating_add(limit.window);
+                    counts.push(rate_limits::hit(conn, limit.scope, key, start, end).await?);
+                }
+                Ok::<_, sqlx::Error>(counts)
+            })
+        })
+        .await?;
+    Ok(counts)
 }
 
 /// Refuses if any limit is used up, counting nothing: for checks whose failures alone count
@@ -156,19 +181,7 @@ pub fn counts_as_attempt(error: &ApiError) -> bool {
 /// Counts a failure after the fact (outside the failed call's rolled-back transaction) and
 /// returns the call's own error; a failure to count is logged, not returned.
 pub async fn failed(state: &AppState, keys: &[Keyed<'_>], error: ApiError) -> ApiError {
-    let now = state.now();
-    let counted = async {
-        let mut conn = state.store.conn().await?;
-        for (limit, key) in keys {
-            let Some(key) = key else { continue };
-            let start = limit.window_start(now);
-            let end = start.saturating_add(limit.window);
-            rate_limits::hit(&mut conn, limit.scope, key, start, end).await?;
-        }
-        Ok::<_, sqlx::Error>(())
-    }
-    .await;
-    if let Err(e) = counted {
+    if let Err(e) = hit_all(state, keys, state.now()).await {
         eprintln!("latch-server: cannot count a failed attempt: {e}");
     }
     error

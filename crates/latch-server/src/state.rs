@@ -79,8 +79,19 @@ pub struct Inner {
     pub metrics: Metrics,
     /// The policy in force, as last read from the database.
     pub policy_cache: PolicyCache,
-    /// When expired ceremony records are next swept ([`AppState::sweep_due`]).
-    next_sweep: AtomicI64,
+    /// When each kind of expired record is next swept ([`AppState::sweep_due`]).
+    next_sweep: [AtomicI64; 3],
+}
+
+/// Tables whose expired rows requests sweep now and then, rather than a background task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// Stored ceremonies (PostgreSQL, or states too large to seal).
+    Ceremonies = 0,
+    /// Records of used sealed ceremony tokens.
+    UsedCeremonies = 1,
+    /// Attempt counters of windows that are over.
+    RateLimits = 2,
 }
 
 impl std::ops::Deref for AppState {
@@ -136,7 +147,7 @@ impl AppState {
             clock,
             metrics: Metrics::default(),
             policy_cache: PolicyCache::default(),
-            next_sweep: AtomicI64::new(i64::MIN),
+            next_sweep: [const { AtomicI64::new(i64::MIN) }; 3],
         })))
     }
 
@@ -144,13 +155,15 @@ impl AppState {
         self.clock.now()
     }
 
-    /// Whether the caller should sweep expired ceremony records now: true for one caller per
+    /// Whether the caller should sweep `what`'s expired rows now: true for one caller per
     /// [`SWEEP_EVERY`] seconds, so the sweep costs nothing on most requests.
-    pub fn sweep_due(&self, now: i64) -> bool {
-        let next = self.next_sweep.load(Ordering::Relaxed);
+    pub fn sweep_due(&self, what: Sweep, now: i64) -> bool {
+        let Some(next_sweep) = self.next_sweep.get(what as usize) else {
+            return false;
+        };
+        let next = next_sweep.load(Ordering::Relaxed);
         now >= next
-            && self
-                .next_sweep
+            && next_sweep
                 .compare_exchange(
                     next,
                     now.saturating_add(SWEEP_EVERY),

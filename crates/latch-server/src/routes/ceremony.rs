@@ -11,7 +11,7 @@ use sqlx::{Any, AnyConnection};
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{cookie, set_cookie, CEREMONY_COOKIE};
-use crate::state::{AppState, CEREMONY_TTL};
+use crate::state::{AppState, Sweep, CEREMONY_TTL};
 use crate::store::ceremonies;
 use crate::store::credentials::Credential;
 use latch_webauthn::b64;
@@ -135,7 +135,7 @@ async fn store<T: Serialize>(
     let (token, hash) = crypto::new_token()?;
     let json = serde_json::to_string(ceremony).map_err(ApiError::internal)?;
     let kind = kind.as_str();
-    let sweep = state.sweep_due(now);
+    let sweep = state.sweep_due(Sweep::Ceremonies, now);
     state
         .store
         .write_each(move |conn| {
@@ -266,7 +266,7 @@ pub async fn consume(
 /// it where a sealed token is marked used.
 pub async fn sweep_used(conn: &mut AnyConnection, state: &AppState) -> Result<(), ApiError> {
     let now = state.now();
-    if state.sweep_due(now) {
+    if state.sweep_due(Sweep::UsedCeremonies, now) {
         ceremonies::purge_used(conn, now).await?;
     }
     Ok(())
