@@ -22,9 +22,12 @@ pub fn new_token() -> Result<(String, Vec<u8>), ApiError> {
 
 /// What the database stores for a token: its SHA-256.
 pub fn token_hash(token: &str) -> Vec<u8> {
-    digest::digest(&digest::SHA256, token.as_bytes())
-        .as_ref()
-        .to_vec()
+    self::digest(token.as_bytes())
+}
+
+/// SHA-256 of `bytes`.
+pub fn digest(bytes: &[u8]) -> Vec<u8> {
+    digest::digest(&digest::SHA256, bytes).as_ref().to_vec()
 }
 
 /// HMAC-SHA-256 of `parts` (each length-prefixed, so part boundaries cannot shift).

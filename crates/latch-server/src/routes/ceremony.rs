@@ -191,10 +191,10 @@ pub async fn open<T: DeserializeOwned>(
     let Some(token) = cookie(headers, CEREMONY_COOKIE) else {
         return Err(ApiError::CeremonyNotFound);
     };
-    let hash = crypto::token_hash(token);
     if let Some(sealed) = token.strip_prefix(SEALED_PREFIX) {
-        return open_sealed(state, sealed, hash, kind);
+        return open_sealed(state, sealed, kind);
     }
+    let hash = crypto::token_hash(token);
     let Some(stored) = ceremonies::get(conn, &hash, kind.as_str()).await? else {
         return Err(ApiError::CeremonyNotFound);
     };
@@ -214,7 +214,6 @@ pub async fn open<T: DeserializeOwned>(
 fn open_sealed<T: DeserializeOwned>(
     state: &AppState,
     sealed: &str,
-    hash: Vec<u8>,
     kind: Kind,
 ) -> Result<Opened<T>, ApiError> {
     // A token this instance cannot open (forged, altered, sealed under another key or for
@@ -223,9 +222,13 @@ fn open_sealed<T: DeserializeOwned>(
         .store
         .sealing_key()
         .ok_or(ApiError::CeremonyNotFound)?;
-    let plain = b64::decode(sealed)
-        .and_then(|raw| key.open(kind.as_str(), &raw))
+    let raw = b64::decode(sealed).ok_or(ApiError::CeremonyNotFound)?;
+    let plain = key
+        .open(kind.as_str(), &raw)
         .ok_or(ApiError::CeremonyNotFound)?;
+    // The token is known by the bytes it decodes to, not by its text: base64 has more than
+    // one spelling of the same bytes (padding), and each must not be a fresh token.
+    let hash = crypto::digest(&raw);
     let opened: SealedCeremony<T> = serde_json::from_slice(&plain).map_err(ApiError::internal)?;
     if opened.expires_at <= state.now() {
         return Err(ApiError::CeremonyExpired);

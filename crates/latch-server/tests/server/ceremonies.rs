@@ -142,3 +142,38 @@ async fn a_state_too_large_for_a_cookie_is_stored_and_finishes_the_same() {
             .assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
     }
 }
+
+/// base64 has several spellings of the same bytes (padding, the standard alphabet): a sealed
+/// token is known by its bytes, so no other spelling of a used token is a fresh one.
+#[tokio::test]
+async fn another_spelling_of_a_used_token_is_still_used() {
+    for server in servers().await {
+        if server.backend != "sqlite" {
+            continue;
+        }
+        let mut passkey = server.client().signup("ada", true).await;
+        let mut client = server.client();
+        let options = client.login_begin(None).await;
+        let token = client.cookies["latch_ceremony"].clone();
+        let response = passkey.get(&options, ORIGIN, &Tweak::default());
+        client.login_finish(&response).await.ok();
+
+        let body = token.strip_prefix("s.").unwrap();
+        let mut spellings = vec![body.replace('-', "+").replace('_', "/")];
+        if body.len() % 4 != 0 {
+            spellings.push(format!("{body}{}", "=".repeat(4 - body.len() % 4)));
+        }
+        for spelling in spellings {
+            assert_ne!(spelling, body);
+            assert_eq!(b64::decode(&spelling), b64::decode(body));
+            let mut replay = server.client();
+            replay
+                .cookies
+                .insert("latch_ceremony".into(), format!("s.{spelling}"));
+            replay
+                .login_finish(&response)
+                .await
+                .assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
+        }
+    }
+}
