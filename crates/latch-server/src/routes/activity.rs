@@ -40,22 +40,27 @@ pub async fn list(
     ))
 }
 
-/// Records a failed sign-in step (`method`: password, totp, recovery_code) on a known
-/// account. Outside the failed call's transaction; a failure to record is only logged.
-pub async fn sign_in_failed(state: &AppState, user_id: i64, method: &str, meta: &ClientMeta) {
-    let recorded = async {
-        let mut conn = state.store.conn().await?;
-        audit::log(
-            &mut conn,
-            Some(user_id),
-            "login_failed",
-            &json!({ "method": method }),
-            meta,
-            state.now(),
-        )
-        .await
-    }
-    .await;
+/// Records a failed sign-in step (`method`: password, totp, recovery_code), on the account
+/// when there is one. A password tried for a username nobody has is recorded too, with no
+/// account: the same write either way, so a failed answer takes as long whether or not the
+/// account exists. Outside the failed call's transaction; a failure to record is only logged.
+pub async fn sign_in_failed(
+    state: &AppState,
+    user_id: Option<i64>,
+    method: &'static str,
+    meta: &ClientMeta,
+) {
+    let now = state.now();
+    let meta = meta.clone();
+    let recorded = state
+        .store
+        .write_each(move |conn| {
+            Box::pin(async move {
+                let detail = json!({ "method": method });
+                audit::log(conn, user_id, "login_failed", &detail, &meta, now).await
+            })
+        })
+        .await;
     if let Err(e) = recorded {
         eprintln!("latch-server: cannot record a failed sign-in: {e}");
     }

@@ -24,14 +24,10 @@ pub async fn totp_begin(
     signed_in.require_recent(&state)?;
     let user = &signed_in.user;
     let mut conn = state.store.conn().await?;
-    if factors::totp(&mut conn, user.id)
-        .await?
-        .is_some_and(|t| t.confirmed)
-    {
+    let secret = crypto::random_bytes(totp::SECRET_LEN)?;
+    if !factors::put_unconfirmed_totp(&mut conn, user.id, &secret, state.now()).await? {
         return Err(ApiError::TotpAlreadyEnabled);
     }
-    let secret = crypto::random_bytes(totp::SECRET_LEN)?;
-    factors::put_unconfirmed_totp(&mut conn, user.id, &secret, state.now()).await?;
     let text = totp::base32(&secret);
     let issuer = uri_escape(&state.rp.name);
     let uri = format!(

@@ -127,10 +127,11 @@ pub async fn login(
     let Some(user) = user else {
         // Same work as for a real account, same answer.
         password::verify(body.password, None).await?;
+        activity::sign_in_failed(&state, None, "password", &meta).await;
         return Err(ApiError::InvalidCredentials);
     };
     if !password::verify(body.password, user.password_hash.clone()).await? {
-        activity::sign_in_failed(&state, user.id, "password", &meta).await;
+        activity::sign_in_failed(&state, Some(user.id), "password", &meta).await;
         return Err(ApiError::InvalidCredentials);
     }
     let mut tx = state.store.begin().await?;

@@ -84,9 +84,9 @@ async fn wrong_code(
     state: &AppState,
     pending: &PendingSignIn,
     meta: &ClientMeta,
-    method: &str,
+    method: &'static str,
 ) -> ApiError {
-    activity::sign_in_failed(state, pending.user_id, method, meta).await;
+    activity::sign_in_failed(state, Some(pending.user_id), method, meta).await;
     fail(state, pending, ApiError::InvalidCode).await
 }
 

@@ -4,8 +4,6 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::flag;
-
 pub async fn set_password(
     conn: &mut AnyConnection,
     user_id: i64,
@@ -47,29 +45,28 @@ pub async fn totp(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Totp>
     .transpose()
 }
 
-/// Starts (or restarts) enrolment with a new, unconfirmed secret, replacing any earlier one
-/// (callers refuse while a confirmed one exists).
+/// Starts (or restarts) enrolment with a new, unconfirmed secret, replacing an earlier
+/// unconfirmed one. One statement, so it cannot race a confirmation: returns false, changing
+/// nothing, when the account has a confirmed secret.
 pub async fn put_unconfirmed_totp(
     conn: &mut AnyConnection,
     user_id: i64,
     secret: &[u8],
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM totp WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "INSERT INTO totp (user_id, secret, confirmed, last_step, created_at) \
-         VALUES ($1, $2, $3, 0, $4)",
+         VALUES ($1, $2, 0, 0, $3) \
+         ON CONFLICT (user_id) DO UPDATE \
+         SET secret = excluded.secret, last_step = 0, created_at = excluded.created_at \
+         WHERE totp.confirmed = 0",
     )
     .bind(user_id)
     .bind(secret.to_vec())
-    .bind(flag(false))
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Records an accepted code's step (and confirms the secret). Applies only if the step is

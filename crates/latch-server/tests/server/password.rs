@@ -164,8 +164,13 @@ async fn wrong_and_unknown_look_the_same() {
     for server in servers().await {
         let (mut client, _) = server.signed_in("ada").await;
         set_password(&mut client).await;
+        // Both are recorded (the same write, so they also take as long).
+        let events = || async { server.snapshot().await.count("audit_events") };
+        let before = events().await;
         let (_, wrong) = password_login(&server, "ada", "not the password").await;
+        assert_eq!(events().await, before + 1);
         let (_, unknown) = password_login(&server, "nobody", PASSWORD).await;
+        assert_eq!(events().await, before + 2);
         assert_eq!(wrong["status"], 401);
         assert_eq!(wrong["error"]["code"], "invalid_credentials");
         assert_eq!(wrong, unknown);

@@ -1,7 +1,9 @@
 //! The storage layer on its own: migrations, the single-use ceremony, the forward-only counter.
 
 use latch_server::store::credentials::{self, Credential, Use};
-use latch_server::store::{ceremonies, is_unique_violation, rate_limits, settings, sign_in, users};
+use latch_server::store::{
+    ceremonies, factors, is_unique_violation, rate_limits, settings, sign_in, users,
+};
 use latch_server::Store;
 
 use crate::db::{databases, snapshot};
@@ -506,5 +508,47 @@ async fn a_sign_in_write_reports_replays_and_counter_races() {
         );
         tx.rollback().await.unwrap();
         assert_eq!(snapshot(&store).await, after);
+    }
+}
+
+#[tokio::test]
+async fn a_new_authenticator_secret_never_replaces_a_confirmed_one() {
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        let ada = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
+            .await
+            .unwrap();
+        assert!(
+            factors::put_unconfirmed_totp(&mut conn, ada.id, b"first", 60)
+                .await
+                .unwrap()
+        );
+        // An unconfirmed secret is replaced by the next enrolment.
+        assert!(
+            factors::put_unconfirmed_totp(&mut conn, ada.id, b"second", 61)
+                .await
+                .unwrap()
+        );
+        let totp = factors::totp(&mut conn, ada.id).await.unwrap().unwrap();
+        assert_eq!(
+            (totp.secret.as_slice(), totp.confirmed),
+            (&b"second"[..], false)
+        );
+        assert!(factors::accept_totp_step(&mut conn, ada.id, 5)
+            .await
+            .unwrap());
+        // Confirmed: a new enrolment changes nothing.
+        assert!(
+            !factors::put_unconfirmed_totp(&mut conn, ada.id, b"third", 62)
+                .await
+                .unwrap()
+        );
+        let totp = factors::totp(&mut conn, ada.id).await.unwrap().unwrap();
+        assert_eq!(
+            (totp.secret.as_slice(), totp.confirmed),
+            (&b"second"[..], true)
+        );
     }
 }
