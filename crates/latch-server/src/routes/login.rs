@@ -34,29 +34,55 @@ pub struct BeginBody {
     username: Option<String>,
 }
 
+/// Credential-id lengths real authenticators use (platform passkeys 16–32 bytes, security
+/// keys' wrapped ids 48–96), for fake lists to pick from.
+const FAKE_ID_LENGTHS: [usize; 8] = [16, 20, 32, 32, 48, 64, 80, 96];
+
 /// A stable, plausible allowCredentials for a username with no passkeys (or no account), so
-/// that login/begin answers the same way whether or not the account exists. Derived by HMAC
-/// from the username with a key every instance shares: asking twice gives the same answer.
+/// that login/begin answers the same way whether or not the account exists: one to three
+/// credentials of the lengths and transports real ones have. Derived by HMAC from the
+/// username with a key every instance shares: asking twice gives the same answer.
 fn fake_allow_credentials(state: &AppState, username: &str) -> Vec<CredentialDescriptor> {
     let seed = crypto::derive(
         &state.fake_key,
         &[b"allow-credentials", username.as_bytes()],
     );
-    let [first, second, ..] = seed;
-    let count = 1 + usize::from(first % 2);
-    let transports: Vec<String> = if second % 2 == 0 {
-        vec!["hybrid".into(), "internal".into()]
-    } else {
-        vec!["nfc".into(), "usb".into()]
+    let [first, ..] = seed;
+    // Mostly one or two, as people have.
+    let count = match first % 8 {
+        0..=3 => 1,
+        4..=6 => 2,
+        _ => 3,
     };
     (0..count)
         .map(|i| {
             let index = u8::try_from(i).unwrap_or(u8::MAX);
-            let id = crypto::derive(
+            let material = crypto::derive(
                 &state.fake_key,
                 &[b"credential-id", username.as_bytes(), &[index]],
             );
-            CredentialDescriptor::public_key(id.to_vec(), transports.clone())
+            let [pick, ..] = material;
+            let len = FAKE_ID_LENGTHS
+                .get(usize::from(pick) % FAKE_ID_LENGTHS.len())
+                .copied()
+                .unwrap_or(32);
+            let mut id = Vec::with_capacity(len);
+            let mut block = 0u8;
+            while id.len() < len {
+                let more = crypto::derive(
+                    &state.fake_key,
+                    &[b"credential-id-bytes", username.as_bytes(), &[index, block]],
+                );
+                id.extend_from_slice(&more);
+                block = block.wrapping_add(1);
+            }
+            id.truncate(len);
+            let transports: Vec<String> = if len <= 32 {
+                vec!["hybrid".into(), "internal".into()]
+            } else {
+                vec!["nfc".into(), "usb".into()]
+            };
+            CredentialDescriptor::public_key(id, transports)
         })
         .collect()
 }

@@ -24,6 +24,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Jobs taken into one transaction at most.
 const MAX_BATCH: usize = 256;
 
+/// Jobs waiting for the writer at most; past that a write waits for room (backpressure)
+/// instead of queueing without bound while the disk falls behind.
+const MAX_WAITING: usize = 4096;
+
 /// Hands a job's result to its caller, given the batch's commit error if it failed.
 type Deliver = Box<dyn FnOnce(Option<&sqlx::Error>) + Send>;
 
@@ -38,7 +42,7 @@ type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Done> 
 /// The sending side of the writer task.
 #[derive(Debug, Clone)]
 pub struct Batcher {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Batcher {
@@ -48,7 +52,7 @@ impl Batcher {
     /// answers, instead of queueing behind every request on the shared runtime's workers.
     /// It stops when the last [`Batcher`] is dropped.
     pub fn start(options: AnyConnectOptions, setup: &'static str) -> Batcher {
-        let (jobs, receiver) = mpsc::unbounded_channel();
+        let (jobs, receiver) = mpsc::channel(MAX_WAITING);
         let spawned = std::thread::Builder::new()
             .name("latch-sqlite-writer".into())
             .spawn(move || {
@@ -96,7 +100,7 @@ impl Batcher {
                 "the database writer did not run this write".into(),
             ))
         };
-        self.jobs.send(job).map_err(|_| stopped())?;
+        self.jobs.send(job).await.map_err(|_| stopped())?;
         receive.await.map_err(|_| stopped())?
     }
 }
@@ -125,7 +129,7 @@ fn failed(e: &sqlx::Error) -> sqlx::Error {
 async fn writer(
     options: AnyConnectOptions,
     setup: &'static str,
-    mut receiver: mpsc::UnboundedReceiver<Job>,
+    mut receiver: mpsc::Receiver<Job>,
 ) {
     let mut conn: Option<AnyConnection> = None;
     while let Some(first) = receiver.recv().await {
