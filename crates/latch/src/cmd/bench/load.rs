@@ -1,6 +1,6 @@
 //! The load itself: N accounts, each with its own in-process key and passkey, then C threads
-//! signing in (login/begin with the username, a real ES256 assertion through the CTAP stack,
-//! login/finish) until the time is up.
+//! signing in (login/begin with the username, or none for a discoverable passkey, a real
+//! ES256 assertion through the CTAP stack, login/finish) until the time is up.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -101,6 +101,7 @@ pub fn run(
     accounts: Vec<Account>,
     concurrency: usize,
     duration: Duration,
+    discoverable: bool,
 ) -> Outcome {
     let accounts: Vec<Mutex<Account>> = accounts.into_iter().map(Mutex::new).collect();
     let shared = Shared {
@@ -113,7 +114,7 @@ pub fn run(
     let start = Instant::now();
     let mut latencies = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..concurrency)
-            .map(|_| scope.spawn(|| worker(target, &accounts, &shared)))
+            .map(|_| scope.spawn(|| worker(target, &accounts, &shared, discoverable)))
             .collect();
         progress(&shared, start, duration);
         shared.stop.store(true, Ordering::SeqCst);
@@ -159,7 +160,12 @@ fn progress(shared: &Shared, start: Instant, duration: Duration) {
     eprintln!();
 }
 
-fn worker(target: &Target, accounts: &[Mutex<Account>], shared: &Shared) -> Vec<u64> {
+fn worker(
+    target: &Target,
+    accounts: &[Mutex<Account>],
+    shared: &Shared,
+    discoverable: bool,
+) -> Vec<u64> {
     let mut site = Site::new(agent(1), &target.url, &target.origin);
     let mut latencies = Vec::new();
     while !shared.stop.load(Ordering::Relaxed) {
@@ -170,7 +176,8 @@ fn worker(target: &Target, accounts: &[Mutex<Account>], shared: &Shared) -> Vec<
         let account = &mut *account;
         site.clear_cookies();
         let started = Instant::now();
-        match site.login(&mut account.key, Some(&account.username), None) {
+        let username = (!discoverable).then_some(account.username.as_str());
+        match site.login(&mut account.key, username, None) {
             Ok(_) => {
                 latencies.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
                 shared.done.fetch_add(1, Ordering::Relaxed);

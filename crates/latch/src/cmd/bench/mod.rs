@@ -47,6 +47,10 @@ pub struct LoginArgs {
     /// peak memory from /proc.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Sign in without a username (a discoverable passkey, as conditional mediation does)
+    /// instead of username first.
+    #[arg(long)]
+    pub discoverable: bool,
     /// Only measure one raw ES256 (P-256) signature verification with aws-lc, then exit.
     #[arg(long)]
     pub calibrate: bool,
@@ -113,16 +117,23 @@ fn login(args: &LoginArgs) -> Result<(), String> {
     );
     let accounts = load::register(&target, args.users, &prefix)?;
     let before = args.server_pid.map(proc::cpu_seconds).transpose()?;
+    let own_before = proc::cpu_seconds(std::process::id())?;
     let outcome = load::run(
         &target,
         accounts,
         args.concurrency,
         Duration::from_secs(args.duration),
+        args.discoverable,
     );
+    let own_after = proc::cpu_seconds(std::process::id())?;
     let after = args.server_pid.map(proc::cpu_seconds).transpose()?;
     report(&outcome);
+    let done = outcome.latencies_us.len().max(1) as f64;
+    println!(
+        "load generator CPU (this process, on the same machine): {:.0} µs per sign-in",
+        (own_after - own_before) * 1e6 / done
+    );
     if let (Some(pid), Some(before), Some(after)) = (args.server_pid, before, after) {
-        let done = outcome.latencies_us.len().max(1) as f64;
         let per_sign_in_us = (after - before) * 1e6 / done;
         println!(
             "server CPU: {:.2} s user+system, {per_sign_in_us:.0} µs per sign-in",
