@@ -95,40 +95,65 @@ pub async fn finish(
         .as_deref()
         .map(names::credential_name)
         .transpose()?;
-    let mut tx = state.store.begin().await?;
-    let (ceremony, owner) =
-        ceremony::take::<AddCredential>(&mut tx, &state, &headers, Kind::AddCredential).await?;
-    if owner != Some(signed_in.user.id) {
+    // Checked first (reads only, no lock held while the attestation verifies), then written
+    // in one go: the ceremony is used up and the credential stored, with the account locked
+    // and its credentials counted again, so two finishes racing for the last place cannot
+    // both take it.
+    let user_id = signed_in.user.id;
+    let mut conn = state.store.conn().await?;
+    let opened =
+        ceremony::open::<AddCredential>(&mut conn, &state, &headers, Kind::AddCredential).await?;
+    if opened.user_id != Some(user_id) {
         return Err(ApiError::CeremonyUserMismatch);
     }
-    // Locked, then counted: two finishes racing for the last place cannot both take it.
-    if !users::lock(&mut tx, signed_in.user.id).await? {
-        return Err(ApiError::NotSignedIn);
-    }
-    let effective = state.policy(&mut tx).await?;
+    let ticket = opened.ticket();
+    let effective = state.policy(&mut conn).await?;
     let max = effective.policy.max_credentials;
-    if credentials::count_of_user(&mut tx, signed_in.user.id).await? >= i64::from(max) {
+    if credentials::count_of_user(&mut conn, user_id).await? >= i64::from(max) {
         return Err(ApiError::TooManyCredentials { max });
     }
     let now = state.now();
-    let verified = verify_registration(
+    let verified = match verify_registration(
         &effective.rp,
-        &ceremony.registration,
+        &opened.value.registration,
         &body.credential,
         UnixTime(now),
-    )?;
-    let credential =
-        registration::store(&mut tx, &state, &verified, signed_in.user.id, name, now).await?;
-    audit::log(
-        &mut tx,
-        Some(signed_in.user.id),
-        "credential_added",
-        &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-        &meta,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    ) {
+        Ok(verified) => verified,
+        Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
+            return Err(ApiError::CeremonyNotFound)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    drop(conn);
+    let job_state = state.clone();
+    let credential = state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let state = job_state;
+                ceremony::consume(tx, &state, &ticket).await?;
+                if !users::lock(tx, user_id).await? {
+                    return Err(ApiError::NotSignedIn);
+                }
+                if credentials::count_of_user(tx, user_id).await? >= i64::from(max) {
+                    return Err(ApiError::TooManyCredentials { max });
+                }
+                let credential =
+                    registration::store(tx, &state, &verified, user_id, name, now).await?;
+                audit::log(
+                    tx,
+                    Some(user_id),
+                    "credential_added",
+                    &json!({ "credentialId": Base64Url(credential.id.clone()) }),
+                    &meta,
+                    now,
+                )
+                .await?;
+                Ok::<_, ApiError>(credential)
+            })
+        })
+        .await?;
     Ok((
         AppendHeaders([(SET_COOKIE, ceremony::clear(&state)?)]),
         Json(json!({ "credential": CredentialView::new(&state, &credential) })),

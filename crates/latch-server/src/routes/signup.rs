@@ -91,44 +91,66 @@ pub async fn finish(
         .as_deref()
         .map(names::credential_name)
         .transpose()?;
-    // One transaction: the ceremony is consumed, and the account, its credential and the
-    // session are created, all together or not at all.
-    let mut tx = state.store.begin().await?;
-    let (ceremony, _) = ceremony::take::<Signup>(&mut tx, &state, &headers, Kind::Signup).await?;
+    // The check reads only, so it runs first, holding no lock (a registration's attestation
+    // can take a while to verify). Then one write: the ceremony is used up, and the account,
+    // its credential and the session are created, all together or not at all; a ceremony
+    // used since the check, or a username taken since, fails there and writes nothing.
+    let mut conn = state.store.conn().await?;
+    let opened = ceremony::open::<Signup>(&mut conn, &state, &headers, Kind::Signup).await?;
+    let ticket = opened.ticket();
+    let effective = state.policy(&mut conn).await?;
     let now = state.now();
-    let effective = state.policy(&mut tx).await?;
-    let verified = verify_registration(
+    let ceremony = opened.value;
+    let verified = match verify_registration(
         &effective.rp,
         &ceremony.registration,
         &body.credential,
         UnixTime(now),
-    )?;
-    let user = match users::insert(
-        &mut tx,
-        &ceremony.username,
-        &ceremony.display_name,
-        &ceremony.user_handle,
-        now,
-    )
-    .await
-    {
-        Ok(user) => user,
-        Err(e) if is_unique_violation(&e) => return Err(ApiError::UsernameTaken),
+    ) {
+        Ok(verified) => verified,
+        Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
+            return Err(ApiError::CeremonyNotFound)
+        }
         Err(e) => return Err(e.into()),
     };
-    let credential = registration::store(&mut tx, &state, &verified, user.id, name, now).await?;
-    audit::log(
-        &mut tx,
-        Some(user.id),
-        "signup",
-        &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-        &meta,
-        now,
-    )
-    .await?;
-    let session_cookie =
-        session::issue(&mut tx, &state, user.id, Some(&credential.id), &meta).await?;
-    tx.commit().await?;
+    drop(conn);
+    let job_state = state.clone();
+    let (user, credential, session_cookie) = state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let state = job_state;
+                ceremony::consume(tx, &state, &ticket).await?;
+                let user = match users::insert(
+                    tx,
+                    &ceremony.username,
+                    &ceremony.display_name,
+                    &ceremony.user_handle,
+                    now,
+                )
+                .await
+                {
+                    Ok(user) => user,
+                    Err(e) if is_unique_violation(&e) => return Err(ApiError::UsernameTaken),
+                    Err(e) => return Err(e.into()),
+                };
+                let credential =
+                    registration::store(tx, &state, &verified, user.id, name, now).await?;
+                audit::log(
+                    tx,
+                    Some(user.id),
+                    "signup",
+                    &json!({ "credentialId": Base64Url(credential.id.clone()) }),
+                    &meta,
+                    now,
+                )
+                .await?;
+                let session_cookie =
+                    session::issue(tx, &state, user.id, Some(&credential.id), &meta).await?;
+                Ok::<_, ApiError>((user, credential, session_cookie))
+            })
+        })
+        .await?;
     Ok((
         AppendHeaders([
             (SET_COOKIE, session_cookie),
