@@ -286,19 +286,6 @@ pub async fn used_up(conn: &mut AnyConnection, ticket: &Ticket) -> Result<bool, 
     Ok(used)
 }
 
-/// Takes the ceremony the request's cookie names: [`open`] then [`consume`]. Call it first
-/// inside the finish's transaction: if the finish fails, the rollback puts the ceremony back.
-pub async fn take<T: DeserializeOwned>(
-    conn: &mut AnyConnection,
-    state: &AppState,
-    headers: &HeaderMap,
-    kind: Kind,
-) -> Result<(T, Option<i64>), ApiError> {
-    let opened = open(conn, state, headers, kind).await?;
-    consume(conn, state, &opened.ticket).await?;
-    Ok((opened.value, opened.user_id))
-}
-
 /// The `Set-Cookie` that removes the ceremony cookie once a finish succeeded.
 pub fn clear(state: &AppState) -> Result<HeaderValue, ApiError> {
     set_cookie(CEREMONY_COOKIE, "", COOKIE_PATH, 0, state.secure_cookies)

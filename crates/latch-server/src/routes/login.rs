@@ -200,19 +200,6 @@ pub async fn record_assertion(
     }
 }
 
-/// [`check_assertion`] then [`record_assertion`], inside the caller's transaction. Returns
-/// the account and the credential.
-pub async fn verify_assertion(
-    conn: &mut AnyConnection,
-    state: &AppState,
-    authentication: &AuthenticationState,
-    response: &AuthenticationResponseJson,
-) -> Result<(User, Credential), ApiError> {
-    let checked = check_assertion(conn, state, authentication, response).await?;
-    record_assertion(conn, &checked).await?;
-    Ok((checked.user, checked.credential))
-}
-
 #[derive(Debug, Deserialize)]
 pub struct FinishBody {
     credential: AuthenticationResponseJson,

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ceremony::{self, Kind, Login};
-use super::login::verify_assertion;
+use super::login::{check_assertion, record_assertion};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
 use crate::limits::{self, Keyed};
@@ -126,31 +126,50 @@ async fn assertion_tx(
     headers: &HeaderMap,
     credential: &AuthenticationResponseJson,
 ) -> Result<Response, ApiError> {
+    // Checked first (reads only), then written in one go, re-checking the ceremony, the
+    // counter and the session, through the group commit.
     let user_id = signed_in.user.id;
-    let mut tx = state.store.begin().await?;
-    let (ceremony, owner) = ceremony::take::<Login>(&mut tx, state, headers, Kind::Reauth).await?;
-    if owner != Some(user_id) {
+    let mut conn = state.store.conn().await?;
+    let opened = ceremony::open::<Login>(&mut conn, state, headers, Kind::Reauth).await?;
+    if opened.user_id != Some(user_id) {
         return Err(ApiError::CeremonyUserMismatch);
     }
-    let (user, used) =
-        verify_assertion(&mut tx, state, &ceremony.authentication, credential).await?;
-    if user.id != user_id {
+    let ticket = opened.ticket();
+    let checked =
+        match check_assertion(&mut conn, state, &opened.value.authentication, credential).await {
+            Ok(checked) => checked,
+            Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
+                return Err(ApiError::CeremonyNotFound)
+            }
+            Err(e) => return Err(e),
+        };
+    drop(conn);
+    if checked.user.id != user_id {
         return Err(ApiError::CeremonyUserMismatch);
     }
     let now = state.now();
-    if !sessions::set_authenticated(&mut tx, &signed_in.session_hash, now).await? {
-        return Err(ApiError::NotSignedIn);
-    }
-    audit::log(
-        &mut tx,
-        Some(user_id),
-        "reauthenticated",
-        &json!({ "method": "webauthn", "credentialId": Base64Url(used.id) }),
-        meta,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    let job_state = state.clone();
+    let session_hash = signed_in.session_hash.clone();
+    let meta = meta.clone();
+    state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let state = job_state;
+                ceremony::consume(tx, &state, &ticket).await?;
+                record_assertion(tx, &checked).await?;
+                if !sessions::set_authenticated(tx, &session_hash, now).await? {
+                    return Err(ApiError::NotSignedIn);
+                }
+                let detail = json!({
+                    "method": "webauthn",
+                    "credentialId": Base64Url(checked.credential.id.clone()),
+                });
+                audit::log(tx, Some(user_id), "reauthenticated", &detail, &meta, now).await?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
     Ok((
         AppendHeaders([(SET_COOKIE, ceremony::clear(state)?)]),
         done(now),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ceremony::{self, Kind, Login};
-use super::login::verify_assertion;
+use super::login::{check_assertion, record_assertion};
 use super::{activity, trusted};
 use crate::crypto;
 use crate::error::ApiError;
@@ -160,26 +160,55 @@ pub async fn webauthn_finish(
     headers: HeaderMap,
     ApiJson(body): ApiJson<WebauthnBody>,
 ) -> Result<Response, ApiError> {
-    let mut tx = state.store.begin().await?;
-    let (ceremony, owner) =
-        ceremony::take::<Login>(&mut tx, &state, &headers, Kind::SecondFactor).await?;
-    if owner != Some(pending.user_id) {
+    // Checked first (reads only, no lock held while the signature verifies), then written in
+    // one go, re-checking the ceremony and the counter, through the group commit.
+    let mut conn = state.store.conn().await?;
+    let opened = ceremony::open::<Login>(&mut conn, &state, &headers, Kind::SecondFactor).await?;
+    if opened.user_id != Some(pending.user_id) {
         return Err(ApiError::CeremonyUserMismatch);
     }
-    let (user, credential) =
-        verify_assertion(&mut tx, &state, &ceremony.authentication, &body.credential).await?;
-    let cookie = session::complete(&mut tx, &state, &pending, Some(&credential.id), &meta).await?;
-    audit::log(
-        &mut tx,
-        Some(user.id),
-        "login_password_webauthn",
-        &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-        &meta,
-        state.now(),
+    let ticket = opened.ticket();
+    let checked = match check_assertion(
+        &mut conn,
+        &state,
+        &opened.value.authentication,
+        &body.credential,
     )
-    .await?;
-    let trust = maybe_trust(&mut tx, &state, body.trust_browser, user.id, &meta).await?;
-    tx.commit().await?;
+    .await
+    {
+        Ok(checked) => checked,
+        Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
+            return Err(ApiError::CeremonyNotFound)
+        }
+        Err(e) => return Err(e),
+    };
+    drop(conn);
+    let job_state = state.clone();
+    let trust_browser = body.trust_browser;
+    let (user, cookie, trust) = state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let state = job_state;
+                ceremony::consume(tx, &state, &ticket).await?;
+                record_assertion(tx, &checked).await?;
+                let credential_id = checked.credential.id.as_slice();
+                let cookie =
+                    session::complete(tx, &state, &pending, Some(credential_id), &meta).await?;
+                audit::log(
+                    tx,
+                    Some(checked.user.id),
+                    "login_password_webauthn",
+                    &json!({ "credentialId": Base64Url(credential_id.to_vec()) }),
+                    &meta,
+                    state.now(),
+                )
+                .await?;
+                let trust = maybe_trust(tx, &state, trust_browser, checked.user.id, &meta).await?;
+                Ok::<_, ApiError>((checked.user, cookie, trust))
+            })
+        })
+        .await?;
     let mut reply = with_cookie(signed_in_reply(cookie, &user, json!({})), trust);
     reply
         .headers_mut()
