@@ -168,11 +168,13 @@ pub fn refuse_used_up(keys: &[Keyed<'_>], counts: &[i64], now: i64) -> Result<()
 
 /// Whether a failed assertion counts toward the limits: they stop guessing, and a counter
 /// that lost a race with a concurrent sign-in (or regressed) came with a valid signature, so
-/// it is no guess. Internal errors are the server's, not the caller's.
+/// it is no guess. Internal errors are the server's, not the caller's, and a refusal for
+/// being over the limit checked nothing (counting it would make a blocked flood cost writes).
 pub fn counts_as_attempt(error: &ApiError) -> bool {
     !matches!(
         error,
         ApiError::Internal(_)
+            | ApiError::TooManyAttempts { .. }
             | ApiError::CounterRaced
             | ApiError::Ceremony(latch_webauthn::Error::CounterRegressed { .. })
     )
@@ -208,6 +210,9 @@ mod tests {
             latch_webauthn::Error::ChallengeMismatch
         )));
         assert!(!counts_as_attempt(&ApiError::CounterRaced));
+        assert!(!counts_as_attempt(&ApiError::TooManyAttempts {
+            retry_after: 1
+        }));
         assert!(!counts_as_attempt(&ApiError::Ceremony(
             latch_webauthn::Error::CounterRegressed { stored: 5, got: 4 }
         )));

@@ -55,7 +55,7 @@ impl SealingKey {
             return Ok(key);
         }
         let bytes = random::<KEY_LEN>()?;
-        let candidate = candidate_path(path);
+        let candidate = candidate_path(path)?;
         let written = write_private(&candidate, &bytes).and_then(|()| {
             match fs::hard_link(&candidate, path) {
                 Ok(()) => Ok(()),
@@ -65,8 +65,9 @@ impl SealingKey {
         });
         let _ = fs::remove_file(&candidate);
         written?;
+        // The link is a directory entry: make it durable before tokens depend on it.
+        #[cfg(unix)]
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // The link is a directory entry: make it durable before tokens depend on it.
             fs::File::open(dir)?.sync_all()?;
         }
         read(path)?.ok_or_else(|| io::Error::other("the key file vanished while it was made"))
@@ -136,10 +137,16 @@ fn read(path: &Path) -> io::Result<Option<SealingKey>> {
     }
 }
 
-fn candidate_path(path: &Path) -> PathBuf {
+/// A name beside `path` that no other process or thread is writing.
+fn candidate_path(path: &Path) -> io::Result<PathBuf> {
+    let [a, b, c, d, e, f, g, h] = random::<8>()?;
     let mut name = path.as_os_str().to_owned();
-    name.push(format!(".{}.tmp", std::process::id()));
-    PathBuf::from(name)
+    name.push(format!(
+        ".{}.{:x}.tmp",
+        std::process::id(),
+        u64::from_le_bytes([a, b, c, d, e, f, g, h])
+    ));
+    Ok(PathBuf::from(name))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {

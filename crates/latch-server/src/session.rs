@@ -186,7 +186,14 @@ impl FromRequestParts<AppState> for SignedIn {
             return Err(ApiError::NotSignedIn);
         };
         if session.expires_at <= now {
-            sessions::delete(&mut conn, &hash).await?;
+            drop(conn);
+            let expired = hash.clone();
+            state
+                .store
+                .write_each(move |conn| {
+                    Box::pin(async move { sessions::delete(conn, &expired).await })
+                })
+                .await?;
             return Err(ApiError::SessionExpired);
         }
         if !session.second_factor_done {
@@ -195,8 +202,17 @@ impl FromRequestParts<AppState> for SignedIn {
         let Some(user) = users::by_id(&mut conn, session.user_id).await? else {
             return Err(ApiError::NotSignedIn);
         };
+        drop(conn);
+        // Writes go through the store's writer (on SQLite, the group commit), never on a
+        // reading connection that would wait for the write lock.
         if now.saturating_sub(session.last_seen_at) >= TOUCH_INTERVAL {
-            sessions::touch(&mut conn, &hash, now).await?;
+            let seen = hash.clone();
+            state
+                .store
+                .write_each(move |conn| {
+                    Box::pin(async move { sessions::touch(conn, &seen, now).await })
+                })
+                .await?;
         }
         Ok(SignedIn {
             user,

@@ -253,7 +253,7 @@ pub async fn consume(
 ) -> Result<(), ApiError> {
     let fresh = match ticket.sealed_until {
         Some(expires_at) => {
-            sweep_used(conn, state).await?;
+            before_marking_used(conn, state, expires_at).await?;
             ceremonies::mark_used(conn, &ticket.hash, expires_at).await?
         }
         None => ceremonies::delete(conn, &ticket.hash).await?,
@@ -265,12 +265,22 @@ pub async fn consume(
     }
 }
 
-/// Now and then (see [`AppState::sweep_due`]), forgets used sealed tokens that expired: call
-/// it where a sealed token is marked used.
-pub async fn sweep_used(conn: &mut AnyConnection, state: &AppState) -> Result<(), ApiError> {
+/// Inside a finish's write, just before a sealed token expiring at `expires_at` is marked
+/// used. Refuses the token if it expired since it was opened: records of used tokens are swept
+/// once their tokens expire, so an expired token's earlier use may be forgotten. Now and then
+/// (see [`AppState::sweep_due`]) it sweeps those records, keeping each a ceremony's lifetime
+/// past its token's expiry.
+pub async fn before_marking_used(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    expires_at: i64,
+) -> Result<(), ApiError> {
     let now = state.now();
+    if expires_at <= now {
+        return Err(ApiError::CeremonyExpired);
+    }
     if state.sweep_due(Sweep::UsedCeremonies, now) {
-        ceremonies::purge_used(conn, now).await?;
+        ceremonies::purge_used(conn, now.saturating_sub(CEREMONY_TTL)).await?;
     }
     Ok(())
 }

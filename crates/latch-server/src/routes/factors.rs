@@ -23,9 +23,17 @@ pub async fn totp_begin(
 ) -> Result<Json<Value>, ApiError> {
     signed_in.require_recent(&state)?;
     let user = &signed_in.user;
-    let mut conn = state.store.conn().await?;
     let secret = crypto::random_bytes(totp::SECRET_LEN)?;
-    if !factors::put_unconfirmed_totp(&mut conn, user.id, &secret, state.now()).await? {
+    let (user_id, stored, now) = (user.id, secret.clone(), state.now());
+    let started = state
+        .store
+        .write_each(move |conn| {
+            Box::pin(
+                async move { factors::put_unconfirmed_totp(conn, user_id, &stored, now).await },
+            )
+        })
+        .await?;
+    if !started {
         return Err(ApiError::TotpAlreadyEnabled);
     }
     let text = totp::base32(&secret);

@@ -15,6 +15,7 @@ use sqlx::AnyConnection;
 
 use super::ceremony::{self, Kind, Login};
 use super::names;
+use super::signup::USER_HANDLE_LEN;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
@@ -87,6 +88,15 @@ fn fake_allow_credentials(state: &AppState, username: &str) -> Vec<CredentialDes
         .collect()
 }
 
+/// A stable stand-in for the user handle of an account that does not exist (or has no
+/// passkeys), as long as a real one.
+fn fake_user_handle(state: &AppState, username: &str) -> Vec<u8> {
+    let mut handle =
+        crypto::derive(&state.fake_key, &[b"user-handle", username.as_bytes()]).to_vec();
+    handle.resize(USER_HANDLE_LEN, 0);
+    handle
+}
+
 pub async fn begin(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<BeginBody>,
@@ -105,7 +115,12 @@ pub async fn begin(
             Some((user, creds)) if !creds.is_empty() => {
                 (ceremony::descriptors(&creds), Some(user.user_handle))
             }
-            _ => (fake_allow_credentials(&state, name), None),
+            // The sealed ceremony carries the user handle, and its length shows through
+            // the encryption: a fake account gets a fake handle of the same length.
+            _ => (
+                fake_allow_credentials(&state, name),
+                Some(fake_user_handle(&state, name)),
+            ),
         },
     };
     let effective = state.recent_policy(&mut conn).await?;
@@ -274,7 +289,7 @@ async fn finish_write(
                 let detail = json!({ "credentialId": Base64Url(checked.credential.id.clone()) });
                 if let (Backend::Sqlite, Some(sealed)) = (state.store.backend(), ticket.sealed()) {
                     // The same four writes as below, in one round trip (store::sign_in).
-                    ceremony::sweep_used(tx, &state).await?;
+                    ceremony::before_marking_used(tx, &state, sealed.1).await?;
                     let token = session::NewToken::make(&state, true)?;
                     let user_id = checked.user.id;
                     let credential_id = checked.credential.id.as_slice();
@@ -291,6 +306,7 @@ async fn finish_write(
                         Recorded::Done => Ok((checked, token.cookie)),
                         Recorded::CeremonyUsed => Err(ApiError::CeremonyNotFound),
                         Recorded::CounterRaced => Err(ApiError::CounterRaced),
+                        Recorded::CredentialGone => Err(ApiError::UnknownCredential),
                     };
                 }
                 ceremony::consume(tx, &state, &ticket).await?;

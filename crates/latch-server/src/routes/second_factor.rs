@@ -92,17 +92,25 @@ async fn wrong_code(
 
 /// Records a failed try; past the limit the waiting sign-in is gone.
 async fn fail(state: &AppState, pending: &PendingSignIn, error: ApiError) -> ApiError {
-    let result = async {
-        let mut conn = state.store.conn().await?;
-        let failures = factors::count_factor_failure(&mut conn, &pending.session_hash).await?;
-        if failures >= FACTOR_ATTEMPTS {
-            sessions::delete(&mut conn, &pending.session_hash).await?;
-            return Ok::<_, ApiError>(ApiError::TooManyFactorFailures);
-        }
-        Ok(error)
+    let session_hash = pending.session_hash.clone();
+    let ended = state
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                let failures = factors::count_factor_failure(conn, &session_hash).await?;
+                if failures >= FACTOR_ATTEMPTS {
+                    sessions::delete(conn, &session_hash).await?;
+                    return Ok::<_, ApiError>(true);
+                }
+                Ok(false)
+            })
+        })
+        .await;
+    match ended {
+        Ok(true) => ApiError::TooManyFactorFailures,
+        Ok(false) => error,
+        Err(e) => e,
     }
-    .await;
-    result.unwrap_or_else(|e| e)
 }
 
 pub async fn webauthn_begin(

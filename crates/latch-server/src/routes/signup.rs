@@ -23,7 +23,7 @@ use crate::store::{audit, is_unique_violation, users};
 use crate::views::{CredentialView, UserView};
 
 /// WebAuthn user handles are random and carry nothing about the person.
-const USER_HANDLE_LEN: usize = 32;
+pub(crate) const USER_HANDLE_LEN: usize = 32;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

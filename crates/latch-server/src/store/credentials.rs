@@ -177,6 +177,15 @@ pub async fn of_user(
     rows.iter().map(from_row).collect()
 }
 
+/// Whether a credential with this id is stored.
+pub async fn exists(conn: &mut AnyConnection, id: &[u8]) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT 1 AS stored FROM credentials WHERE id = $1")
+        .bind(id.to_vec())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
 pub async fn count_of_user(conn: &mut AnyConnection, user_id: i64) -> Result<i64, sqlx::Error> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM credentials WHERE user_id = $1")
         .bind(user_id)

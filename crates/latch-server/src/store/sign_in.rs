@@ -105,6 +105,8 @@ pub enum Recorded {
     CeremonyUsed,
     /// The stored counter moved past this sign-in's since it was checked.
     CounterRaced,
+    /// The credential (or its account) was deleted since it was checked.
+    CredentialGone,
 }
 
 static RECORD_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -140,11 +142,22 @@ pub async fn record(
     match query.execute(&mut *conn).await {
         // Only the first statement can conflict (session ids are random), and it stops the rest.
         Err(e) if is_unique_violation(&e) => Ok(Recorded::CeremonyUsed),
+        // The account is gone: its event and session have nobody to belong to.
+        Err(e)
+            if e.as_database_error()
+                .is_some_and(|d| d.is_foreign_key_violation()) =>
+        {
+            Ok(Recorded::CredentialGone)
+        }
         Err(e) => Err(e),
         // One row each: the ceremony, the credential, the event and the session.
         Ok(done) => match done.rows_affected() {
             4 => Ok(Recorded::Done),
-            3 => Ok(Recorded::CounterRaced),
+            // The counter did not move: it raced ahead, or the credential is gone.
+            3 => match credentials::exists(conn, w.credential_id).await? {
+                true => Ok(Recorded::CounterRaced),
+                false => Ok(Recorded::CredentialGone),
+            },
             n => Err(sqlx::Error::Protocol(format!(
                 "a sign-in's write changed {n} rows, not 4"
             ))),

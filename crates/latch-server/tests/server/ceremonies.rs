@@ -177,3 +177,84 @@ async fn another_spelling_of_a_used_token_is_still_used() {
         }
     }
 }
+
+/// What a sealed ceremony holds can be measured by its length: an unknown username's holds a
+/// user handle as long as a real account's, so the cookie says nothing about the account.
+#[tokio::test]
+async fn an_unknown_username_seals_a_user_handle_like_a_real_one() {
+    for server in servers().await {
+        if server.backend != "sqlite" {
+            continue;
+        }
+        server.client().signup("ada", true).await;
+        let handle_of = |username: &'static str| {
+            let server = &server;
+            async move {
+                let mut client = server.client();
+                client.login_begin(Some(username)).await;
+                let token = client.cookies["latch_ceremony"].clone();
+                let sealed = server.open_sealed("login", &token).unwrap();
+                let handle = sealed["state"]["authentication"]["user_id"].clone();
+                serde_json::from_value::<Vec<u8>>(handle).unwrap()
+            }
+        };
+        let real = handle_of("ada").await;
+        let fake = handle_of("mallory").await;
+        assert_eq!(real.len(), 32);
+        assert_eq!(fake.len(), real.len());
+        assert_ne!(fake, real);
+        // Stable, like the fake credentials.
+        assert_eq!(handle_of("mallory").await, fake);
+    }
+}
+
+/// A passkey that keeps no counter (most synced ones) cannot rely on the counter against a
+/// replay: the ceremony alone must answer once, even to two finishes at the same moment.
+#[tokio::test]
+async fn a_counterless_assertion_signs_in_once_even_when_raced() {
+    for server in servers().await {
+        let zero = Tweak {
+            counter: Some(0),
+            ..Tweak::default()
+        };
+        let mut client = server.client();
+        let options = client.signup_begin("ada").await;
+        let (mut passkey, response) = Passkey::create(&options, ORIGIN, true, &zero);
+        client
+            .post(
+                "/api/v1/signup/finish",
+                serde_json::json!({ "credential": response }),
+            )
+            .await
+            .ok();
+
+        let mut begun = server.client();
+        let options = begun.login_begin(None).await;
+        let assertion = passkey.get(&options, ORIGIN, &zero);
+        let before = server.snapshot().await;
+        let mut first = server.client();
+        first.cookies = begun.cookies.clone();
+        let mut second = server.client();
+        second.cookies = begun.cookies.clone();
+        let (a, b) = tokio::join!(
+            first.login_finish(&assertion),
+            second.login_finish(&assertion)
+        );
+        let (ok, refused) = if a.status.is_success() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        assert!(ok.status.is_success(), "{}", ok.body);
+        refused.assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
+        // Later, with the same cookie: refused again. One session came of it.
+        let mut again = server.client();
+        again.cookies = begun.cookies.clone();
+        again
+            .login_finish(&assertion)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
+        let after = server.snapshot().await;
+        assert_eq!(after.count("sessions"), before.count("sessions") + 1);
+    }
+}

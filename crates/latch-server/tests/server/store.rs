@@ -490,6 +490,24 @@ async fn a_sign_in_write_reports_replays_and_counter_races() {
         assert_eq!(after.count("sessions"), before.count("sessions") + 1);
         assert_eq!(after.count("used_ceremonies"), 1);
         assert_eq!(
+            after.counters,
+            vec![(b"cred".to_vec(), 6, Some(100))],
+            "the counter moved and the use was dated"
+        );
+        let session = latch_server::store::sessions::by_id_hash(&mut conn, b"s1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                session.user_id,
+                session.created_at,
+                session.expires_at,
+                session.second_factor_done
+            ),
+            (ada.id, 100, 200, true)
+        );
+        assert_eq!(
             after.count("audit_events"),
             before.count("audit_events") + 1
         );
@@ -506,6 +524,21 @@ async fn a_sign_in_write_reports_replays_and_counter_races() {
                 .unwrap(),
             Recorded::CounterRaced
         );
+        tx.rollback().await.unwrap();
+        // Deleted since the check: the credential alone, or the whole account.
+        let mut tx = store.begin().await.unwrap();
+        assert!(credentials::delete(&mut tx, ada.id, b"cred").await.unwrap());
+        let gone = record(&mut tx, ada.id, &write(b"t3", b"s4", 9)).await;
+        assert_eq!(gone.unwrap(), Recorded::CredentialGone);
+        tx.rollback().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(ada.id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let gone = record(&mut tx, ada.id, &write(b"t4", b"s5", 9)).await;
+        assert_eq!(gone.unwrap(), Recorded::CredentialGone);
         tx.rollback().await.unwrap();
         assert_eq!(snapshot(&store).await, after);
     }

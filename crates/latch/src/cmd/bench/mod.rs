@@ -117,7 +117,8 @@ fn login(args: &LoginArgs) -> Result<(), String> {
     );
     let accounts = load::register(&target, args.users, &prefix)?;
     let before = args.server_pid.map(proc::cpu_seconds).transpose()?;
-    let own_before = proc::cpu_seconds(std::process::id())?;
+    // Linux only (/proc); elsewhere the line is left out.
+    let own_before = proc::cpu_seconds(std::process::id()).ok();
     let outcome = load::run(
         &target,
         accounts,
@@ -125,14 +126,16 @@ fn login(args: &LoginArgs) -> Result<(), String> {
         Duration::from_secs(args.duration),
         args.discoverable,
     );
-    let own_after = proc::cpu_seconds(std::process::id())?;
+    let own_after = proc::cpu_seconds(std::process::id()).ok();
     let after = args.server_pid.map(proc::cpu_seconds).transpose()?;
     report(&outcome);
     let done = outcome.latencies_us.len().max(1) as f64;
-    println!(
-        "load generator CPU (this process, on the same machine): {:.0} µs per sign-in",
-        (own_after - own_before) * 1e6 / done
-    );
+    if let (Some(before), Some(after)) = (own_before, own_after) {
+        println!(
+            "load generator CPU (this process, on the same machine): {:.0} µs per sign-in",
+            (after - before) * 1e6 / done
+        );
+    }
     if let (Some(pid), Some(before), Some(after)) = (args.server_pid, before, after) {
         let per_sign_in_us = (after - before) * 1e6 / done;
         println!(
