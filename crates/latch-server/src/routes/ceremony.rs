@@ -285,15 +285,22 @@ pub async fn before_marking_used(
     Ok(())
 }
 
-/// Whether an opened ceremony was used up since (by a finish that committed). A finish that
-/// checks before it consumes asks this when its check fails, so that a replay is reported as
-/// one whatever else its stale response fails.
-pub async fn used_up(conn: &mut AnyConnection, ticket: &Ticket) -> Result<bool, ApiError> {
+/// A finish's check, which ran before its write: when it failed on a ceremony that another
+/// finish used up meanwhile, the failure is reported as the replay it is
+/// ([`ApiError::CeremonyNotFound`]), whatever else the stale response fails.
+pub async fn replay_first<T>(
+    conn: &mut AnyConnection,
+    ticket: &Ticket,
+    checked: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let Err(e) = checked else {
+        return checked;
+    };
     let used = match ticket.sealed_until {
         Some(_) => ceremonies::is_used(conn, &ticket.hash).await?,
         None => !ceremonies::exists(conn, &ticket.hash).await?,
     };
-    Ok(used)
+    Err(if used { ApiError::CeremonyNotFound } else { e })
 }
 
 /// The `Set-Cookie` that removes the ceremony cookie once a finish succeeded.

@@ -113,18 +113,14 @@ pub async fn finish(
         return Err(ApiError::TooManyCredentials { max });
     }
     let now = state.now();
-    let verified = match verify_registration(
+    let verified = verify_registration(
         &effective.rp,
         &opened.value.registration,
         &body.credential,
         UnixTime(now),
-    ) {
-        Ok(verified) => verified,
-        Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
-            return Err(ApiError::CeremonyNotFound)
-        }
-        Err(e) => return Err(e.into()),
-    };
+    )
+    .map_err(ApiError::from);
+    let verified = ceremony::replay_first(&mut conn, &ticket, verified).await?;
     drop(conn);
     let job_state = state.clone();
     let credential = state

@@ -266,19 +266,14 @@ async fn finish_write(
     let opened = ceremony::open::<Login>(&mut conn, state, &headers, Kind::Login).await?;
     let ticket = opened.ticket();
     let effective = state.policy_of(read.policy)?;
-    let checked = match check_found(
+    let checked = check_found(
         state,
         &effective,
         &opened.value.authentication,
         &body.credential,
         read.found,
-    ) {
-        Ok(checked) => checked,
-        Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
-            return Err(ApiError::CeremonyNotFound)
-        }
-        Err(e) => return Err(e),
-    };
+    );
+    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await?;
     drop(conn);
     let job_state = state.clone();
     let (checked, session_cookie) = state

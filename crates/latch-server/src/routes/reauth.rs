@@ -135,14 +135,8 @@ async fn assertion_tx(
         return Err(ApiError::CeremonyUserMismatch);
     }
     let ticket = opened.ticket();
-    let checked =
-        match check_assertion(&mut conn, state, &opened.value.authentication, credential).await {
-            Ok(checked) => checked,
-            Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
-                return Err(ApiError::CeremonyNotFound)
-            }
-            Err(e) => return Err(e),
-        };
+    let checked = check_assertion(&mut conn, state, &opened.value.authentication, credential).await;
+    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await?;
     drop(conn);
     if checked.user.id != user_id {
         return Err(ApiError::CeremonyUserMismatch);

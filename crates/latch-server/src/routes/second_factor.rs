@@ -176,20 +176,14 @@ pub async fn webauthn_finish(
         return Err(ApiError::CeremonyUserMismatch);
     }
     let ticket = opened.ticket();
-    let checked = match check_assertion(
+    let checked = check_assertion(
         &mut conn,
         &state,
         &opened.value.authentication,
         &body.credential,
     )
-    .await
-    {
-        Ok(checked) => checked,
-        Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
-            return Err(ApiError::CeremonyNotFound)
-        }
-        Err(e) => return Err(e),
-    };
+    .await;
+    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await?;
     drop(conn);
     let job_state = state.clone();
     let trust_browser = body.trust_browser;

@@ -101,18 +101,14 @@ pub async fn finish(
     let effective = state.policy(&mut conn).await?;
     let now = state.now();
     let ceremony = opened.value;
-    let verified = match verify_registration(
+    let verified = verify_registration(
         &effective.rp,
         &ceremony.registration,
         &body.credential,
         UnixTime(now),
-    ) {
-        Ok(verified) => verified,
-        Err(_) if ceremony::used_up(&mut conn, &ticket).await? => {
-            return Err(ApiError::CeremonyNotFound)
-        }
-        Err(e) => return Err(e.into()),
-    };
+    )
+    .map_err(ApiError::from);
+    let verified = ceremony::replay_first(&mut conn, &ticket, verified).await?;
     drop(conn);
     let job_state = state.clone();
     let (user, credential, session_cookie) = state
