@@ -83,6 +83,8 @@ struct Cached {
     raw: Vec<u8>,
     effective: Arc<Effective>,
     read_at: Instant,
+    /// When the stored policy was set (`i64::MIN` for the defaults, never stored).
+    updated_at: i64,
 }
 
 impl AppState {
@@ -103,18 +105,24 @@ impl AppState {
                 return Ok(cached.effective.clone());
             }
         }
-        let policy = if raw.is_empty() {
-            Policy::default()
+        let (policy, updated_at) = if raw.is_empty() {
+            (Policy::default(), i64::MIN)
         } else {
-            store::policy::parse(&raw)?.policy
+            let stored = store::policy::parse(&raw)?;
+            (stored.policy, stored.updated_at)
         };
         let effective = Arc::new(Effective::build(self, policy).map_err(ApiError::internal)?);
         if let Ok(mut cached) = self.policy_cache.0.write() {
-            *cached = Some(Cached {
-                raw,
-                effective: effective.clone(),
-                read_at,
-            });
+            // A read made before a change can finish after one made since: it must not put
+            // the older policy back (sign-in options would serve it for another second).
+            if cached.as_ref().is_none_or(|c| c.updated_at <= updated_at) {
+                *cached = Some(Cached {
+                    raw,
+                    effective: effective.clone(),
+                    read_at,
+                    updated_at,
+                });
+            }
         }
         Ok(effective)
     }
@@ -203,4 +211,64 @@ pub async fn apply_startup(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::state::SystemClock;
+    use crate::store::policy::Stored;
+
+    fn stored(max_credentials: u32, updated_at: i64) -> Option<Vec<u8>> {
+        let stored = Stored {
+            policy: Policy {
+                max_credentials,
+                ..Policy::default()
+            },
+            source: "admin".into(),
+            updated_at,
+            updated_by: None,
+        };
+        serde_json::to_vec(&stored).ok()
+    }
+
+    #[tokio::test]
+    async fn an_older_read_never_replaces_a_newer_policy_in_the_cache() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let state = AppState::new(store, &Config::default(), Arc::new(SystemClock))
+            .await
+            .unwrap();
+        let mut conn = state.store.conn().await.unwrap();
+        assert_eq!(
+            state
+                .policy_of(stored(6, 200))
+                .unwrap()
+                .policy
+                .max_credentials,
+            6
+        );
+        // A finish that read the row before that change answers with what it read...
+        assert_eq!(
+            state
+                .policy_of(stored(4, 100))
+                .unwrap()
+                .policy
+                .max_credentials,
+            4
+        );
+        // ...but the cache keeps the newer policy.
+        let recent = state.recent_policy(&mut conn).await.unwrap();
+        assert_eq!(recent.policy.max_credentials, 6);
+        assert_eq!(
+            state
+                .policy_of(stored(8, 300))
+                .unwrap()
+                .policy
+                .max_credentials,
+            8
+        );
+        let recent = state.recent_policy(&mut conn).await.unwrap();
+        assert_eq!(recent.policy.max_credentials, 8);
+    }
 }
