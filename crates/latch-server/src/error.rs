@@ -14,8 +14,15 @@ pub enum ApiError {
     Ceremony(#[from] latch_webauthn::Error),
     #[error("the request body is not what this call takes: {0}")]
     InvalidBody(String),
-    #[error("this state-changing request has no Origin header")]
-    OriginMissing,
+    #[error("a call that takes a body takes JSON (Content-Type: application/json), not {0:?}")]
+    InvalidContentType(String),
+    #[error("the request body is over the {limit}-byte limit")]
+    BodyTooLarge { limit: usize },
+    #[error("the browser says this request comes from another site ({site}, origin {origin:?}), which may not make state-changing requests here")]
+    CrossSiteRequest {
+        site: String,
+        origin: Option<String>,
+    },
     #[error("origin {0:?} may not make state-changing requests here")]
     OriginForbidden(String),
     #[error("username {0}")]
@@ -100,7 +107,11 @@ impl ApiError {
             | ApiError::CeremonyExpired
             | ApiError::UnknownCredential
             | ApiError::CounterRaced => StatusCode::BAD_REQUEST,
-            ApiError::OriginMissing | ApiError::OriginForbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::InvalidContentType(_) => StatusCode::BAD_REQUEST,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::CrossSiteRequest { .. } | ApiError::OriginForbidden(_) => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::WeakPassword(_) | ApiError::InvalidCode => StatusCode::BAD_REQUEST,
             ApiError::InvalidCredentials | ApiError::NoPendingSignIn => StatusCode::UNAUTHORIZED,
             ApiError::CurrentPasswordIncorrect => StatusCode::FORBIDDEN,
@@ -133,7 +144,9 @@ impl ApiError {
         match self {
             ApiError::Ceremony(e) => e.code(),
             ApiError::InvalidBody(_) => "invalid_body",
-            ApiError::OriginMissing => "origin_missing",
+            ApiError::InvalidContentType(_) => "invalid_content_type",
+            ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::CrossSiteRequest { .. } => "cross_site_request",
             ApiError::OriginForbidden(_) => "origin_forbidden",
             ApiError::InvalidUsername(_) => "invalid_username",
             ApiError::InvalidDisplayName(_) => "invalid_display_name",

@@ -3,12 +3,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::header::{COOKIE, USER_AGENT};
+use axum::http::header::{CONTENT_TYPE, COOKIE, USER_AGENT};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::Json;
-use serde::de::DeserializeOwned;
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -18,7 +22,58 @@ pub const SESSION_COOKIE: &str = "latch_session";
 /// The cookie that names the ceremony a begin started.
 pub const CEREMONY_COOKIE: &str = "latch_ceremony";
 
-/// `Json<T>` whose rejection is an [`ApiError`] (`invalid_body`).
+/// The most a request body may hold. The largest real one is a registration with an
+/// attestation certificate chain (TPM: about 5 KiB).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Every state-changing call's body, before any handler sees it: at most [`BODY_LIMIT`]
+/// bytes (413 past it), and when there is one, JSON by its `Content-Type` and well formed.
+/// Which shape each call takes is its extractor's business ([`ApiJson`], [`OptionalJson`]).
+pub async fn require_json_bodies(request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, BODY_LIMIT).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return ApiError::BodyTooLarge { limit: BODY_LIMIT }.into_response()
+        }
+        Err(e) => return ApiError::InvalidBody(format!("unreadable: {e}")).into_response(),
+    };
+    if !bytes.is_empty() {
+        let content_type = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        if !content_type.as_deref().is_some_and(is_json) {
+            return ApiError::InvalidContentType(content_type.unwrap_or_default()).into_response();
+        }
+        if let Err(e) = serde_json::from_slice::<IgnoredAny>(&bytes) {
+            return ApiError::InvalidBody(format!("malformed JSON: {e}")).into_response();
+        }
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// `application/json`, or a `+json` type, with any parameters.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A JSON body of exactly this shape (the body structs refuse members they do not know);
+/// anything else is an [`ApiError`] (`invalid_body`).
 #[derive(Debug, Clone)]
 pub struct ApiJson<T>(pub T);
 
@@ -26,11 +81,48 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(ApiError::InvalidBody(rejection.body_text())),
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::InvalidBody(e.body_text()))?;
+        if bytes.is_empty() {
+            return Err(ApiError::InvalidBody("this call takes a JSON body".into()));
         }
+        parse(&bytes).map(ApiJson)
     }
+}
+
+/// A JSON body of this shape, or none at all (then `T::default()`); calls that take no body
+/// use [`NoBody`], which allows only `{}`.
+#[derive(Debug, Clone, Default)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::InvalidBody(e.body_text()))?;
+        if bytes.is_empty() {
+            return Ok(OptionalJson(T::default()));
+        }
+        parse(&bytes).map(OptionalJson)
+    }
+}
+
+/// The body of a call that takes none: nothing, or an empty JSON object.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+pub type NoBody = OptionalJson<Empty>;
+
+/// Every body is an object: serde would also read a struct from an array of its fields.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::InvalidBody("the body must be a JSON object".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))
 }
 
 /// The value of cookie `name`, if the request carries it.
@@ -121,6 +213,25 @@ mod tests {
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("tok"));
         assert_eq!(cookie(&headers, CEREMONY_COOKIE), Some("cer"));
         assert_eq!(cookie(&headers, "latch"), None);
+    }
+
+    #[test]
+    fn json_content_types() {
+        for yes in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json(yes), "{yes}");
+        }
+        for no in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "json",
+            "",
+        ] {
+            assert!(!is_json(no), "{no}");
+        }
     }
 
     #[test]

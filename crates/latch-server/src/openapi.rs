@@ -196,7 +196,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Latch identity server",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Passkeys, security keys and passwords with a second factor. State-changing calls need an Origin header of a configured origin. Ceremonies and sessions are carried in HttpOnly cookies.",
+            "description": "Passkeys, security keys and passwords with a second factor. A state-changing call from a browser must come from a configured origin (judged by Sec-Fetch-Site, else Origin: 403 cross_site_request or origin_forbidden); clients that are not browsers send neither header and are let through. Bodies are JSON objects (Content-Type: application/json) of at most 64 KiB: malformed JSON, another content type or unknown members answer 400 (invalid_body, invalid_content_type), a larger body 413 (body_too_large); calls without a body take none or {}. Ceremonies and sessions are carried in HttpOnly cookies.",
         },
         "paths": paths,
         "components": { "schemas": {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::crypto;
 use crate::error::ApiError;
-use crate::http::{cookie, ClientMeta, SESSION_COOKIE};
+use crate::http::{cookie, ClientMeta, NoBody, SESSION_COOKIE};
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
 use crate::store::{audit, sessions};
@@ -24,6 +24,7 @@ pub async fn logout(
     State(state): State<AppState>,
     meta: ClientMeta,
     headers: HeaderMap,
+    _: NoBody,
 ) -> Result<Response, ApiError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let hash = crypto::token_hash(token);

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::ceremony::{self, AddCredential, Kind};
 use super::{names, registration, trusted};
 use crate::error::ApiError;
-use crate::http::{ApiJson, ClientMeta};
+use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
 use crate::store::{audit, credentials, sessions, users};
@@ -40,6 +40,7 @@ pub async fn list(
 pub async fn begin(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    _: NoBody,
 ) -> Result<Response, ApiError> {
     signed_in.require_recent(&state)?;
     let user = &signed_in.user;
@@ -78,6 +79,7 @@ pub async fn begin(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FinishBody {
     credential: RegistrationResponseJson,
     name: Option<String>,
@@ -158,6 +160,7 @@ pub async fn finish(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RenameBody {
     name: String,
 }
@@ -211,6 +214,7 @@ pub async fn delete(
     meta: ClientMeta,
     uri: Uri,
     Path(id): Path<String>,
+    _: NoBody,
 ) -> Result<Response, ApiError> {
     let id = credential_id(&id)?;
     signed_in.require_recent(&state)?;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::trusted;
 use crate::crypto;
 use crate::error::ApiError;
-use crate::http::{ApiJson, ClientMeta};
+use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::session::SignedIn;
 use crate::state::AppState;
 use crate::store::{audit, factors};
@@ -20,6 +20,7 @@ use crate::totp;
 pub async fn totp_begin(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    _: NoBody,
 ) -> Result<Json<Value>, ApiError> {
     signed_in.require_recent(&state)?;
     let user = &signed_in.user;
@@ -59,6 +60,7 @@ fn uri_escape(text: &str) -> String {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CodeBody {
     code: String,
 }
@@ -104,6 +106,7 @@ pub async fn totp_delete(
     State(state): State<AppState>,
     signed_in: SignedIn,
     meta: ClientMeta,
+    _: NoBody,
 ) -> Result<StatusCode, ApiError> {
     signed_in.require_recent(&state)?;
     let user = &signed_in.user;
@@ -142,6 +145,7 @@ pub async fn recovery_codes(
     State(state): State<AppState>,
     signed_in: SignedIn,
     meta: ClientMeta,
+    _: NoBody,
 ) -> Result<Json<Value>, ApiError> {
     signed_in.require_recent(&state)?;
     let user = &signed_in.user;

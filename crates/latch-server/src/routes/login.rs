@@ -18,7 +18,7 @@ use super::names;
 use super::signup::USER_HANDLE_LEN;
 use crate::crypto;
 use crate::error::ApiError;
-use crate::http::{ApiJson, ClientMeta};
+use crate::http::{ApiJson, ClientMeta, OptionalJson};
 use crate::limits::{self, Keyed};
 use crate::policy::runtime::Effective;
 use crate::session;
@@ -30,6 +30,7 @@ use crate::store::{audit, sign_in, Backend};
 use crate::views::UserView;
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BeginBody {
     #[serde(default)]
     username: Option<String>,
@@ -99,7 +100,7 @@ fn fake_user_handle(state: &AppState, username: &str) -> Vec<u8> {
 
 pub async fn begin(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<BeginBody>,
+    OptionalJson(body): OptionalJson<BeginBody>,
 ) -> Result<Response, ApiError> {
     let username = body
         .username
@@ -216,6 +217,7 @@ pub async fn record_assertion(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FinishBody {
     credential: AuthenticationResponseJson,
 }

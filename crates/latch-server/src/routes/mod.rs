@@ -1,5 +1,6 @@
-//! The router: `/api/v1` (every state-changing call checked for a same-site `Origin`),
-//! `/healthz`, and a JSON 404 for everything else.
+//! The router: `/api/v1` (every state-changing call refused when a browser says it comes
+//! from another site, and its body held to JSON within a size limit), `/healthz`, and a JSON
+//! 404 for everything else.
 
 mod account;
 mod activity;
@@ -25,6 +26,7 @@ use serde_json::{json, Value};
 
 use crate::csrf;
 use crate::error::ApiError;
+use crate::http;
 use crate::metrics;
 use crate::state::AppState;
 
@@ -80,9 +82,10 @@ pub fn app(state: AppState) -> Router {
             get(trusted::list).delete(trusted::revoke_every),
         )
         .route("/me/trusted-browsers/{id}", delete(trusted::revoke))
+        .layer(middleware::from_fn(http::require_json_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            csrf::require_same_origin,
+            csrf::cross_origin_protection,
         ));
     Router::new()
         .nest("/api/v1", api)

@@ -21,6 +21,7 @@ use crate::views::UserView;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct SetBody {
     password: String,
     current_password: Option<String>,
@@ -69,6 +70,7 @@ pub async fn set(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginBody {
     username: String,
     password: String,

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::ceremony::{self, Kind, Login};
 use super::login::{check_assertion, record_assertion};
 use crate::error::ApiError;
-use crate::http::{ApiJson, ClientMeta};
+use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::limits::{self, Keyed};
 use crate::password;
 use crate::session::SignedIn;
@@ -30,6 +30,7 @@ use crate::views::timestamp;
 pub async fn begin(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    _: NoBody,
 ) -> Result<Response, ApiError> {
     let user = &signed_in.user;
     let mut conn = state.store.conn().await?;
@@ -68,6 +69,7 @@ pub async fn begin(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FinishBody {
     credential: Option<AuthenticationResponseJson>,
     password: Option<String>,

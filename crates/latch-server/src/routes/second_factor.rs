@@ -17,7 +17,7 @@ use super::login::{check_assertion, record_assertion};
 use super::{activity, trusted};
 use crate::crypto;
 use crate::error::ApiError;
-use crate::http::{ApiJson, ClientMeta};
+use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::limits;
 use crate::session::{self, PendingSignIn};
 use crate::state::AppState;
@@ -116,6 +116,7 @@ async fn fail(state: &AppState, pending: &PendingSignIn, error: ApiError) -> Api
 pub async fn webauthn_begin(
     State(state): State<AppState>,
     pending: PendingSignIn,
+    _: NoBody,
 ) -> Result<Response, ApiError> {
     let mut conn = state.store.conn().await?;
     let Some(user) = users::by_id(&mut conn, pending.user_id).await? else {
@@ -154,6 +155,7 @@ pub async fn webauthn_begin(
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct WebauthnBody {
     credential: AuthenticationResponseJson,
     /// Skip the second factor on this browser for 30 days.
@@ -220,6 +222,7 @@ pub async fn webauthn_finish(
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct CodeBody {
     code: String,
     /// Skip the second factor on this browser for 30 days.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::http::ClientMeta;
+use crate::http::{ClientMeta, NoBody};
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
 use crate::store::{audit, sessions};
@@ -60,6 +60,7 @@ pub async fn revoke_session(
     signed_in: SignedIn,
     meta: ClientMeta,
     Path(id): Path<String>,
+    _: NoBody,
 ) -> Result<Response, ApiError> {
     let Some(id_hash) = b64::decode(&id) else {
         return Err(ApiError::SessionNotFound);
@@ -94,6 +95,7 @@ pub async fn sign_out_others(
     State(state): State<AppState>,
     signed_in: SignedIn,
     meta: ClientMeta,
+    _: NoBody,
 ) -> Result<Json<Value>, ApiError> {
     let user_id = signed_in.user.id;
     let mut tx = state.store.begin().await?;

@@ -27,6 +27,7 @@ pub(crate) const USER_HANDLE_LEN: usize = 32;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct BeginBody {
     username: String,
     display_name: Option<String>,
@@ -75,6 +76,7 @@ pub async fn begin(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FinishBody {
     credential: RegistrationResponseJson,
     name: Option<String>,

@@ -18,7 +18,7 @@ use sqlx::AnyConnection;
 
 use crate::crypto;
 use crate::error::ApiError;
-use crate::http::{cookie, set_cookie, ClientMeta};
+use crate::http::{cookie, set_cookie, ClientMeta, NoBody};
 use crate::session::SignedIn;
 use crate::state::AppState;
 use crate::store::audit;
@@ -190,6 +190,7 @@ pub async fn revoke(
     meta: ClientMeta,
     headers: HeaderMap,
     Path(id): Path<String>,
+    _: NoBody,
 ) -> Result<Response, ApiError> {
     let Some(id_hash) = b64::decode(&id) else {
         return Err(ApiError::TrustedBrowserNotFound);
@@ -218,6 +219,7 @@ pub async fn revoke_every(
     signed_in: SignedIn,
     meta: ClientMeta,
     headers: HeaderMap,
+    _: NoBody,
 ) -> Result<Response, ApiError> {
     let mut tx = state.store.begin().await?;
     revoke_all(

@@ -203,6 +203,24 @@ pub struct Client {
 
 impl Client {
     pub async fn send(&mut self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        match body {
+            Some(b) => {
+                let bytes = b.to_string().into_bytes();
+                self.send_raw(method, path, Some("application/json"), bytes)
+                    .await
+            }
+            None => self.send_raw(method, path, None, Vec::new()).await,
+        }
+    }
+
+    /// Any body, with this `Content-Type` (or none).
+    pub async fn send_raw(
+        &mut self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(origin) = &self.origin {
             req = req.header(header::ORIGIN, origin);
@@ -221,13 +239,10 @@ impl Client {
                 .collect();
             req = req.header(header::COOKIE, jar.join("; "));
         }
-        let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
+        if let Some(content_type) = content_type {
+            req = req.header(header::CONTENT_TYPE, content_type);
         }
-        .unwrap();
+        let req = req.body(Body::from(body)).unwrap();
         let response = self.app.clone().oneshot(req).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

@@ -8,6 +8,7 @@
 )]
 
 mod authenticator;
+mod bodies;
 mod ceremonies;
 mod client;
 mod credentials;
@@ -15,6 +16,7 @@ mod db;
 mod instances;
 mod limits;
 mod login;
+mod non_browser;
 mod ops;
 mod password;
 mod policy;

@@ -8,7 +8,7 @@ use crate::client::{servers, Client, Server};
 
 /// `root` signed up, then an instance started with `--admin root`; returns (that instance,
 /// root's client on it).
-async fn with_admin(server: &Server) -> (Server, Client) {
+pub async fn with_admin(server: &Server) -> (Server, Client) {
     let (client, _) = server.signed_in("root").await;
     let admin_instance = server
         .another_instance_with(&["Root"], &Startup::default())
@@ -100,19 +100,22 @@ async fn an_invalid_policy_is_refused_and_nothing_is_stored() {
             json!({ "aaguidAllow": [] }),
             json!({ "minSecurityKeys": 3, "maxCredentials": 2 }),
             json!({ "certifiedOnly": true }),
-            json!([]),
         ] {
             let reply = put_policy(&mut admin, &body).await;
             reply.assert_error(StatusCode::BAD_REQUEST, "invalid_policy");
         }
+        for body in [json!([]), json!("maxCredentials")] {
+            let reply = put_policy(&mut admin, &body).await;
+            reply.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        }
         assert_eq!(server.snapshot().await, before);
         let view = admin.get("/api/v1/admin/policy").await.ok();
         assert_eq!(view["source"], "default");
-        // Without an Origin (a cross-site form, say) nothing is even looked at.
-        admin.origin = None;
+        // From another site (a form posted there, say) nothing is even looked at.
+        admin.origin = Some("https://evil.example".into());
         put_policy(&mut admin, &json!({ "maxCredentials": 6 }))
             .await
-            .assert_error(StatusCode::FORBIDDEN, "origin_missing");
+            .assert_error(StatusCode::FORBIDDEN, "origin_forbidden");
     }
 }
 

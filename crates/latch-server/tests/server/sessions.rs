@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use latch_webauthn::b64;
 use serde_json::json;
 
-use crate::client::servers;
+use crate::client::{servers, ORIGIN};
 
 #[tokio::test]
 async fn logout_ends_the_session() {
@@ -43,23 +43,20 @@ async fn sessions_expire_after_thirty_days() {
 }
 
 #[tokio::test]
-async fn state_changing_calls_need_one_of_our_origins() {
+async fn browsers_on_other_sites_cannot_change_anything() {
     for server in servers().await {
         let (mut client, passkey) = server.signed_in("ada").await;
         let path = format!("/api/v1/me/credentials/{}", b64::encode(&passkey.id));
         let before = server.snapshot().await;
 
-        client.origin = None;
-        client
-            .post("/api/v1/signup/begin", json!({ "username": "bob" }))
-            .await
-            .assert_error(StatusCode::FORBIDDEN, "origin_missing");
-        client
-            .patch(&path, json!({ "name": "pwned" }))
-            .await
-            .assert_error(StatusCode::FORBIDDEN, "origin_missing");
-
-        for evil in ["https://evil.example", "http://example.com", "null"] {
+        // A lookalike, another scheme or port, and the opaque origin of a sandboxed page.
+        for evil in [
+            "https://evil.example",
+            "https://example.com.evil.example",
+            "http://example.com",
+            "https://example.com:8443",
+            "null",
+        ] {
             client.origin = Some(evil.into());
             client
                 .post("/api/v1/login/begin", json!({}))
@@ -74,10 +71,40 @@ async fn state_changing_calls_need_one_of_our_origins() {
                 .await
                 .assert_error(StatusCode::FORBIDDEN, "origin_forbidden");
         }
+        // A browser that sends Sec-Fetch-Site is judged by it, with or without an Origin.
+        for (site, origin) in [
+            ("cross-site", None),
+            ("cross-site", Some("https://evil.example")),
+            ("same-site", Some("https://login.example.com")),
+        ] {
+            client.origin = origin.map(str::to_owned);
+            client.headers = vec![("sec-fetch-site".into(), site.into())];
+            client
+                .patch(&path, json!({ "name": "pwned" }))
+                .await
+                .assert_error(StatusCode::FORBIDDEN, "cross_site_request");
+            client
+                .post("/api/v1/signup/begin", json!({ "username": "bob" }))
+                .await
+                .assert_error(StatusCode::FORBIDDEN, "cross_site_request");
+        }
         assert_eq!(server.snapshot().await, before);
 
-        // Reads do not change state and need no Origin.
+        // The browser's own page, by either header.
+        client.headers = vec![("sec-fetch-site".into(), "same-origin".into())];
         client.origin = None;
+        client
+            .patch(&path, json!({ "name": "by the page" }))
+            .await
+            .ok();
+        client.headers.clear();
+        client.origin = Some(ORIGIN.into());
+        client
+            .patch(&path, json!({ "name": "by origin" }))
+            .await
+            .ok();
+        // Reads do not change state and are never refused.
+        client.headers = vec![("sec-fetch-site".into(), "cross-site".into())];
         assert_eq!(
             client.get("/api/v1/me").await.ok()["user"]["username"],
             "ada"
