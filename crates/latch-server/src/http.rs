@@ -120,7 +120,9 @@ pub type NoBody = OptionalJson<Empty>;
 /// Every body is an object: serde would also read a struct from an array of its fields.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.trim_ascii_start().first() != Some(&b'{') {
-        return Err(ApiError::InvalidBody("the body must be a JSON object".into()));
+        return Err(ApiError::InvalidBody(
+            "the body must be a JSON object".into(),
+        ));
     }
     serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))
 }

@@ -147,8 +147,13 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &str) -> Server {
+        Server::start_at(db, "127.0.0.1:0")
+    }
+
+    /// On this address (a port the last run of the server had, say).
+    pub fn start_at(db: &str, listen: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_latch"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+            .args(["serve", "--listen", listen, "--db", db])
             .args(["--rp-id", RP_ID, "--origin", ORIGIN])
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
@@ -162,10 +167,17 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
+impl Server {
+    /// SIGKILL: no shutdown, no flush, whatever the process was doing.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

@@ -106,17 +106,31 @@ impl Site {
 
     /// `POST /api/v1{path}` with a JSON body; the JSON answer.
     pub fn post(&mut self, path: &str, body: &Value) -> Result<Value, SiteError> {
+        self.request("POST", path, Some(body))
+    }
+
+    /// `METHOD /api/v1{path}`, with a JSON body when given; the JSON answer (`null` for 204).
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, SiteError> {
         let request = self
             .agent
-            .post(&format!("{}/api/v1{path}", self.base))
-            .set("Content-Type", "application/json");
-        self.send(request, Some(body.to_string()))
+            .request(method, &format!("{}/api/v1{path}", self.base));
+        match body {
+            Some(body) => {
+                let request = request.set("Content-Type", "application/json");
+                self.send(request, Some(body.to_string()))
+            }
+            None => self.send(request, None),
+        }
     }
 
     /// `GET /api/v1{path}`; the JSON answer.
     pub fn get(&mut self, path: &str) -> Result<Value, SiteError> {
-        let request = self.agent.get(&format!("{}/api/v1{path}", self.base));
-        self.send(request, None)
+        self.request("GET", path, None)
     }
 
     fn send(&mut self, request: ureq::Request, body: Option<String>) -> Result<Value, SiteError> {
