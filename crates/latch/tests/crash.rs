@@ -247,11 +247,19 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-/// What the database holds: usernames, and each credential's (name, counter) by id.
-fn stored(db: &Db) -> (Vec<String>, BTreeMap<String, (String, i64)>, Option<String>) {
+/// What the database holds.
+struct Stored {
+    usernames: Vec<String>,
+    /// (name, counter) by credential id.
+    creds: BTreeMap<String, (String, i64)>,
+    /// SQLite's `integrity_check` answer.
+    integrity: Option<String>,
+}
+
+fn stored(db: &Db) -> Stored {
     block_on(async {
         let mut conn = AnyConnection::connect(&db.url).await.unwrap();
-        let users = sqlx::query("SELECT username FROM users")
+        let usernames = sqlx::query("SELECT username FROM users")
             .fetch_all(&mut conn)
             .await
             .unwrap()
@@ -264,7 +272,7 @@ fn stored(db: &Db) -> (Vec<String>, BTreeMap<String, (String, i64)>, Option<Stri
             .unwrap()
             .iter()
             .map(|r| {
-                let id = b64::encode(&r.get::<Vec<u8>, _>(0));
+                let id = b64::encode(r.get::<Vec<u8>, _>(0));
                 (id, (r.get::<String, _>(1), r.get::<i64, _>(2)))
             })
             .collect();
@@ -278,13 +286,21 @@ fn stored(db: &Db) -> (Vec<String>, BTreeMap<String, (String, i64)>, Option<Stri
             None
         };
         conn.close().await.unwrap();
-        (users, creds, integrity)
+        Stored {
+            usernames,
+            creds,
+            integrity,
+        }
     })
 }
 
 /// Every acknowledged write checked against the restarted server; the failures.
 fn check(db: &Db, ledgers: &[Arc<Mutex<Ledger>>], checks: &mut u64) -> Vec<String> {
-    let (users, creds, integrity) = stored(db);
+    let Stored {
+        usernames: users,
+        creds,
+        integrity,
+    } = stored(db);
     let mut lost = Vec::new();
     if let Some(result) = integrity {
         *checks += 1;
