@@ -41,21 +41,22 @@ pub struct BeginBody {
 const FAKE_ID_LENGTHS: [usize; 8] = [16, 20, 32, 32, 48, 64, 80, 96];
 
 /// A stable, plausible allowCredentials for a username with no passkeys (or no account), so
-/// that login/begin answers the same way whether or not the account exists: one to three
-/// credentials of the lengths and transports real ones have. Derived by HMAC from the
-/// username with a key every instance shares: asking twice gives the same answer.
-fn fake_allow_credentials(state: &AppState, username: &str) -> Vec<CredentialDescriptor> {
+/// that login/begin answers the same way whether or not the account exists: from one up to
+/// the policy's most credentials per account (`max`), of the lengths and transports real ones
+/// have. Derived by HMAC from the username with a key every instance shares: asking twice
+/// gives the same answer.
+fn fake_allow_credentials(state: &AppState, username: &str, max: u32) -> Vec<CredentialDescriptor> {
     let seed = crypto::derive(
         &state.fake_key,
         &[b"allow-credentials", username.as_bytes()],
     );
-    let [first, ..] = seed;
-    // Mostly one or two, as people have.
-    let count = match first % 8 {
-        0..=3 => 1,
-        4..=6 => 2,
-        _ => 3,
-    };
+    // Mostly one or two, as people have, and each further one half as likely, up to `max`.
+    let extra = seed
+        .iter()
+        .flat_map(|byte| (0..8).map(move |bit| byte >> bit & 1))
+        .take_while(|bit| *bit == 1)
+        .count();
+    let count = (1 + extra).min(usize::try_from(max).unwrap_or(1).max(1));
     (0..count)
         .map(|i| {
             let index = u8::try_from(i).unwrap_or(u8::MAX);
@@ -109,6 +110,7 @@ pub async fn begin(
         .map(names::username)
         .transpose()?;
     let mut conn = state.store.conn().await?;
+    let effective = state.recent_policy(&mut conn).await?;
     let (allow, user_id) = match &username {
         // No username: a discoverable credential, suitable for conditional mediation.
         None => (Vec::new(), None),
@@ -119,12 +121,11 @@ pub async fn begin(
             // The sealed ceremony carries the user handle, and its length shows through
             // the encryption: a fake account gets a fake handle of the same length.
             _ => (
-                fake_allow_credentials(&state, name),
+                fake_allow_credentials(&state, name, effective.policy.max_credentials),
                 Some(fake_user_handle(&state, name)),
             ),
         },
     };
-    let effective = state.recent_policy(&mut conn).await?;
     let (options, authentication) = request_options(
         &effective.rp,
         &effective.login,

@@ -7,7 +7,8 @@ use latch_webauthn::b64;
 use serde_json::{json, Value};
 
 use crate::authenticator::{Passkey, Tweak};
-use crate::client::{servers, ORIGIN, RP_ID, START};
+use crate::client::{servers, servers_with, ORIGIN, RP_ID, START};
+use latch_server::{Policy, Startup};
 
 #[tokio::test]
 async fn a_discoverable_passkey_signs_in() {
@@ -77,28 +78,61 @@ async fn an_unknown_username_looks_like_a_known_one() {
         let unknown = reply.body["publicKey"].clone();
         assert_eq!(shape(&known), shape(&unknown));
         let allow = unknown["allowCredentials"].as_array().unwrap();
-        assert!((1..=3).contains(&allow.len()));
+        assert!((1..=10).contains(&allow.len()));
         for d in allow {
             assert_eq!(shape(d), shape(&known["allowCredentials"][0]));
             assert_eq!(d["type"], "public-key");
             let len = b64::decode(d["id"].as_str().unwrap()).unwrap().len();
             assert!((16..=96).contains(&len), "{len}");
         }
-        // Not all alike: across many names, ids come in several lengths.
-        let mut lengths = BTreeSet::new();
+        // Not all alike: across many names, ids come in several lengths and lists in several
+        // sizes, never more than an account may hold (10 by default).
+        let (mut lengths, mut counts) = (BTreeSet::new(), BTreeSet::new());
         for i in 0..40 {
             let fake = client.login_begin(Some(&format!("nobody{i}"))).await;
-            for d in fake["allowCredentials"].as_array().unwrap() {
+            let allow = fake["allowCredentials"].as_array().unwrap();
+            counts.insert(allow.len());
+            for d in allow {
                 lengths.insert(b64::decode(d["id"].as_str().unwrap()).unwrap().len());
             }
         }
         assert!(lengths.len() >= 4, "{lengths:?}");
+        assert!(
+            counts.len() >= 3 && counts.iter().all(|n| (1..=10).contains(n)),
+            "{counts:?}"
+        );
         // Stable: asking again gives the same list; another name gets another list.
         let again = client.login_begin(Some("mallory")).await;
         assert_eq!(again["allowCredentials"], unknown["allowCredentials"]);
         assert_ne!(again["challenge"], unknown["challenge"]);
         let other = client.login_begin(Some("eve")).await;
         assert_ne!(other["allowCredentials"], unknown["allowCredentials"]);
+    }
+}
+
+/// A real account may hold up to the policy's most credentials, so fake lists come in every
+/// size from one up to it (a list longer than three no longer gives a real account away).
+#[tokio::test]
+async fn fake_lists_cover_every_size_an_account_can_have() {
+    let startup = Startup {
+        policy: Some((
+            Policy {
+                max_credentials: 3,
+                min_security_keys: 1,
+                ..Policy::default()
+            },
+            "policy.toml".into(),
+        )),
+        metadata: None,
+    };
+    for server in servers_with(&startup).await {
+        let mut client = server.client();
+        let mut counts = BTreeSet::new();
+        for i in 0..80 {
+            let fake = client.login_begin(Some(&format!("nobody{i}"))).await;
+            counts.insert(fake["allowCredentials"].as_array().unwrap().len());
+        }
+        assert_eq!(counts, BTreeSet::from([1, 2, 3]));
     }
 }
 
