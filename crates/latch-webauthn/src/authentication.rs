@@ -121,18 +121,10 @@ pub fn verify_authentication(
     if state.user_verification == UserVerification::Required && !flags.user_verified() {
         return Err(Error::UserVerificationRequired);
     }
-    // Steps 18-19: backup flags: BS only with BE; BE fixed since registration (or upgraded).
+    // Steps 18-19: backup flags: BS only with BE (the BE comparison with the stored flag
+    // waits for the signature, below).
     if flags.backed_up() && !flags.backup_eligible() {
         return Err(Error::BackupStateWithoutEligibility);
-    }
-    if flags.backup_eligible() != credential.backup_eligible {
-        let upgrade = flags.backup_eligible() && !credential.backup_eligible;
-        if !(upgrade && rp.backup_eligibility_change == BackupEligibilityChange::AllowUpgrade) {
-            return Err(Error::BackupEligibilityChanged {
-                stored: credential.backup_eligible,
-                got: flags.backup_eligible(),
-            });
-        }
     }
     if flags.backup_eligible() && !rp.allow_backup_eligible {
         return Err(Error::BackupEligibleNotAllowed);
@@ -149,6 +141,17 @@ pub fn verify_authentication(
         response.response.signature.as_ref(),
         rp.attestation.formats.allow_sha1,
     )?;
+    // Step 18, against what is stored: BE fixed since registration (or upgraded). Only after
+    // the signature, so a request nobody signed cannot learn the stored flag.
+    if flags.backup_eligible() != credential.backup_eligible {
+        let upgrade = flags.backup_eligible() && !credential.backup_eligible;
+        if !(upgrade && rp.backup_eligibility_change == BackupEligibilityChange::AllowUpgrade) {
+            return Err(Error::BackupEligibilityChanged {
+                stored: credential.backup_eligible,
+                got: flags.backup_eligible(),
+            });
+        }
+    }
     // Step 22: the signature counter must grow, unless both are zero.
     let got = auth_data.sign_count;
     let stored = credential.sign_count;

@@ -590,6 +590,23 @@ fn step_19_backup_eligibility_may_not_be_lost() {
     );
 }
 
+/// The stored flag is compared only once the signature holds: a request signed by another key
+/// learns nothing about it.
+#[test]
+fn step_19_the_stored_backup_eligibility_is_not_told_to_an_unsigned_request() {
+    let cred = TestCredential::es256();
+    let other_key = TestKey::es256();
+    let mut a = cred.assert(); // BE = 0, stored BE = 1
+    a.signer = &other_key;
+    let stored = cred.stored(STORED_COUNT, true);
+    let mut rp = rp();
+    rp.backup_eligibility_change = BackupEligibilityChange::Reject;
+    assert_eq!(
+        err(verify_with(&rp, &authentication_state(), &a, &stored)),
+        Error::BadSignature
+    );
+}
+
 #[test]
 fn step_19_backup_eligibility_gain_accepted_under_allow_upgrade() {
     let cred = TestCredential::es256();

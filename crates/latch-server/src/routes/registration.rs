@@ -9,6 +9,20 @@ use crate::store::credentials::{self, Credential};
 use crate::store::is_unique_violation;
 use crate::views::authenticator_name;
 
+/// The transports WebAuthn Level 3 defines (`AuthenticatorTransport`).
+const TRANSPORTS: [&str; 6] = ["ble", "hybrid", "internal", "nfc", "smart-card", "usb"];
+
+/// What the client said of the key's transports, kept to the values the specification
+/// knows, each once, in its order: the list is stored and sent back in every
+/// allowCredentials, so it must not carry whatever a client made up, nor grow without bound.
+fn known_transports(reported: &[String]) -> Vec<String> {
+    TRANSPORTS
+        .iter()
+        .filter(|t| reported.iter().any(|r| r == *t))
+        .map(|t| (*t).to_owned())
+        .collect()
+}
+
 /// Stores the verified credential for `user_id` (inside the caller's transaction).
 /// §7.1 step 26: a credential id registered already (to anyone) is refused.
 pub async fn store(
@@ -34,7 +48,7 @@ pub async fn store(
         public_key: verified.public_key_cose.clone(),
         alg: verified.alg,
         sign_count: verified.sign_count,
-        transports: verified.transports.clone(),
+        transports: known_transports(&verified.transports),
         aaguid: verified.aaguid,
         attestation_fmt: verified.fmt().to_owned(),
         backup_eligible: verified.backup_eligible,
@@ -49,5 +63,28 @@ pub async fn store(
         Ok(()) => Ok(credential),
         Err(e) if is_unique_violation(&e) => Err(ApiError::CredentialExists),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transports_are_the_known_values_once_each() {
+        let reported: Vec<String> = [
+            "usb",
+            "<script>",
+            "nfc",
+            "usb",
+            "internal",
+            "x".repeat(9000).as_str(),
+        ]
+        .iter()
+        .map(|t| (*t).to_owned())
+        .chain(std::iter::repeat_n("usb".to_owned(), 1000))
+        .collect();
+        assert_eq!(known_transports(&reported), ["internal", "nfc", "usb"]);
+        assert!(known_transports(&[]).is_empty());
     }
 }

@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod attacks;
 mod authenticator;
 mod bodies;
 mod ceremonies;
