@@ -22,7 +22,15 @@ pub struct Config {
     /// Take the client's IP from the last `X-Forwarded-For` entry (only behind a proxy that
     /// sets it); otherwise the socket's peer address is the client.
     pub trust_proxy: bool,
+    /// How long a session lasts from sign-in, in seconds, however busy it is.
+    pub session_lifetime: i64,
+    /// A session unused this long (seconds) has ended.
+    pub session_idle: i64,
 }
+
+/// Sessions' defaults: 30 days from sign-in, 7 days unused.
+pub const SESSION_LIFETIME: i64 = 30 * 24 * 3600;
+pub const SESSION_IDLE: i64 = 7 * 24 * 3600;
 
 impl Default for Config {
     fn default() -> Self {
@@ -36,6 +44,8 @@ impl Default for Config {
             mds_file: None,
             admins: Vec::new(),
             trust_proxy: false,
+            session_lifetime: SESSION_LIFETIME,
+            session_idle: SESSION_IDLE,
         }
     }
 }
@@ -45,6 +55,8 @@ impl Default for Config {
 pub enum ConfigError {
     #[error("at least one --origin is needed")]
     NoOrigin,
+    #[error("sessions: the idle timeout ({idle} s) must be at least a minute and no longer than the lifetime ({lifetime} s)")]
+    SessionTimes { idle: i64, lifetime: i64 },
     #[error("the RP ID must be a bare domain such as example.com, not {0:?}")]
     InvalidRpId(String),
     #[error("origin {0:?} is not of the form https://host[:port] (or http:// for localhost)")]
@@ -82,6 +94,13 @@ impl Config {
         }
         if self.origins.is_empty() {
             return Err(ConfigError::NoOrigin);
+        }
+        // A minute is the resolution of `last_seen_at`.
+        if self.session_idle < 60 || self.session_lifetime < self.session_idle {
+            return Err(ConfigError::SessionTimes {
+                idle: self.session_idle,
+                lifetime: self.session_lifetime,
+            });
         }
         for origin in &self.origins {
             let Some((scheme, host)) = origin_host(origin) else {

@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{cookie, set_cookie, ClientMeta, SESSION_COOKIE};
-use crate::state::{AppState, SESSION_TTL};
+use crate::state::AppState;
 use crate::store::sessions::{self, NewSession};
 use crate::store::users::{self, User};
 
@@ -67,7 +67,11 @@ impl NewToken {
     /// A token for a complete session, or for one waiting for its second factor.
     pub fn make(state: &AppState, complete: bool) -> Result<NewToken, ApiError> {
         let (token, hash) = crypto::new_token()?;
-        let ttl = if complete { SESSION_TTL } else { PENDING_TTL };
+        let ttl = if complete {
+            state.session_lifetime
+        } else {
+            PENDING_TTL
+        };
         Ok(NewToken {
             hash,
             now: state.now(),
@@ -185,7 +189,9 @@ impl FromRequestParts<AppState> for SignedIn {
         let Some(session) = sessions::by_id_hash(&mut conn, &hash).await? else {
             return Err(ApiError::NotSignedIn);
         };
-        if session.expires_at <= now {
+        // Past its lifetime, or unused for longer than the idle timeout.
+        let idle = now.saturating_sub(session.last_seen_at) > state.session_idle;
+        if session.expires_at <= now || idle {
             drop(conn);
             let expired = hash.clone();
             state

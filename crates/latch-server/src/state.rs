@@ -55,9 +55,6 @@ pub const CEREMONY_TTL: i64 = 300;
 /// How often expired ceremony records are swept (by whichever request comes first after).
 const SWEEP_EVERY: i64 = 60;
 
-/// How long a session lasts from sign-in.
-pub const SESSION_TTL: i64 = 30 * 24 * 3600;
-
 /// The settings key of the HMAC key behind fake allowCredentials.
 const FAKE_CREDENTIAL_KEY: &str = "fake_credential_key";
 
@@ -73,6 +70,9 @@ pub struct Inner {
     pub secure_cookies: bool,
     /// Whether `X-Forwarded-For` names the client (`--trust-proxy`).
     pub trust_proxy: bool,
+    /// Sessions end this long after sign-in (seconds), or after this long unused.
+    pub session_lifetime: i64,
+    pub session_idle: i64,
     /// Derives stable fake credential ids for unknown usernames; shared by all instances.
     pub fake_key: hmac::Key,
     pub clock: Arc<dyn Clock>,
@@ -143,6 +143,8 @@ impl AppState {
             authentication: AuthenticationPolicy::default(),
             secure_cookies: config.secure_cookies(),
             trust_proxy: config.trust_proxy,
+            session_lifetime: config.session_lifetime,
+            session_idle: config.session_idle,
             fake_key: hmac::Key::new(hmac::HMAC_SHA256, &key),
             clock,
             metrics: Metrics::default(),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ceremony::{self, AddCredential, Kind};
-use super::{names, registration, trusted};
+use super::{names, registration, security, trusted};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::session::{self, SignedIn};
@@ -205,9 +205,10 @@ fn end_sessions(uri: &Uri) -> bool {
     })
 }
 
-/// Deletes a key. With `?endSessions=true`, the sessions it signed in end too (this one
-/// included, which then also clears its cookie). Browsers trusted to skip the second factor
-/// are asked again: the factors they vouched for changed.
+/// Deletes a key. Every other session of the account ends (whoever used the key may hold
+/// one); with `?endSessions=true` this one too when the key started it (clearing its cookie).
+/// Browsers trusted to skip the second factor are asked again: the factors they vouched for
+/// changed.
 pub async fn delete(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -263,6 +264,7 @@ pub async fn delete(
         )
         .await?;
     }
+    security::end_others(&mut tx, &signed_in, "credential_deleted", &meta, now).await?;
     trusted::revoke_all(&mut tx, user.id, "credential_deleted", &meta, now).await?;
     tx.commit().await?;
     if signed_out {

@@ -6,7 +6,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::trusted;
+use super::{security, trusted};
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta, NoBody};
@@ -115,6 +115,7 @@ pub async fn totp_delete(
     if !factors::delete_totp(&mut tx, user.id).await? {
         return Err(ApiError::TotpNotEnrolled);
     }
+    security::end_others(&mut tx, &signed_in, "totp_disabled", &meta, now).await?;
     trusted::revoke_all(&mut tx, user.id, "totp_disabled", &meta, now).await?;
     audit::log(
         &mut tx,
@@ -164,6 +165,7 @@ pub async fn recovery_codes(
     let now = state.now();
     let mut tx = state.store.begin().await?;
     factors::replace_recovery_codes(&mut tx, user.id, &hashes, now).await?;
+    security::end_others(&mut tx, &signed_in, "recovery_codes_generated", &meta, now).await?;
     audit::log(
         &mut tx,
         Some(user.id),

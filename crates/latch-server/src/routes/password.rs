@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{activity, names, trusted};
+use super::{activity, names, security, trusted};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
 use crate::limits;
@@ -58,6 +58,7 @@ pub async fn set(
     limits::reset(&mut tx, limits::PASSWORD_PER_ACCOUNT, &account).await?;
     factors::set_password(&mut tx, user.id, &hash).await?;
     // Browsers trusted under the old password are asked for a second factor again.
+    security::end_others(&mut tx, &signed_in, "password_changed", &meta, now).await?;
     trusted::revoke_all(&mut tx, user.id, "password_changed", &meta, now).await?;
     let kind = if user.password_hash.is_some() {
         "password_changed"

@@ -8,6 +8,7 @@ use axum::Json;
 use latch_webauthn::b64;
 use serde::Serialize;
 use serde_json::{json, Value};
+use sqlx::AnyConnection;
 
 use crate::error::ApiError;
 use crate::http::{ClientMeta, NoBody};
@@ -36,7 +37,9 @@ pub async fn list_sessions(
     signed_in: SignedIn,
 ) -> Result<Json<Vec<SessionView>>, ApiError> {
     let mut conn = state.store.conn().await?;
-    let listed = sessions::of_user(&mut conn, signed_in.user.id, state.now()).await?;
+    let now = state.now();
+    let seen_since = now.saturating_sub(state.session_idle);
+    let listed = sessions::of_user(&mut conn, signed_in.user.id, now, seen_since).await?;
     Ok(Json(
         listed
             .into_iter()
@@ -97,18 +100,35 @@ pub async fn sign_out_others(
     meta: ClientMeta,
     _: NoBody,
 ) -> Result<Json<Value>, ApiError> {
-    let user_id = signed_in.user.id;
     let mut tx = state.store.begin().await?;
-    let ended = sessions::delete_others_of_user(&mut tx, user_id, &signed_in.session_hash).await?;
-    audit::log(
-        &mut tx,
-        Some(user_id),
-        "sessions_ended",
-        &json!({ "count": ended, "reason": "sign_out_others" }),
-        &meta,
-        state.now(),
-    )
-    .await?;
+    let ended = end_others(&mut tx, &signed_in, "sign_out_others", &meta, state.now()).await?;
     tx.commit().await?;
     Ok(Json(json!({ "ended": ended })))
+}
+
+/// Ends every session of the account but the caller's (waiting sign-ins too), inside the
+/// caller's transaction, and records why. After a change that cleans up a compromise (a new
+/// password, an authenticator app or key removed, new recovery codes) whoever else holds a
+/// session must sign in again with what the account has now.
+pub async fn end_others(
+    conn: &mut AnyConnection,
+    signed_in: &SignedIn,
+    reason: &str,
+    meta: &ClientMeta,
+    now: i64,
+) -> Result<u64, ApiError> {
+    let user_id = signed_in.user.id;
+    let ended = sessions::delete_others_of_user(conn, user_id, &signed_in.session_hash).await?;
+    if ended > 0 || reason == "sign_out_others" {
+        audit::log(
+            conn,
+            Some(user_id),
+            "sessions_ended",
+            &json!({ "count": ended, "reason": reason }),
+            meta,
+            now,
+        )
+        .await?;
+    }
+    Ok(ended)
 }

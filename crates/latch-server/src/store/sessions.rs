@@ -110,19 +110,22 @@ pub struct Listed {
     pub credential_id: Option<Vec<u8>>,
 }
 
-/// The user's complete, unexpired sessions, most recently seen first.
+/// The user's complete sessions that have neither expired nor been unused since before
+/// `seen_since`, most recently seen first.
 pub async fn of_user(
     conn: &mut AnyConnection,
     user_id: i64,
     now: i64,
+    seen_since: i64,
 ) -> Result<Vec<Listed>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, created_at, last_seen_at, expires_at, ip, user_agent, credential_id \
-         FROM sessions WHERE user_id = $1 AND expires_at > $2 AND second_factor_done = 1 \
-         ORDER BY last_seen_at DESC, id",
+         FROM sessions WHERE user_id = $1 AND expires_at > $2 AND last_seen_at >= $3 \
+         AND second_factor_done = 1 ORDER BY last_seen_at DESC, id",
     )
     .bind(user_id)
     .bind(now)
+    .bind(seen_since)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()

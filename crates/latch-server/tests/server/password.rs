@@ -327,11 +327,16 @@ async fn password_then_recovery_code() {
             .post("/api/v1/login/recovery", json!({ "code": codes[3] }))
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_code");
-        // A new set replaces the old one.
+        // A new set replaces the old one, and ends the sign-ins waiting for a code.
         client
             .post("/api/v1/me/recovery-codes", json!({}))
             .await
             .ok();
+        again
+            .post("/api/v1/login/recovery", json!({ "code": codes[4] }))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "no_pending_sign_in");
+        let (mut again, _) = password_login(&server, "ada", PASSWORD).await;
         again
             .post("/api/v1/login/recovery", json!({ "code": codes[4] }))
             .await

@@ -56,54 +56,42 @@ async fn sign_out_others_keeps_only_this_session() {
 }
 
 #[tokio::test]
-async fn deleting_a_key_can_end_the_sessions_it_started() {
+async fn deleting_a_key_ends_the_other_sessions_and_can_end_this_one() {
     for server in servers().await {
         let (mut phone, mut first) = server.signed_in("ada").await;
         set_password(&mut phone).await;
         let (mut second, reply) = phone.add_credential(false, Some("Key B")).await;
         reply.ok();
+        let (mut third, reply) = phone.add_credential(false, Some("Key C")).await;
+        reply.ok();
         let mut laptop = server.client();
         laptop.login(&mut second).await;
         let mut tablet = server.client();
         tablet.login(&mut first).await;
-        let mut desk = server.client();
-        desk.login(&mut second).await;
-
-        // Without endSessions, the sessions stay.
-        let second_path = format!("/api/v1/me/credentials/{}", b64::encode(&second.id));
-        let first_path = format!("/api/v1/me/credentials/{}", b64::encode(&first.id));
-        let (mut third, reply) = laptop.add_credential(false, Some("Key C")).await;
-        reply.ok();
-        let third_path = format!("/api/v1/me/credentials/{}", b64::encode(&third.id));
         let mut kiosk = server.client();
         kiosk.login(&mut third).await;
+
+        // The laptop removes key C: every other session ends, whichever key started it.
+        let third_path = format!("/api/v1/me/credentials/{}", b64::encode(&third.id));
         assert_eq!(
             laptop.delete(&third_path).await.status,
             StatusCode::NO_CONTENT
         );
-        kiosk.get("/api/v1/me").await.ok();
-
-        // The laptop (signed in by key B) removes key A and ends what key A started: the
-        // phone's session (from sign-up) and the tablet's.
-        let reply = laptop
-            .delete(&format!("{first_path}?endSessions=true"))
-            .await;
-        assert_eq!(reply.status, StatusCode::NO_CONTENT);
-        assert!(reply.cookie("latch_session").is_none());
-        for ended in [&mut phone, &mut tablet] {
+        for ended in [&mut phone, &mut tablet, &mut kiosk] {
             ended
                 .get("/api/v1/me")
                 .await
                 .assert_error(StatusCode::UNAUTHORIZED, "not_signed_in");
         }
         laptop.get("/api/v1/me").await.ok();
-        desk.get("/api/v1/me").await.ok();
         let log = laptop.get("/api/v1/me/activity").await.ok();
         assert_eq!(log[0]["kind"], "sessions_ended");
-        assert_eq!(log[0]["detail"]["count"], 2);
+        assert_eq!(log[0]["detail"]["count"], 3);
+        assert_eq!(log[0]["detail"]["reason"], "credential_deleted");
         assert_eq!(log[1]["kind"], "credential_deleted");
 
-        // Removing the key this session was started by signs this session out too.
+        // Removing, with endSessions, the key this session was started by signs it out too.
+        let second_path = format!("/api/v1/me/credentials/{}", b64::encode(&second.id));
         let reply = laptop
             .delete(&format!("{second_path}?endSessions=true"))
             .await;
@@ -113,10 +101,11 @@ async fn deleting_a_key_can_end_the_sessions_it_started() {
             .get("/api/v1/me")
             .await
             .assert_error(StatusCode::UNAUTHORIZED, "not_signed_in");
-        desk.get("/api/v1/me")
-            .await
-            .assert_error(StatusCode::UNAUTHORIZED, "not_signed_in");
-        kiosk.get("/api/v1/me").await.ok();
+        tablet.login(&mut first).await;
+        let log = tablet.get("/api/v1/me/activity").await.ok();
+        assert_eq!(log[1]["kind"], "sessions_ended");
+        assert_eq!(log[1]["detail"]["reason"], "credential_deleted");
+        assert_eq!(log[2]["kind"], "credential_deleted");
     }
 }
 

@@ -48,6 +48,38 @@ pub struct ServeArgs {
     /// sets that header; otherwise clients could claim any address.
     #[arg(long, env = "LATCH_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// How long a session lasts from sign-in however busy it is (e.g. 30d, 12h, 90m).
+    #[arg(long, env = "LATCH_SESSION_LIFETIME", default_value = "30d", value_parser = duration)]
+    pub session_lifetime: i64,
+    /// A session unused this long has ended (e.g. 7d, 8h).
+    #[arg(long, env = "LATCH_SESSION_IDLE", default_value = "7d", value_parser = duration)]
+    pub session_idle: i64,
+}
+
+/// `N` with a unit, `s`, `m`, `h` or `d`, in seconds.
+fn duration(text: &str) -> Result<i64, String> {
+    let split = text.len().saturating_sub(1);
+    let (number, unit) = (
+        text.get(..split).unwrap_or(""),
+        text.get(split..).unwrap_or(""),
+    );
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: a number and a unit (s, m, h or d), e.g. 7d"
+            ))
+        }
+    };
+    number
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?}: a positive number and a unit, e.g. 7d"))
 }
 
 impl ServeArgs {
@@ -62,6 +94,8 @@ impl ServeArgs {
             mds_file: self.mds.clone(),
             admins: self.admins.clone(),
             trust_proxy: self.trust_proxy,
+            session_lifetime: self.session_lifetime,
+            session_idle: self.session_idle,
         }
     }
 }
@@ -165,6 +199,22 @@ mod tests {
         }
         if std::env::var_os("LATCH_TRUST_PROXY").is_none() {
             assert!(!config.trust_proxy);
+        }
+    }
+
+    #[test]
+    fn session_times_take_units() {
+        let cli = Cli::parse_from(["latch", "--session-idle", "8h", "--session-lifetime", "14d"]);
+        let config = cli.serve.config();
+        assert_eq!(
+            (config.session_idle, config.session_lifetime),
+            (8 * 3600, 14 * 86_400)
+        );
+        for bad in ["7", "d", "-1d", "0m", "7w", "99999999999999999d"] {
+            assert!(
+                Cli::try_parse_from(["latch", "--session-idle", bad]).is_err(),
+                "{bad}"
+            );
         }
     }
 
