@@ -21,7 +21,27 @@ pub async fn issue(
     credential_id: Option<&[u8]>,
     meta: &ClientMeta,
 ) -> Result<HeaderValue, ApiError> {
-    write(conn, state, user_id, credential_id, meta, true).await
+    write(conn, state, user_id, credential_id, meta, Proof::Complete).await
+}
+
+/// A complete session whose sign-in does not count as recent (a password sign-in that a
+/// trusted browser let skip the second factor): sensitive changes first need
+/// re-authentication.
+pub async fn issue_unproven(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    user_id: i64,
+    meta: &ClientMeta,
+) -> Result<HeaderValue, ApiError> {
+    write(conn, state, user_id, None, meta, Proof::TrustedBrowser).await
+}
+
+/// How far a sign-in got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proof {
+    Complete,
+    TrustedBrowser,
+    WaitingForSecondFactor,
 }
 
 /// A password sign-in waiting for its second factor: a session `SignedIn` refuses, which
@@ -32,7 +52,15 @@ pub async fn issue_pending(
     user_id: i64,
     meta: &ClientMeta,
 ) -> Result<HeaderValue, ApiError> {
-    write(conn, state, user_id, None, meta, false).await
+    write(
+        conn,
+        state,
+        user_id,
+        None,
+        meta,
+        Proof::WaitingForSecondFactor,
+    )
+    .await
 }
 
 /// How long a password sign-in may wait for its second factor.
@@ -44,10 +72,12 @@ async fn write(
     user_id: i64,
     credential_id: Option<&[u8]>,
     meta: &ClientMeta,
-    complete: bool,
+    proof: Proof,
 ) -> Result<HeaderValue, ApiError> {
-    let new = NewToken::make(state, complete)?;
-    sessions::insert(conn, &new.row(user_id, credential_id, meta)).await?;
+    let new = NewToken::make(state, proof != Proof::WaitingForSecondFactor)?;
+    let mut row = new.row(user_id, credential_id, meta);
+    row.proven = proof == Proof::Complete;
+    sessions::insert(conn, &row).await?;
     Ok(new.cookie)
 }
 
@@ -97,6 +127,7 @@ impl NewToken {
             user_agent: meta.user_agent.as_deref(),
             credential_id,
             second_factor_done: self.complete,
+            proven: self.complete,
         }
     }
 }

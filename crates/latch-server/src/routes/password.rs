@@ -147,7 +147,7 @@ pub async fn login(
         trusted::recognize(&mut tx, &state, &headers, user.id).await?
     };
     if let Some(browser) = trusted {
-        let cookie = session::issue(&mut tx, &state, user.id, None, &meta).await?;
+        let cookie = session::issue_unproven(&mut tx, &state, user.id, &meta).await?;
         audit::log(
             &mut tx,
             Some(user.id),

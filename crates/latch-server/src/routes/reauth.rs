@@ -1,7 +1,9 @@
 //! `POST /api/v1/me/reauth/begin` and `/finish`: the signed-in user proves who they are again,
 //! so that sensitive changes (see [`crate::session::RECENT_AUTH`]) are allowed for a while.
 //! With a key: an assertion from one of the account's keys (user verification as at
-//! sign-in). Without one: the password (same attempt limits as password sign-in).
+//! sign-in). Without one: the password (same attempt limits as password sign-in) together
+//! with the account's strongest other factor, an authenticator-app code or else a recovery
+//! code, when it has one.
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
@@ -13,17 +15,18 @@ use latch_webauthn::options::{request_options, SystemRng};
 use latch_webauthn::wire::AuthenticationResponseJson;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sqlx::AnyConnection;
 
 use super::ceremony::{self, Kind, Login};
 use super::login::{check_assertion, record_assertion};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::limits::{self, Keyed};
-use crate::password;
 use crate::session::SignedIn;
 use crate::state::AppState;
-use crate::store::{audit, credentials, sessions};
+use crate::store::{audit, credentials, factors, sessions};
 use crate::views::timestamp;
+use crate::{crypto, password, totp};
 
 /// Options for an assertion (`methods: ["webauthn"]`), or `methods: ["password"]` for an
 /// account without keys.
@@ -41,7 +44,11 @@ pub async fn begin(
                 "it has neither a key nor a password",
             ));
         }
-        return Ok(Json(json!({ "methods": ["password"] })).into_response());
+        let answer = match password_code(&mut conn, user.id).await? {
+            Some(code) => json!({ "methods": ["password"], "code": code.name() }),
+            None => json!({ "methods": ["password"] }),
+        };
+        return Ok(Json(answer).into_response());
     }
     // The passwordless rules (UV required by default): re-authentication unlocks sensitive
     // changes, so a touch without the PIN must not do.
@@ -73,6 +80,40 @@ pub async fn begin(
 pub struct FinishBody {
     credential: Option<AuthenticationResponseJson>,
     password: Option<String>,
+    /// With the password: a current authenticator-app code, or a recovery code, when the
+    /// account has one of those.
+    code: Option<String>,
+}
+
+/// The code that must come with the password: an account's strongest factor is what
+/// re-authentication asks for, so a stolen session plus the password cannot add a key to an
+/// account that an authenticator app (or recovery codes) protects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Code {
+    Totp,
+    Recovery,
+}
+
+impl Code {
+    fn name(self) -> &'static str {
+        match self {
+            Code::Totp => "totp",
+            Code::Recovery => "recovery_code",
+        }
+    }
+}
+
+async fn password_code(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Code>, ApiError> {
+    if factors::totp(conn, user_id)
+        .await?
+        .is_some_and(|t| t.confirmed)
+    {
+        return Ok(Some(Code::Totp));
+    }
+    if factors::recovery_codes_left(conn, user_id).await? > 0 {
+        return Ok(Some(Code::Recovery));
+    }
+    Ok(None)
 }
 
 fn done(authenticated_at: i64) -> Json<Value> {
@@ -87,12 +128,14 @@ pub async fn finish(
     ApiJson(body): ApiJson<FinishBody>,
 ) -> Result<Response, ApiError> {
     match (body.credential, body.password) {
-        (Some(credential), None) => {
+        (Some(credential), None) if body.code.is_none() => {
             with_assertion(&state, &signed_in, &meta, &headers, &credential).await
         }
-        (None, Some(password)) => with_password(&state, &signed_in, &meta, password).await,
+        (None, Some(password)) => {
+            with_password(&state, &signed_in, &meta, password, body.code).await
+        }
         _ => Err(ApiError::InvalidBody(
-            "give either `credential` (an assertion) or `password`".into(),
+            "give either `credential` (an assertion) or `password` (with `code` when the account has an authenticator app or recovery codes)".into(),
         )),
     }
 }
@@ -178,10 +221,13 @@ async fn with_password(
     signed_in: &SignedIn,
     meta: &ClientMeta,
     given: String,
+    code: Option<String>,
 ) -> Result<Response, ApiError> {
     let user = &signed_in.user;
     let mut conn = state.store.conn().await?;
     let has_keys = credentials::count_of_user(&mut conn, user.id).await? > 0;
+    let needs = password_code(&mut conn, user.id).await?;
+    let totp = factors::totp(&mut conn, user.id).await?;
     drop(conn);
     if has_keys {
         // The password alone was never enough to sign this account in.
@@ -205,7 +251,40 @@ async fn with_password(
         return Err(ApiError::CurrentPasswordIncorrect);
     }
     let now = state.now();
+    let code = match (needs, code) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(ApiError::InvalidBody(
+                "this account has no authenticator app or recovery codes: give no `code`".into(),
+            ))
+        }
+        (Some(_), None) => return Err(ApiError::InvalidCode),
+        (Some(kind), Some(code)) => Some((kind, code)),
+    };
     let mut tx = state.store.begin().await?;
+    // Checked and used up inside the write: a code is good once.
+    let accepted = match &code {
+        None => true,
+        Some((Code::Totp, code)) => {
+            let step = match (&totp, totp::normalize(code)) {
+                (Some(t), Some(code)) => {
+                    totp::matching_step(&t.secret, &code, now).filter(|s| *s > t.last_step)
+                }
+                _ => None,
+            };
+            match step {
+                Some(step) => factors::accept_totp_step(&mut tx, user.id, step).await?,
+                None => false,
+            }
+        }
+        Some((Code::Recovery, code)) => {
+            let hash = crypto::token_hash(&super::factors::normalize_recovery_code(code));
+            factors::spend_recovery_code(&mut tx, user.id, &hash).await?
+        }
+    };
+    if !accepted {
+        return Err(ApiError::InvalidCode);
+    }
     limits::reset(&mut tx, limits::PASSWORD_PER_ACCOUNT, &account).await?;
     if !sessions::set_authenticated(&mut tx, &signed_in.session_hash, now).await? {
         return Err(ApiError::NotSignedIn);
@@ -214,7 +293,7 @@ async fn with_password(
         &mut tx,
         Some(user.id),
         "reauthenticated",
-        &json!({ "method": "password" }),
+        &json!({ "method": "password", "code": code.map(|(kind, _)| kind.name()) }),
         meta,
         now,
     )

@@ -16,6 +16,9 @@ pub struct NewSession<'a> {
     /// The credential that signed in, when a passkey or key did.
     pub credential_id: Option<&'a [u8]>,
     pub second_factor_done: bool,
+    /// Whether the sign-in proved who the owner is, so that it counts as recent for sensitive
+    /// changes; a password sign-in that a trusted browser let skip the second factor does not.
+    pub proven: bool,
 }
 
 /// A live session.
@@ -41,8 +44,8 @@ pub async fn insert(conn: &mut AnyConnection, s: &NewSession<'_>) -> Result<(), 
 pub(super) const INSERT: (&str, usize) = (
     "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
      credential_id, second_factor_done, authenticated_at) \
-     VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $3)",
-    8,
+     VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9)",
+    9,
 );
 
 pub(super) fn bind_insert<'q>(query: AnyQuery<'q>, s: &NewSession<'_>) -> AnyQuery<'q> {
@@ -55,6 +58,8 @@ pub(super) fn bind_insert<'q>(query: AnyQuery<'q>, s: &NewSession<'_>) -> AnyQue
         .bind(s.user_agent.map(str::to_owned))
         .bind(s.credential_id.map(<[u8]>::to_vec))
         .bind(flag(s.second_factor_done))
+        // Never recent: 0 is long before any sign-in.
+        .bind(if s.proven { s.now } else { 0 })
 }
 
 pub async fn by_id_hash(

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::authenticator::{Passkey, Tweak, UP, UV};
 use crate::client::{servers, servers_configured, ORIGIN};
-use crate::password::{enrol_totp, PASSWORD};
+use crate::password::{enrol_totp, password_login, set_password, totp, PASSWORD};
 
 /// Registration `transports` are stored and sent back in every allowCredentials: only the
 /// values WebAuthn defines are kept, each once.
@@ -143,5 +143,133 @@ async fn the_idle_timeout_is_configurable() {
             .get("/api/v1/me")
             .await
             .assert_error(StatusCode::UNAUTHORIZED, "session_expired");
+    }
+}
+
+/// An account without keys, protected by a password and an authenticator app: a stolen
+/// session plus the password does not re-authenticate (it would let the attacker register
+/// a passkey of their own); the password with a current code does, once per code.
+#[tokio::test]
+async fn reauthentication_takes_the_strongest_factor_the_account_has() {
+    for server in servers().await {
+        let (mut owner, passkey) = server.signed_in("ada").await;
+        set_password(&mut owner).await;
+        let secret = enrol_totp(&server, &mut owner).await;
+        let path = format!("/api/v1/me/credentials/{}", b64::encode(&passkey.id));
+        assert_eq!(owner.delete(&path).await.status, StatusCode::NO_CONTENT);
+
+        // Later, the attacker holds the session (no longer recent) and knows the password.
+        server.clock.advance(3600);
+        let mut attacker = owner.clone();
+        let begun = attacker
+            .post("/api/v1/me/reauth/begin", json!({}))
+            .await
+            .ok();
+        assert_eq!(begun, json!({ "methods": ["password"], "code": "totp" }));
+        attacker
+            .post("/api/v1/me/reauth/finish", json!({ "password": PASSWORD }))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_code");
+        let wrong = json!({ "password": PASSWORD, "code": "000000" });
+        attacker
+            .post("/api/v1/me/reauth/finish", wrong)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_code");
+        attacker
+            .post("/api/v1/me/credentials/begin", json!({}))
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "reauthentication_required");
+
+        // The owner, with the app.
+        let code = totp(&secret, server.clock_now());
+        let body = json!({ "password": PASSWORD, "code": code });
+        owner
+            .post("/api/v1/me/reauth/finish", body.clone())
+            .await
+            .ok();
+        owner
+            .post("/api/v1/me/credentials/begin", json!({}))
+            .await
+            .ok();
+        // The same code again is no good.
+        owner
+            .post("/api/v1/me/reauth/finish", body)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_code");
+    }
+}
+
+/// With recovery codes and neither keys nor an app, a recovery code comes with the password
+/// (and is used up).
+#[tokio::test]
+async fn reauthentication_with_recovery_codes_takes_one() {
+    for server in servers().await {
+        let (mut owner, passkey) = server.signed_in("ada").await;
+        set_password(&mut owner).await;
+        let codes = owner
+            .post("/api/v1/me/recovery-codes", json!({}))
+            .await
+            .ok();
+        let first = codes["codes"][0].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/me/credentials/{}", b64::encode(&passkey.id));
+        assert_eq!(owner.delete(&path).await.status, StatusCode::NO_CONTENT);
+        server.clock.advance(3600);
+        let begun = owner.post("/api/v1/me/reauth/begin", json!({})).await.ok();
+        assert_eq!(begun["code"], "recovery_code");
+        owner
+            .post("/api/v1/me/reauth/finish", json!({ "password": PASSWORD }))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_code");
+        let body = json!({ "password": PASSWORD, "code": first });
+        owner
+            .post("/api/v1/me/reauth/finish", body.clone())
+            .await
+            .ok();
+        owner
+            .post("/api/v1/me/reauth/finish", body)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_code");
+    }
+}
+
+/// A password sign-in that a trusted browser let skip the second factor is a sign-in, but not
+/// a recent one: adding a key first takes re-authentication with a key.
+#[tokio::test]
+async fn a_trusted_browser_s_password_sign_in_is_not_recent() {
+    for server in servers().await {
+        let (mut owner, mut passkey) = server.signed_in("ada").await;
+        set_password(&mut owner).await;
+        let (mut browser, body) = password_login(&server, "ada", PASSWORD).await;
+        assert_eq!(body["next"], "second_factor");
+        let options = browser
+            .post("/api/v1/login/second-factor/begin", json!({}))
+            .await
+            .ok()["publicKey"]
+            .clone();
+        let response = passkey.get(&options, ORIGIN, &Tweak::default());
+        let body = json!({ "credential": response, "trustBrowser": true });
+        browser
+            .post("/api/v1/login/second-factor/finish", body)
+            .await
+            .ok();
+        browser.post("/api/v1/logout", json!({})).await;
+        let signed_in = browser
+            .post(
+                "/api/v1/login/password",
+                json!({ "username": "ada", "password": PASSWORD }),
+            )
+            .await
+            .ok();
+        assert_eq!(signed_in["trustedBrowser"], true);
+        browser.get("/api/v1/me").await.ok();
+        browser
+            .post("/api/v1/me/credentials/begin", json!({}))
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "reauthentication_required");
+        let body = json!({ "password": "another good password" });
+        browser
+            .send(Method::PUT, "/api/v1/me/password", Some(&body))
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "reauthentication_required");
     }
 }

@@ -477,6 +477,7 @@ async fn a_sign_in_write_reports_replays_and_counter_races() {
                 user_agent: None,
                 credential_id: Some(b"cred"),
                 second_factor_done: true,
+                proven: true,
             },
         };
         let before = snapshot(&store).await;
