@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -14,17 +15,25 @@ use crate::state::AppState;
 /// The counters of this process.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// (method, route, status) -> count.
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// (method, route, status) -> count. Every part comes from a small set (the methods HTTP
+    /// defines, the router's patterns, the statuses the server answers), so a client cannot
+    /// add series without end.
+    requests: Mutex<BTreeMap<(&'static str, String, u16), u64>>,
     /// error code -> count.
     errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
-    fn count_request(&self, method: &str, route: &str, status: u16, error: Option<&'static str>) {
+    fn count_request(
+        &self,
+        method: &'static str,
+        route: &str,
+        status: u16,
+        error: Option<&'static str>,
+    ) {
         if let Ok(mut requests) = self.requests.lock() {
             *requests
-                .entry((method.to_owned(), route.to_owned(), status))
+                .entry((method, route.to_owned(), status))
                 .or_insert(0) += 1;
         }
         if let Some(code) = error {
@@ -68,10 +77,29 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The method as a label: one of HTTP's own, or `other` for whatever else a client sends.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|m| *m == method)
+        .map_or("other", Method::as_str)
+}
+
 /// Counts every answered request under its route pattern (never the raw path, whose ids would
 /// make a series per credential).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -80,7 +108,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let error = response.extensions().get::<ErrorCode>().map(|c| c.0);
     state
         .metrics
-        .count_request(&method, &route, response.status().as_u16(), error);
+        .count_request(method, &route, response.status().as_u16(), error);
     response
 }
 

@@ -273,3 +273,22 @@ async fn a_trusted_browser_s_password_sign_in_is_not_recent() {
             .assert_error(StatusCode::FORBIDDEN, "reauthentication_required");
     }
 }
+
+/// Made-up HTTP methods all count as `other`: a client cannot add metric series forever.
+#[tokio::test]
+async fn made_up_methods_do_not_grow_the_metrics() {
+    for server in servers().await {
+        let mut client = server.client();
+        for i in 0..50 {
+            let method = Method::from_bytes(format!("X{i}").as_bytes()).unwrap();
+            client.send(method, "/api/v1/me", None).await;
+        }
+        let text = client.get("/metrics").await.text;
+        assert!(!text.contains("method=\"X"), "{text}");
+        let others = text
+            .lines()
+            .filter(|l| l.contains("method=\"other\""))
+            .count();
+        assert_eq!(others, 1, "{text}");
+    }
+}
