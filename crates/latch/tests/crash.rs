@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use e2e_support::{databases, Db, Server, ORIGIN};
+use e2e_support::{block_on, databases, Db, Server, ORIGIN};
 use latch_ctap::client::loopback::Loopback;
 use latch_ctap::client::{webauthn, Ctap2, HidDevice};
 use latch_webauthn::b64;
@@ -237,14 +237,6 @@ fn step(worker: usize, url: &str, ledger: &mut Ledger) {
             }
         }
     }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 /// What the database holds.

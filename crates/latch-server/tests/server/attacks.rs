@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::authenticator::{Passkey, Tweak, UP, UV};
 use crate::client::{servers, servers_configured, ORIGIN};
-use crate::password::{enrol_totp, password_login, set_password, totp, PASSWORD};
+use crate::password::{enrol_totp, set_password, totp, PASSWORD};
+use crate::trusted::trusted_browser;
 
 /// Registration `transports` are stored and sent back in every allowCredentials: only the
 /// values WebAuthn defines are kept, each once.
@@ -239,19 +240,7 @@ async fn a_trusted_browser_s_password_sign_in_is_not_recent() {
     for server in servers().await {
         let (mut owner, mut passkey) = server.signed_in("ada").await;
         set_password(&mut owner).await;
-        let (mut browser, body) = password_login(&server, "ada", PASSWORD).await;
-        assert_eq!(body["next"], "second_factor");
-        let options = browser
-            .post("/api/v1/login/second-factor/begin", json!({}))
-            .await
-            .ok()["publicKey"]
-            .clone();
-        let response = passkey.get(&options, ORIGIN, &Tweak::default());
-        let body = json!({ "credential": response, "trustBrowser": true });
-        browser
-            .post("/api/v1/login/second-factor/finish", body)
-            .await
-            .ok();
+        let (mut browser, _) = trusted_browser(&server, &mut passkey).await;
         browser.post("/api/v1/logout", json!({})).await;
         let signed_in = browser
             .post(

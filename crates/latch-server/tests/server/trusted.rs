@@ -10,7 +10,7 @@ use crate::client::{servers, Client, Server, ORIGIN};
 use crate::password::{password_login, put_password, set_password, PASSWORD};
 
 /// Password, then the key with `trustBrowser: true`; returns the browser and its cookie.
-async fn trusted_browser(server: &Server, key: &mut Passkey) -> (Client, String) {
+pub async fn trusted_browser(server: &Server, key: &mut Passkey) -> (Client, String) {
     let (mut browser, body) = password_login(server, "ada", PASSWORD).await;
     assert_eq!(body["next"], "second_factor");
     let options = browser
