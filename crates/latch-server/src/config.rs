@@ -26,6 +26,10 @@ pub struct Config {
     pub session_lifetime: i64,
     /// A session unused this long (seconds) has ended.
     pub session_idle: i64,
+    /// Per-IP rate limits count an IPv6 client by its network of this prefix length.
+    pub ipv6_prefix: u8,
+    /// Sign-ups one client network may begin per 15 minutes.
+    pub signup_limit: i64,
 }
 
 /// Sessions' defaults: 30 days from sign-in, 7 days unused.
@@ -46,6 +50,8 @@ impl Default for Config {
             trust_proxy: false,
             session_lifetime: SESSION_LIFETIME,
             session_idle: SESSION_IDLE,
+            ipv6_prefix: 64,
+            signup_limit: crate::limits::SIGNUP_PER_IP.max,
         }
     }
 }
@@ -57,6 +63,10 @@ pub enum ConfigError {
     NoOrigin,
     #[error("sessions: the idle timeout ({idle} s) must be at least a minute and no longer than the lifetime ({lifetime} s)")]
     SessionTimes { idle: i64, lifetime: i64 },
+    #[error("--ipv6-prefix {0}: give a prefix length from 16 to 128 (64 is one subscriber)")]
+    Ipv6Prefix(u8),
+    #[error("--signup-limit {0}: at least 1 sign-up per 15 minutes")]
+    SignupLimit(i64),
     #[error("the RP ID must be a bare domain such as example.com, not {0:?}")]
     InvalidRpId(String),
     #[error("origin {0:?} is not of the form https://host[:port] (or http:// for localhost)")]
@@ -94,6 +104,12 @@ impl Config {
         }
         if self.origins.is_empty() {
             return Err(ConfigError::NoOrigin);
+        }
+        if self.signup_limit < 1 {
+            return Err(ConfigError::SignupLimit(self.signup_limit));
+        }
+        if !(16..=128).contains(&self.ipv6_prefix) {
+            return Err(ConfigError::Ipv6Prefix(self.ipv6_prefix));
         }
         // A minute is the resolution of `last_seen_at`.
         if self.session_idle < 60 || self.session_lifetime < self.session_idle {

@@ -43,3 +43,13 @@ pub fn derive(key: &hmac::Key, parts: &[&[u8]]) -> [u8; 32] {
     out.copy_from_slice(tag.as_ref());
     out
 }
+
+/// A fresh P-256 public key as a COSE_Key, whose private key is dropped at once: nothing can
+/// sign for it (see [`crate::state::Inner::decoy_key`]).
+pub fn decoy_public_key() -> Result<Vec<u8>, ApiError> {
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+    let pair =
+        EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).map_err(ApiError::internal)?;
+    latch_webauthn::cose::CoseKey::es256_bytes(pair.public_key().as_ref())
+        .map_err(ApiError::internal)
+}

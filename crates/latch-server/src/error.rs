@@ -39,7 +39,7 @@ pub enum ApiError {
     CeremonyExpired,
     #[error("this credential is registered already")]
     CredentialExists,
-    #[error("no account has this credential")]
+    #[error("no account has this credential, or the assertion is not signed by it")]
     UnknownCredential,
     #[error("a concurrent sign-in with this credential already used a counter this high")]
     CounterRaced,
@@ -61,6 +61,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("too many attempts; try again in {retry_after} seconds")]
     TooManyAttempts { retry_after: i64 },
+    #[error("the server is busy checking other passwords; try again in {retry_after} seconds")]
+    Busy { retry_after: i64 },
     #[error("this change needs a recent sign-in; re-authenticate (POST /api/v1/me/reauth/begin) and try again")]
     ReauthenticationRequired,
     #[error("this account cannot re-authenticate that way: {0}")]
@@ -137,6 +139,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -182,6 +185,7 @@ impl ApiError {
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::RouteNotFound => "not_found",
             ApiError::Internal(_) => "internal",
+            ApiError::Busy { .. } => "busy",
         }
     }
 
@@ -214,7 +218,7 @@ impl IntoResponse for ApiError {
         let body = json!({ "error": { "code": self.code(), "message": message } });
         let mut response = (status, Json(body)).into_response();
         response.extensions_mut().insert(ErrorCode(self.code()));
-        if let ApiError::TooManyAttempts { retry_after } = self {
+        if let ApiError::TooManyAttempts { retry_after } | ApiError::Busy { retry_after } = self {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(retry_after.max(1)),

@@ -161,7 +161,27 @@ pub fn set_cookie(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientMeta {
     pub ip: Option<String>,
+    /// What per-IP rate limits count by: an IPv4 address, or an IPv6 address's network of the
+    /// configured prefix (a /64 by default: one subscriber has a whole /64, so counting each
+    /// address would give them unlimited tries).
+    pub ip_key: Option<String>,
     pub user_agent: Option<String>,
+}
+
+/// [`ClientMeta::ip_key`] of `ip`.
+pub fn rate_limit_key(ip: IpAddr, ipv6_prefix: u8) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u32::from(ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+                let network = std::net::Ipv6Addr::from(u128::from(v6) & mask);
+                format!("{network}/{prefix}")
+            }
+        },
+    }
 }
 
 /// The last `X-Forwarded-For` entry: the address the (trusted) proxy saw the request come
@@ -192,13 +212,19 @@ impl FromRequestParts<AppState> for ClientMeta {
         } else {
             None
         };
-        let ip = forwarded.or(socket).map(|ip| ip.to_string());
+        let client = forwarded.or(socket);
+        let ip = client.map(|ip| ip.to_string());
+        let ip_key = client.map(|ip| rate_limit_key(ip, state.ipv6_prefix));
         let user_agent = parts
             .headers
             .get(USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(256).collect());
-        Ok(ClientMeta { ip, user_agent })
+        Ok(ClientMeta {
+            ip,
+            ip_key,
+            user_agent,
+        })
     }
 }
 
@@ -217,6 +243,21 @@ mod tests {
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("tok"));
         assert_eq!(cookie(&headers, CEREMONY_COOKIE), Some("cer"));
         assert_eq!(cookie(&headers, "latch"), None);
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_by_their_network() {
+        let key = |ip: &str, prefix| rate_limit_key(ip.parse().unwrap(), prefix);
+        assert_eq!(key("203.0.113.7", 64), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7", 64), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1", 64), "2001:db8:1:2::/64");
+        assert_eq!(
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff", 64),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(key("2001:db8:1:2:aaaa::1", 48), "2001:db8:1::/48");
+        assert_eq!(key("2001:db8::1", 128), "2001:db8::1/128");
+        assert_eq!(key("2001:db8::1", 0), "::/0");
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Rate limits on guessing secrets: passwords, authenticator-app and recovery codes, and
-//! failed passkey sign-ins, each per account (or username) and per client IP.
+//! Rate limits on guessing: passwords, authenticator-app and recovery codes, failed passkey
+//! sign-ins, each per account (or username) and per client network, and sign-ups (which
+//! tell taken usernames) per client network. A client network is an IPv4 address or an IPv6
+//! /64 (`--ipv6-prefix`).
 //!
 //! Counts live in the database (`rate_limits`), so they hold across every instance and
 //! restart. Windows are fixed: an attempt past `max` in the current window is refused with
@@ -23,10 +25,19 @@ pub struct Limit {
 
 const WINDOW: i64 = 900;
 
-/// Password tries per username (sign-in, re-authentication, changing the password).
+/// Password tries per username from one client network (sign-in, re-authentication,
+/// changing the password): what stops guessing. Keyed with the network, so that guesses from
+/// elsewhere cannot lock the owner out.
+pub const PASSWORD_PER_ACCOUNT_AND_IP: Limit = Limit {
+    scope: "password_account_ip",
+    max: 5,
+    window: WINDOW,
+};
+/// Password tries per username from anywhere: a ceiling far above one network's, against
+/// guessing spread over many addresses. (A passkey sign-in is never held back by it.)
 pub const PASSWORD_PER_ACCOUNT: Limit = Limit {
     scope: "password_account",
-    max: 5,
+    max: 100,
     window: WINDOW,
 };
 /// Password tries per client IP, whatever the username.
@@ -61,6 +72,13 @@ pub const ASSERTION_PER_IP: Limit = Limit {
     window: WINDOW,
 };
 
+/// Sign-ups begun per client network: each says whether a username is taken.
+pub const SIGNUP_PER_IP: Limit = Limit {
+    scope: "signup_ip",
+    max: 20,
+    window: WINDOW,
+};
+
 impl Limit {
     fn window_start(self, now: i64) -> i64 {
         now.div_euclid(self.window).saturating_mul(self.window)
@@ -81,6 +99,46 @@ pub type Keyed<'a> = (Limit, Option<&'a str>);
 /// (For a valid username this is the username itself: trimmed and lowercased.)
 pub fn username_key(typed: &str) -> String {
     typed.trim().to_lowercase().chars().take(64).collect()
+}
+
+/// The limits one password try counts against, and their keys.
+#[derive(Debug, Clone)]
+pub struct PasswordTry {
+    /// The username and the client's network.
+    pair: String,
+    account: String,
+    ip: Option<String>,
+}
+
+impl PasswordTry {
+    /// A try of the password of `typed_username` from `ip_key` ([`crate::http::ClientMeta`]).
+    pub fn new(typed_username: &str, ip_key: Option<&str>) -> PasswordTry {
+        let account = username_key(typed_username);
+        PasswordTry {
+            pair: format!("{account}|{}", ip_key.unwrap_or_default()),
+            account,
+            ip: ip_key.map(str::to_owned),
+        }
+    }
+
+    fn keys(&self) -> [Keyed<'_>; 3] {
+        [
+            (PASSWORD_PER_ACCOUNT_AND_IP, Some(&self.pair)),
+            (PASSWORD_PER_ACCOUNT, Some(&self.account)),
+            (PASSWORD_PER_IP, self.ip.as_deref()),
+        ]
+    }
+
+    /// Counts the try (committed before the password is checked) and refuses past a limit.
+    pub async fn count(&self, state: &AppState) -> Result<(), ApiError> {
+        attempt(state, &self.keys()).await
+    }
+
+    /// The password was right: this network's tries for the account start over (the
+    /// account's ceiling and the network's own count stay).
+    pub async fn succeeded(&self, conn: &mut sqlx::AnyConnection) -> Result<(), ApiError> {
+        reset(conn, PASSWORD_PER_ACCOUNT_AND_IP, &self.pair).await
+    }
 }
 
 /// The code key of an account.
@@ -220,7 +278,7 @@ mod tests {
 
     #[test]
     fn windows_are_fixed_and_retry_after_counts_what_is_left() {
-        let l = PASSWORD_PER_ACCOUNT;
+        let l = PASSWORD_PER_ACCOUNT_AND_IP;
         assert_eq!(l.window_start(1800), 1800);
         assert_eq!(l.window_start(2699), 1800);
         assert_eq!(l.retry_after(1800), 900);

@@ -1,7 +1,11 @@
 //! Password hashing with Argon2id (the argon2 crate's defaults: 19 MiB, 2 passes), run off
-//! the async workers because it is slow on purpose.
+//! the async workers because it is slow on purpose. At most [`CONCURRENT_HASHES`] run at
+//! once: each costs 19 MiB and a core for tens of milliseconds, so a flood of password
+//! requests past that is answered 503 with `Retry-After` instead of exhausting memory.
 
 use std::sync::OnceLock;
+
+use tokio::sync::Semaphore;
 
 use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
@@ -32,23 +36,52 @@ fn hash_now(password: &str, salt: &[u8]) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
-/// The PHC string for a new password.
-pub async fn hash(password: String) -> Result<String, ApiError> {
-    let salt = crypto::random_bytes(16)?;
-    tokio::task::spawn_blocking(move || hash_now(&password, &salt))
+/// How many Argon2id computations one server runs at once (about 19 MiB each).
+pub const CONCURRENT_HASHES: usize = 8;
+
+/// The permits of one server's password hashing.
+#[derive(Debug)]
+pub struct Hashing(Semaphore);
+
+impl Default for Hashing {
+    fn default() -> Self {
+        Hashing(Semaphore::new(CONCURRENT_HASHES))
+    }
+}
+
+/// Runs `work` on the blocking pool while holding one of the hashing permits, or refuses at
+/// once when every permit is taken.
+async fn with_permit<T: Send + 'static>(
+    hashing: &Hashing,
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let Ok(_permit) = hashing.0.try_acquire() else {
+        return Err(ApiError::Busy { retry_after: 1 });
+    };
+    tokio::task::spawn_blocking(work)
         .await
         .map_err(ApiError::internal)?
 }
 
+/// The PHC string for a new password.
+pub async fn hash(hashing: &Hashing, password: String) -> Result<String, ApiError> {
+    let salt = crypto::random_bytes(16)?;
+    with_permit(hashing, move || hash_now(&password, &salt)).await
+}
+
 /// Does `password` match `phc`? With no hash (unknown user), a dummy hash is checked so the
 /// answer takes as long either way.
-pub async fn verify(password: String, phc: Option<String>) -> Result<bool, ApiError> {
+pub async fn verify(
+    hashing: &Hashing,
+    password: String,
+    phc: Option<String>,
+) -> Result<bool, ApiError> {
     let known = phc.is_some();
     let phc = match phc {
         Some(p) => p,
         None => dummy_hash()?,
     };
-    let ok = tokio::task::spawn_blocking(move || {
+    let ok = with_permit(hashing, move || {
         PasswordHash::new(&phc)
             .map(|parsed| {
                 Argon2::default()
@@ -57,8 +90,7 @@ pub async fn verify(password: String, phc: Option<String>) -> Result<bool, ApiEr
             })
             .map_err(ApiError::internal)
     })
-    .await
-    .map_err(ApiError::internal)??;
+    .await?;
     Ok(ok && known)
 }
 
@@ -79,15 +111,32 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let h = hash("correct horse battery".into()).await.unwrap();
+        let hashing = Hashing::default();
+        let h = hash(&hashing, "correct horse battery".into())
+            .await
+            .unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify("correct horse battery".into(), Some(h.clone()))
+        assert!(
+            verify(&hashing, "correct horse battery".into(), Some(h.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify(&hashing, "correct horse batterx".into(), Some(h))
             .await
             .unwrap());
-        assert!(!verify("correct horse batterx".into(), Some(h))
-            .await
-            .unwrap());
-        assert!(!verify("anything".into(), None).await.unwrap());
+        assert!(!verify(&hashing, "anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn past_the_permits_a_hash_is_refused_at_once() {
+        let hashing = Hashing::default();
+        let held: Vec<_> = (0..CONCURRENT_HASHES)
+            .map(|_| hashing.0.try_acquire().unwrap())
+            .collect();
+        let refused = hash(&hashing, "correct horse battery".into()).await;
+        assert_eq!(refused.unwrap_err().code(), "busy");
+        drop(held);
+        assert!(hash(&hashing, "correct horse battery".into()).await.is_ok());
     }
 
     #[test]

@@ -73,6 +73,16 @@ pub struct Inner {
     /// Sessions end this long after sign-in (seconds), or after this long unused.
     pub session_lifetime: i64,
     pub session_idle: i64,
+    /// Per-IP rate limits count IPv6 clients by their network of this prefix length.
+    pub ipv6_prefix: u8,
+    /// Sign-ups begun per client network and window (`--signup-limit`).
+    pub signup_per_ip: crate::limits::Limit,
+    /// Bounds the password hashes computed at once.
+    pub hashing: crate::password::Hashing,
+    /// The public key (COSE) that an assertion naming no stored credential is checked
+    /// against, so that it fails at the same step, with the same answer, as one naming a real
+    /// credential that its sender cannot sign for. Made at start; its private key is dropped.
+    pub decoy_key: Vec<u8>,
     /// Derives stable fake credential ids for unknown usernames; shared by all instances.
     pub fake_key: hmac::Key,
     pub clock: Arc<dyn Clock>,
@@ -145,7 +155,14 @@ impl AppState {
             trust_proxy: config.trust_proxy,
             session_lifetime: config.session_lifetime,
             session_idle: config.session_idle,
+            ipv6_prefix: config.ipv6_prefix,
+            signup_per_ip: crate::limits::Limit {
+                max: config.signup_limit,
+                ..crate::limits::SIGNUP_PER_IP
+            },
             fake_key: hmac::Key::new(hmac::HMAC_SHA256, &key),
+            hashing: crate::password::Hashing::default(),
+            decoy_key: crypto::decoy_public_key().map_err(|_| crate::store::StoreError::Rng)?,
             clock,
             metrics: Metrics::default(),
             policy_cache: PolicyCache::default(),

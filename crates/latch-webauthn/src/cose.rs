@@ -164,6 +164,30 @@ fn strip_leading_zeros(b: &[u8]) -> Vec<u8> {
 }
 
 impl CoseKey {
+    /// The COSE_Key (EC2, P-256, ES256) of an uncompressed SEC1 point (`04 || x || y`), as
+    /// an authenticator would send it.
+    pub fn es256_bytes(point: &[u8]) -> Result<Vec<u8>, Error> {
+        let (x, y) = match point {
+            [4, rest @ ..] if rest.len() == 64 => rest.split_at(32),
+            _ => {
+                return Err(Error::CoseKeyMalformed(
+                    "not an uncompressed P-256 point".into(),
+                ))
+            }
+        };
+        let value = Value::Map(vec![
+            (Value::from(1), Value::from(2)),
+            (Value::from(3), Value::from(alg::ES256)),
+            (Value::from(-1), Value::from(1)),
+            (Value::from(-2), Value::Bytes(x.to_vec())),
+            (Value::from(-3), Value::Bytes(y.to_vec())),
+        ]);
+        let mut out = Vec::new();
+        ciborium::ser::into_writer(&value, &mut out)
+            .map_err(|e| Error::CoseKeyMalformed(e.to_string()))?;
+        Ok(out)
+    }
+
     /// Parses one COSE_Key from the front of `input`, returning it and the bytes it used.
     pub fn parse_prefix(input: &[u8]) -> Result<(CoseKey, usize), Error> {
         let mut rest = input;
@@ -428,6 +452,17 @@ mod tests {
         let mut out = Vec::new();
         let _ = ciborium::ser::into_writer(&v, &mut out);
         out
+    }
+
+    #[test]
+    fn an_es256_key_encodes_and_parses_back() {
+        let mut point = vec![4];
+        point.extend_from_slice(&[7; 32]);
+        point.extend_from_slice(&[9; 32]);
+        let bytes = CoseKey::es256_bytes(&point).unwrap();
+        assert_eq!(bytes, ec2(alg::ES256, 1, vec![7; 32], vec![9; 32]));
+        assert!(CoseKey::es256_bytes(&point[1..]).is_err());
+        assert!(CoseKey::es256_bytes(&[4; 64]).is_err());
     }
 
     #[test]

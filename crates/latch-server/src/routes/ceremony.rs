@@ -303,6 +303,28 @@ pub async fn replay_first<T>(
     Err(if used { ApiError::CeremonyNotFound } else { e })
 }
 
+/// A finish whose response failed its checks uses its ceremony up all the same, so that one
+/// ceremony cannot be used to try response after response (credential ids, say); `error`
+/// (the check's failure) is what the caller answers.
+pub async fn use_up_after(state: &AppState, ticket: &Ticket, error: ApiError) -> ApiError {
+    if matches!(
+        error,
+        ApiError::CeremonyNotFound | ApiError::CeremonyExpired | ApiError::Internal(_)
+    ) {
+        return error;
+    }
+    let (job_state, ticket) = (state.clone(), ticket.clone());
+    let used = state
+        .store
+        .write(move |tx| Box::pin(async move { consume(tx, &job_state, &ticket).await }))
+        .await;
+    match used {
+        // Used up now, or by another finish meanwhile: either way it answers no more.
+        Ok(()) | Err(ApiError::CeremonyNotFound | ApiError::CeremonyExpired) => error,
+        Err(other) => other,
+    }
+}
+
 /// The `Set-Cookie` that removes the ceremony cookie once a finish succeeded.
 pub fn clear(state: &AppState) -> Result<HeaderValue, ApiError> {
     set_cookie(CEREMONY_COOKIE, "", COOKIE_PATH, 0, state.secure_cookies)

@@ -90,6 +90,27 @@ fn fake_allow_credentials(state: &AppState, username: &str, max: u32) -> Vec<Cre
         .collect()
 }
 
+/// A signature that does not verify, or a user handle that is not the credential's owner's,
+/// says no more than an unknown credential: whether (and to whom) a credential id is
+/// registered is not told to someone who cannot sign for it.
+fn unsigned(e: latch_webauthn::Error) -> ApiError {
+    match e {
+        latch_webauthn::Error::BadSignature | latch_webauthn::Error::UserHandleMismatch => {
+            ApiError::UnknownCredential
+        }
+        other => ApiError::Ceremony(other),
+    }
+}
+
+/// The owner a decoy credential claims in a discoverable sign-in whose response names none:
+/// stable per credential id, as long as a real user handle.
+fn decoy_user_handle(state: &AppState, credential_id: &[u8]) -> Vec<u8> {
+    let mut handle =
+        crypto::derive(&state.fake_key, &[b"decoy-user-handle", credential_id]).to_vec();
+    handle.resize(USER_HANDLE_LEN, 0);
+    handle
+}
+
 /// A stable stand-in for the user handle of an account that does not exist (or has no
 /// passkeys), as long as a real one.
 fn fake_user_handle(state: &AppState, username: &str) -> Vec<u8> {
@@ -173,8 +194,36 @@ fn check_found(
     response: &AuthenticationResponseJson,
     found: Option<(Credential, User)>,
 ) -> Result<CheckedAssertion, ApiError> {
+    let now = state.now();
     let Some((credential, user)) = found else {
-        return Err(ApiError::UnknownCredential);
+        // No such credential: the same checks against a decoy key nothing can sign for, so
+        // that the answer is the one a real credential gives to a sender without its key.
+        let decoy = StoredCredential {
+            id: response.raw_id.as_ref().to_vec(),
+            // Whoever the response claims, as a real credential of that account would.
+            user_id: authentication
+                .user_id
+                .clone()
+                .or_else(|| {
+                    let claimed = response.response.user_handle.as_ref();
+                    claimed.map(|h| h.as_ref().to_vec())
+                })
+                .unwrap_or_else(|| decoy_user_handle(state, response.raw_id.as_ref())),
+            public_key_cose: state.decoy_key.clone(),
+            sign_count: 0,
+            backup_eligible: false,
+        };
+        let checked = verify_authentication(
+            &effective.rp,
+            authentication,
+            response,
+            &decoy,
+            UnixTime(now),
+        );
+        return Err(match checked {
+            Err(e) => unsigned(e),
+            Ok(_) => ApiError::UnknownCredential,
+        });
     };
     let stored = StoredCredential {
         id: credential.id.clone(),
@@ -183,14 +232,14 @@ fn check_found(
         sign_count: credential.sign_count,
         backup_eligible: credential.backup_eligible,
     };
-    let now = state.now();
     let verified = verify_authentication(
         &effective.rp,
         authentication,
         response,
         &stored,
         UnixTime(now),
-    )?;
+    )
+    .map_err(unsigned)?;
     Ok(CheckedAssertion {
         user,
         credential,
@@ -234,11 +283,11 @@ pub async fn finish(
     let credential_key = format!(
         "{}|{}",
         latch_webauthn::b64::encode(body.credential.raw_id.as_ref()),
-        meta.ip.as_deref().unwrap_or_default()
+        meta.ip_key.as_deref().unwrap_or_default()
     );
     let keys: [Keyed<'_>; 2] = [
         (limits::ASSERTION_PER_CREDENTIAL, Some(&credential_key)),
-        (limits::ASSERTION_PER_IP, meta.ip.as_deref()),
+        (limits::ASSERTION_PER_IP, meta.ip_key.as_deref()),
     ];
     match finish_write(&state, &keys, meta.clone(), headers, body).await {
         Ok(reply) => Ok(reply),
@@ -276,8 +325,12 @@ async fn finish_write(
         &body.credential,
         read.found,
     );
-    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await?;
+    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await;
     drop(conn);
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(e) => return Err(ceremony::use_up_after(state, &ticket, e).await),
+    };
     let job_state = state.clone();
     let (checked, session_cookie) = state
         .store

@@ -36,26 +36,19 @@ pub async fn set(
     password::check_policy(&body.password)?;
     signed_in.require_recent(&state)?;
     let user = &signed_in.user;
-    let account = limits::username_key(&user.username);
+    let tries = limits::PasswordTry::new(&user.username, meta.ip_key.as_deref());
     // Changing a password takes the old one: a borrowed session alone cannot take over.
     if let Some(current) = &user.password_hash {
-        limits::attempt(
-            &state,
-            &[
-                (limits::PASSWORD_PER_ACCOUNT, Some(&account)),
-                (limits::PASSWORD_PER_IP, meta.ip.as_deref()),
-            ],
-        )
-        .await?;
+        tries.count(&state).await?;
         let given = body.current_password.clone().unwrap_or_default();
-        if !password::verify(given, Some(current.clone())).await? {
+        if !password::verify(&state.hashing, given, Some(current.clone())).await? {
             return Err(ApiError::CurrentPasswordIncorrect);
         }
     }
-    let hash = password::hash(body.password).await?;
+    let hash = password::hash(&state.hashing, body.password).await?;
     let now = state.now();
     let mut tx = state.store.begin().await?;
-    limits::reset(&mut tx, limits::PASSWORD_PER_ACCOUNT, &account).await?;
+    tries.succeeded(&mut tx).await?;
     factors::set_password(&mut tx, user.id, &hash).await?;
     // Browsers trusted under the old password are asked for a second factor again.
     security::end_others(&mut tx, &signed_in, "password_changed", &meta, now).await?;
@@ -111,16 +104,9 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     let now = state.now();
-    let account = limits::username_key(&body.username);
+    let tries = limits::PasswordTry::new(&body.username, meta.ip_key.as_deref());
     // The attempt is counted (and committed) before the password is checked.
-    limits::attempt(
-        &state,
-        &[
-            (limits::PASSWORD_PER_ACCOUNT, Some(&account)),
-            (limits::PASSWORD_PER_IP, meta.ip.as_deref()),
-        ],
-    )
-    .await?;
+    tries.count(&state).await?;
     let mut conn = state.store.conn().await?;
     let user = match names::username(&body.username) {
         Ok(name) => users::by_username(&mut conn, &name).await?,
@@ -129,16 +115,16 @@ pub async fn login(
     drop(conn);
     let Some(user) = user else {
         // Same work as for a real account, same answer.
-        password::verify(body.password, None).await?;
+        password::verify(&state.hashing, body.password, None).await?;
         activity::sign_in_failed(&state, None, "password", &meta).await;
         return Err(ApiError::InvalidCredentials);
     };
-    if !password::verify(body.password, user.password_hash.clone()).await? {
+    if !password::verify(&state.hashing, body.password, user.password_hash.clone()).await? {
         activity::sign_in_failed(&state, Some(user.id), "password", &meta).await;
         return Err(ApiError::InvalidCredentials);
     }
     let mut tx = state.store.begin().await?;
-    limits::reset(&mut tx, limits::PASSWORD_PER_ACCOUNT, &account).await?;
+    tries.succeeded(&mut tx).await?;
     let min_keys = state.policy(&mut tx).await?.policy.min_security_keys;
     let methods = second_factors(&mut tx, user.id, min_keys).await?;
     let trusted = if methods.is_empty() {

@@ -150,11 +150,11 @@ async fn with_assertion(
     let credential_key = format!(
         "{}|{}",
         b64::encode(credential.raw_id.as_ref()),
-        meta.ip.as_deref().unwrap_or_default()
+        meta.ip_key.as_deref().unwrap_or_default()
     );
     let keys: [Keyed<'_>; 2] = [
         (limits::ASSERTION_PER_CREDENTIAL, Some(&credential_key)),
-        (limits::ASSERTION_PER_IP, meta.ip.as_deref()),
+        (limits::ASSERTION_PER_IP, meta.ip_key.as_deref()),
     ];
     limits::check(state, &keys).await?;
     match assertion_tx(state, signed_in, meta, headers, credential).await {
@@ -238,16 +238,9 @@ async fn with_password(
     let Some(hash) = user.password_hash.clone() else {
         return Err(ApiError::ReauthMethodUnavailable("it has no password"));
     };
-    let account = limits::username_key(&user.username);
-    limits::attempt(
-        state,
-        &[
-            (limits::PASSWORD_PER_ACCOUNT, Some(&account)),
-            (limits::PASSWORD_PER_IP, meta.ip.as_deref()),
-        ],
-    )
-    .await?;
-    if !password::verify(given, Some(hash)).await? {
+    let tries = limits::PasswordTry::new(&user.username, meta.ip_key.as_deref());
+    tries.count(state).await?;
+    if !password::verify(&state.hashing, given, Some(hash)).await? {
         return Err(ApiError::CurrentPasswordIncorrect);
     }
     let now = state.now();
@@ -285,7 +278,7 @@ async fn with_password(
     if !accepted {
         return Err(ApiError::InvalidCode);
     }
-    limits::reset(&mut tx, limits::PASSWORD_PER_ACCOUNT, &account).await?;
+    tries.succeeded(&mut tx).await?;
     if !sessions::set_authenticated(&mut tx, &signed_in.session_hash, now).await? {
         return Err(ApiError::NotSignedIn);
     }

@@ -72,7 +72,7 @@ async fn count_code_attempt(
         state,
         &[
             (limits::CODE_PER_ACCOUNT, Some(&account)),
-            (limits::CODE_PER_IP, meta.ip.as_deref()),
+            (limits::CODE_PER_IP, meta.ip_key.as_deref()),
         ],
     )
     .await?;

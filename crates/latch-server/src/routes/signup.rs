@@ -17,6 +17,7 @@ use super::{names, registration};
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
+use crate::limits;
 use crate::session;
 use crate::state::AppState;
 use crate::store::{audit, is_unique_violation, users};
@@ -33,10 +34,14 @@ pub struct BeginBody {
     display_name: Option<String>,
 }
 
+/// Counted per client network before anything is looked up: whether a name is taken is an
+/// answer signup must give, but not to a script asking for thousands of names.
 pub async fn begin(
     State(state): State<AppState>,
+    meta: ClientMeta,
     ApiJson(body): ApiJson<BeginBody>,
 ) -> Result<Response, ApiError> {
+    limits::attempt(&state, &[(state.signup_per_ip, meta.ip_key.as_deref())]).await?;
     let username = names::username(&body.username)?;
     let display_name = match body.display_name.as_deref() {
         Some(d) => names::display_name(d)?,

@@ -1,12 +1,14 @@
 //! The security review's findings, each as the attack it described, through the HTTP API;
 //! each must now be refused.
 
+use std::net::SocketAddr;
+
 use axum::http::{Method, StatusCode};
 use latch_webauthn::b64;
 use serde_json::json;
 
 use crate::authenticator::{Passkey, Tweak, UP, UV};
-use crate::client::{servers, servers_configured, ORIGIN};
+use crate::client::{servers, servers_configured, Client, Server, ORIGIN};
 use crate::password::{enrol_totp, set_password, totp, PASSWORD};
 use crate::trusted::trusted_browser;
 
@@ -279,5 +281,165 @@ async fn made_up_methods_do_not_grow_the_metrics() {
             .filter(|l| l.contains("method=\"other\""))
             .count();
         assert_eq!(others, 1, "{text}");
+    }
+}
+
+fn from(server: &Server, ip: &str) -> Client {
+    let mut client = server.client();
+    client.peer = Some(SocketAddr::new(ip.parse().unwrap(), 40000));
+    client
+}
+
+/// A no-username sign-in answers a made-up credential id exactly as a registered one, for
+/// every response its sender can make without the key: no user handle, someone else's user
+/// handle, a signature that does not verify.
+#[tokio::test]
+async fn a_discoverable_finish_does_not_tell_registered_credential_ids() {
+    for server in servers().await {
+        let (_, mut real) = server.signed_in("ada").await;
+        let mut client = server.client();
+        let options = client.signup_begin("nobody").await;
+        let (mut fake, _) = Passkey::create(&options, ORIGIN, true, &Tweak::default());
+
+        let cases: [(Tweak, Option<&str>); 3] = [
+            (Tweak::default(), None),
+            (Tweak::default(), Some("c29tZW9uZSBlbHNl")),
+            (
+                Tweak {
+                    bad_signature: true,
+                    ..Tweak::default()
+                },
+                Some("c29tZW9uZSBlbHNl"),
+            ),
+        ];
+        for (tweak, handle) in cases {
+            let mut said = Vec::new();
+            for passkey in [&mut real, &mut fake] {
+                let mut client = server.client();
+                let options = client.login_begin(None).await;
+                let mut response = passkey.get(&options, ORIGIN, &tweak);
+                match handle {
+                    None => {
+                        response["response"]
+                            .as_object_mut()
+                            .unwrap()
+                            .remove("userHandle");
+                    }
+                    Some(h) => response["response"]["userHandle"] = json!(h),
+                }
+                let reply = client.login_finish(&response).await;
+                said.push((reply.status, reply.body["error"].clone()));
+            }
+            assert_eq!(said[0], said[1], "{handle:?}");
+            assert_eq!(said[0].0, StatusCode::BAD_REQUEST);
+        }
+    }
+}
+
+/// Sign-up begins are counted per client network: past 20 in 15 minutes the answer is 429,
+/// so a script cannot ask which of thousands of names are taken.
+#[tokio::test]
+async fn signup_begins_are_limited_per_network() {
+    for server in servers().await {
+        for i in 0..20 {
+            // Addresses in one IPv6 /64 are one network.
+            let mut client = from(&server, &format!("2001:db8:5:6::{:x}", i + 1));
+            let body = json!({ "username": format!("probe{i}") });
+            client.post("/api/v1/signup/begin", body).await.ok();
+        }
+        let mut client = from(&server, "2001:db8:5:6:ffff::1");
+        let reply = client
+            .post("/api/v1/signup/begin", json!({ "username": "probe-last" }))
+            .await;
+        reply.assert_error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+        assert!(reply.headers.contains_key("retry-after"));
+        // Another network is not held back.
+        let mut other = from(&server, "2001:db8:5:7::1");
+        other
+            .post("/api/v1/signup/begin", json!({ "username": "probe-last" }))
+            .await
+            .ok();
+    }
+}
+
+async fn wrong_password(client: &mut Client, username: &str) -> crate::client::Reply {
+    client
+        .post(
+            "/api/v1/login/password",
+            json!({ "username": username, "password": "not the password" }),
+        )
+        .await
+}
+
+/// Guessing ada's password from one network locks that network out of her account, not ada:
+/// from elsewhere her password still works, and so does her passkey. Every address of an
+/// IPv6 /64 is one network.
+#[tokio::test]
+async fn password_guessing_cannot_lock_the_owner_out() {
+    for server in servers().await {
+        let (mut owner, mut passkey) = server.signed_in("ada").await;
+        set_password(&mut owner).await;
+        for i in 0..5 {
+            let mut attacker = from(&server, &format!("2001:db8:bad:1::{:x}", i + 1));
+            wrong_password(&mut attacker, "ada")
+                .await
+                .assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        }
+        let mut attacker = from(&server, "2001:db8:bad:1:1234::99");
+        wrong_password(&mut attacker, "ada")
+            .await
+            .assert_error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+        let mut elsewhere = from(&server, "198.51.100.20");
+        let body = json!({ "username": "ada", "password": PASSWORD });
+        let reply = elsewhere.post("/api/v1/login/password", body).await.ok();
+        assert_eq!(reply["next"], "second_factor");
+        from(&server, "2001:db8:bad:1::1").login(&mut passkey).await;
+    }
+}
+
+/// Guesses spread over many networks meet the account's ceiling (100 per 15 minutes), and a
+/// passkey sign-in is let through all the same.
+#[tokio::test]
+async fn spread_guessing_meets_the_account_s_ceiling() {
+    for server in servers().await {
+        let (mut owner, mut passkey) = server.signed_in("ada").await;
+        set_password(&mut owner).await;
+        for i in 0..100 {
+            let mut attacker = from(&server, &format!("2001:db8:{:x}::1", i + 1));
+            wrong_password(&mut attacker, "ada").await;
+        }
+        let mut fresh = from(&server, "198.51.100.30");
+        wrong_password(&mut fresh, "ada")
+            .await
+            .assert_error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+        from(&server, "198.51.100.30").login(&mut passkey).await;
+    }
+}
+
+/// Password checks past the concurrent-hash bound are refused at once with 503 and
+/// Retry-After, instead of queueing 19 MiB each.
+#[tokio::test]
+async fn concurrent_password_checks_are_bounded() {
+    for server in servers().await {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let mut client = from(&server, &format!("198.51.100.{}", i + 1));
+            tasks.spawn(async move { wrong_password(&mut client, &format!("user{i}")).await });
+        }
+        let replies = tasks.join_all().await;
+        let busy: Vec<_> = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::SERVICE_UNAVAILABLE)
+            .collect();
+        assert!(!busy.is_empty(), "no request was refused");
+        for reply in &busy {
+            reply.assert_error(StatusCode::SERVICE_UNAVAILABLE, "busy");
+            assert!(reply.headers.contains_key("retry-after"));
+        }
+        let checked = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+            .count();
+        assert!(checked >= 8, "{checked} checked");
     }
 }

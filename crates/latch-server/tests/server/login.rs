@@ -146,7 +146,7 @@ async fn a_real_credential_cannot_answer_a_fake_list() {
         let before = server.snapshot().await;
         let reply = client.login_finish(&response).await;
         reply.assert_error(StatusCode::BAD_REQUEST, "credential_not_allowed");
-        assert_eq!(server.snapshot().await, before);
+        assert_eq!(server.snapshot().await.accounts(), before.accounts());
     }
 }
 
@@ -163,7 +163,7 @@ async fn another_users_credential_is_not_allowed() {
             .login_finish(&response)
             .await
             .assert_error(StatusCode::BAD_REQUEST, "credential_not_allowed");
-        assert_eq!(server.snapshot().await, before);
+        assert_eq!(server.snapshot().await.accounts(), before.accounts());
     }
 }
 
@@ -188,12 +188,14 @@ async fn a_failed_login_writes_nothing() {
             "challenge_mismatch",
         ),
         (
+            // Told like an unknown credential: whether an id is registered is not told to
+            // someone who cannot sign for it.
             "bad signature",
             Tweak {
                 bad_signature: true,
                 ..Tweak::default()
             },
-            "bad_signature",
+            "unknown_credential",
         ),
         (
             "counter not above the stored one",
@@ -225,7 +227,17 @@ async fn a_failed_login_writes_nothing() {
             let reply = client.login_finish(&response).await;
             reply.assert_error(StatusCode::BAD_REQUEST, code);
             assert!(reply.cookie("latch_session").is_none());
-            assert_eq!(server.snapshot().await, before, "{what}");
+            assert_eq!(
+                server.snapshot().await.accounts(),
+                before.accounts(),
+                "{what}"
+            );
+            // The failure used the ceremony up: a good response to it is no longer taken.
+            let good = passkey.get(&options, ORIGIN, &Tweak::default());
+            client
+                .login_finish(&good)
+                .await
+                .assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
         }
     }
 }
@@ -245,7 +257,7 @@ async fn an_unknown_credential_is_refused() {
             .login_finish(&response)
             .await
             .assert_error(StatusCode::BAD_REQUEST, "unknown_credential");
-        assert_eq!(server.snapshot().await, before);
+        assert_eq!(server.snapshot().await.accounts(), before.accounts());
     }
 }
 
@@ -275,7 +287,10 @@ async fn a_replayed_assertion_is_refused() {
             .login_finish(&response)
             .await
             .assert_error(StatusCode::BAD_REQUEST, "challenge_mismatch");
-        assert_eq!(server.snapshot().await, before_finish);
+        assert_eq!(
+            server.snapshot().await.accounts(),
+            before_finish.clone().accounts()
+        );
         assert_eq!(before.counters, before_finish.counters);
     }
 }

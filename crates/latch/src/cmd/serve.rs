@@ -54,6 +54,14 @@ pub struct ServeArgs {
     /// A session unused this long has ended (e.g. 7d, 8h).
     #[arg(long, env = "LATCH_SESSION_IDLE", default_value = "7d", value_parser = duration)]
     pub session_idle: i64,
+    /// Per-IP rate limits count an IPv6 client by its network of this many bits (a /64 is
+    /// one subscriber).
+    #[arg(long, env = "LATCH_IPV6_PREFIX", default_value_t = 64)]
+    pub ipv6_prefix: u8,
+    /// Sign-ups one client network may begin per 15 minutes (each tells whether a username
+    /// is taken). Raise it for load tests from one machine (`latch bench`).
+    #[arg(long, env = "LATCH_SIGNUP_LIMIT", default_value_t = 20)]
+    pub signup_limit: i64,
 }
 
 /// `N` with a unit, `s`, `m`, `h` or `d`, in seconds.
@@ -96,6 +104,8 @@ impl ServeArgs {
             trust_proxy: self.trust_proxy,
             session_lifetime: self.session_lifetime,
             session_idle: self.session_idle,
+            ipv6_prefix: self.ipv6_prefix,
+            signup_limit: self.signup_limit,
         }
     }
 }

@@ -155,6 +155,8 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_latch"))
             .args(["serve", "--listen", listen, "--db", db])
             .args(["--rp-id", RP_ID, "--origin", ORIGIN])
+            // Every client here is 127.0.0.1, and the load tests sign up hundreds.
+            .args(["--signup-limit", "1000000"])
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
