@@ -303,10 +303,24 @@ pub async fn replay_first<T>(
     Err(if used { ApiError::CeremonyNotFound } else { e })
 }
 
-/// A finish whose response failed its checks uses its ceremony up all the same, so that one
-/// ceremony cannot be used to try response after response (credential ids, say); `error`
-/// (the check's failure) is what the caller answers.
-pub async fn use_up_after(state: &AppState, ticket: &Ticket, error: ApiError) -> ApiError {
+/// An assertion finish's check, after [`replay_first`] and with no connection held: when it
+/// failed, the ceremony is used up all the same, so that one ceremony cannot be used to try
+/// response after response (credential ids, say). (A refused registration leaves its
+/// ceremony: nothing is guessed there, and the person may try another key.)
+pub async fn used_up_on_failure<T>(
+    state: &AppState,
+    ticket: &Ticket,
+    checked: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    match checked {
+        Ok(checked) => Ok(checked),
+        Err(e) => Err(use_up_after(state, ticket, e).await),
+    }
+}
+
+/// Uses the ceremony up after its finish failed with `error`, which is what the caller
+/// answers.
+async fn use_up_after(state: &AppState, ticket: &Ticket, error: ApiError) -> ApiError {
     if matches!(
         error,
         ApiError::CeremonyNotFound | ApiError::CeremonyExpired | ApiError::Internal(_)

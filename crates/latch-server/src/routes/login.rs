@@ -327,10 +327,7 @@ async fn finish_write(
     );
     let checked = ceremony::replay_first(&mut conn, &ticket, checked).await;
     drop(conn);
-    let checked = match checked {
-        Ok(checked) => checked,
-        Err(e) => return Err(ceremony::use_up_after(state, &ticket, e).await),
-    };
+    let checked = ceremony::used_up_on_failure(state, &ticket, checked).await?;
     let job_state = state.clone();
     let (checked, session_cookie) = state
         .store

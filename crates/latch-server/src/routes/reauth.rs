@@ -181,8 +181,9 @@ async fn assertion_tx(
     }
     let ticket = opened.ticket();
     let checked = check_assertion(&mut conn, state, &opened.value.authentication, credential).await;
-    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await?;
+    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await;
     drop(conn);
+    let checked = ceremony::used_up_on_failure(state, &ticket, checked).await?;
     if checked.user.id != user_id {
         return Err(ApiError::CeremonyUserMismatch);
     }

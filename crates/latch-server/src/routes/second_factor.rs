@@ -185,8 +185,9 @@ pub async fn webauthn_finish(
         &body.credential,
     )
     .await;
-    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await?;
+    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await;
     drop(conn);
+    let checked = ceremony::used_up_on_failure(&state, &ticket, checked).await?;
     let job_state = state.clone();
     let trust_browser = body.trust_browser;
     let (user, cookie, trust) = state

@@ -133,10 +133,11 @@ pub struct Snapshot {
 impl Snapshot {
     /// Without the ceremony tables: what a failed finish must leave alone, while it uses up
     /// its ceremony.
-    pub fn accounts(mut self) -> Snapshot {
-        self.counts
+    pub fn accounts(&self) -> Snapshot {
+        let mut kept = self.clone();
+        kept.counts
             .retain(|(table, _)| !matches!(*table, "ceremonies" | "used_ceremonies"));
-        self
+        kept
     }
 }
 

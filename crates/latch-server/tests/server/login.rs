@@ -287,10 +287,7 @@ async fn a_replayed_assertion_is_refused() {
             .login_finish(&response)
             .await
             .assert_error(StatusCode::BAD_REQUEST, "challenge_mismatch");
-        assert_eq!(
-            server.snapshot().await.accounts(),
-            before_finish.clone().accounts()
-        );
+        assert_eq!(server.snapshot().await.accounts(), before_finish.accounts());
         assert_eq!(before.counters, before_finish.counters);
     }
 }
