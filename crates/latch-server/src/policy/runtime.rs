@@ -204,12 +204,26 @@ pub async fn apply_startup(
             }
         }
     }
+    drop(conn);
+    // The administrators are exactly the configured ones: a name nobody has yet would go to
+    // whoever signs up with it first, and one taken off the list must lose the right.
     let admins: Vec<String> = admins.iter().map(|a| a.trim().to_lowercase()).collect();
-    for name in store::admin::mark_admins(&mut conn, &admins).await? {
-        eprintln!(
-            "latch serve: warning: --admin {name}: no such account yet; sign up as {name}, then restart"
-        );
+    let mut tx = store.begin().await?;
+    let changes = store::admin::set_admins(&mut tx, &admins).await?;
+    if !changes.missing.is_empty() {
+        return Err(StoreError::UnknownAdmins(changes.missing));
     }
+    for (kind, accounts) in [
+        ("admin_granted", &changes.granted),
+        ("admin_removed", &changes.removed),
+    ] {
+        for (id, name) in accounts {
+            let detail = json!({ "source": "configuration" });
+            audit::record(&mut tx, Some(*id), kind, &detail, None, now).await?;
+            eprintln!("latch serve: {name}: {}", kind.replace('_', " "));
+        }
+    }
+    tx.commit().await?;
     Ok(())
 }
 

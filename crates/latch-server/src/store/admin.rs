@@ -13,22 +13,66 @@ pub async fn is_admin(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sq
     })
 }
 
-/// Marks these accounts administrators; returns the usernames that have no account.
-pub async fn mark_admins(
+/// What making the administrators exactly a given set of usernames changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminChanges {
+    /// Listed usernames that have no account (nothing was changed).
+    pub missing: Vec<String>,
+    /// (id, username) of accounts made administrators, and of those no longer.
+    pub granted: Vec<(i64, String)>,
+    pub removed: Vec<(i64, String)>,
+}
+
+/// Makes the administrators exactly the accounts of `usernames` (inside the caller's
+/// transaction); changes nothing when one of them has no account.
+pub async fn set_admins(
     conn: &mut AnyConnection,
     usernames: &[String],
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut missing = Vec::new();
+) -> Result<AdminChanges, sqlx::Error> {
+    let mut changes = AdminChanges::default();
+    let mut listed = Vec::new();
     for name in usernames {
-        let done = sqlx::query("UPDATE users SET is_admin = 1 WHERE username = $1")
+        let row = sqlx::query("SELECT id, is_admin FROM users WHERE username = $1")
             .bind(name)
-            .execute(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await?;
-        if done.rows_affected() == 0 {
-            missing.push(name.clone());
+        match row {
+            None => changes.missing.push(name.clone()),
+            Some(row) => {
+                let id: i64 = row.try_get("id")?;
+                if row.try_get::<i64, _>("is_admin")? == 0 {
+                    changes.granted.push((id, name.clone()));
+                }
+                listed.push(id);
+            }
         }
     }
-    Ok(missing)
+    if !changes.missing.is_empty() {
+        changes.granted.clear();
+        return Ok(changes);
+    }
+    let current = sqlx::query("SELECT id, username FROM users WHERE is_admin = 1")
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in &current {
+        let id: i64 = row.try_get("id")?;
+        if !listed.contains(&id) {
+            changes.removed.push((id, row.try_get("username")?));
+        }
+    }
+    for (id, flag) in changes
+        .granted
+        .iter()
+        .map(|(id, _)| (id, 1))
+        .chain(changes.removed.iter().map(|(id, _)| (id, 0)))
+    {
+        sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
+            .bind(flag)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(changes)
 }
 
 /// One event of the whole log, with its account's username (when it has one).

@@ -64,6 +64,8 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("the system RNG failed")]
     Rng,
+    #[error("--admin {}: no such account; start without it, sign up as that user, then start again with --admin", .0.join(", "))]
+    UnknownAdmins(Vec<String>),
     #[error("cannot read or create the ceremony key {path}: {source}")]
     SealingKey {
         path: String,

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::http::{Method, StatusCode};
+use latch_server::Startup;
 use latch_webauthn::b64;
 use serde_json::json;
 
@@ -441,5 +442,54 @@ async fn concurrent_password_checks_are_bounded() {
             .filter(|r| r.status == StatusCode::UNAUTHORIZED)
             .count();
         assert!(checked >= 8, "{checked} checked");
+    }
+}
+
+/// An `--admin` name nobody has yet would go to whoever signs up with it first: the server
+/// refuses to start with it, and changes nothing.
+#[tokio::test]
+async fn an_admin_name_without_an_account_stops_the_start() {
+    for server in servers().await {
+        let refused = server
+            .try_another_instance_with(&["root"], &Startup::default())
+            .await;
+        let error = refused.err().expect("a start with an unknown admin");
+        assert!(error.to_string().contains("root"), "{error}");
+        // Squatting the name afterwards gives nothing either.
+        let (mut squatter, _) = server.signed_in("root").await;
+        squatter
+            .get("/api/v1/admin/policy")
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "admin_required");
+    }
+}
+
+/// The administrators are exactly what the configuration says at each start: a name taken
+/// off `--admin` is no longer one, and the change is in the audit log.
+#[tokio::test]
+async fn an_admin_taken_off_the_list_is_demoted() {
+    for server in servers().await {
+        let (mut root, _) = server.signed_in("root").await;
+        let admin_instance = server
+            .another_instance_with(&["root"], &Startup::default())
+            .await;
+        let mut root_there = admin_instance.switch(&root);
+        root_there.get("/api/v1/admin/policy").await.ok();
+        let plain = server.another_instance_with(&[], &Startup::default()).await;
+        let mut root_after = plain.switch(&root);
+        root_after
+            .get("/api/v1/admin/policy")
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "admin_required");
+        let kinds: Vec<String> = root
+            .get("/api/v1/me/activity")
+            .await
+            .ok()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(kinds[..2], ["admin_removed", "admin_granted"], "{kinds:?}");
     }
 }

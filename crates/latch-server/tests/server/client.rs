@@ -79,15 +79,25 @@ impl Server {
 
     /// Another instance started with `--admin` for these usernames and this policy file.
     pub async fn another_instance_with(&self, admins: &[&str], startup: &Startup) -> Server {
+        self.try_another_instance_with(admins, startup)
+            .await
+            .unwrap()
+    }
+
+    /// [`Server::another_instance_with`], or why it would not start.
+    pub async fn try_another_instance_with(
+        &self,
+        admins: &[&str],
+        startup: &Startup,
+    ) -> Result<Server, latch_server::store::StoreError> {
         let store = Store::connect(&self.config.db).await.unwrap();
         let config = Config {
             admins: admins.iter().map(|a| (*a).to_owned()).collect(),
             ..self.config.clone()
         };
-        let state = AppState::with_startup(store.clone(), &config, self.clock.clone(), startup)
-            .await
-            .unwrap();
-        Server {
+        let state =
+            AppState::with_startup(store.clone(), &config, self.clock.clone(), startup).await?;
+        Ok(Server {
             app: app(state),
             store,
             clock: self.clock.clone(),
@@ -95,7 +105,7 @@ impl Server {
             config: self.config.clone(),
             // The database belongs to the first instance.
             _db: TestDb::borrowed(self.backend, &self.config.db),
-        }
+        })
     }
 
     /// The same browser (cookies and all) talking to this instance.

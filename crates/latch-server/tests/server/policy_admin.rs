@@ -125,11 +125,13 @@ async fn the_audit_log_pages_through_every_account() {
         server.signed_in("ada").await;
         server.signed_in("bob").await;
         let (_admin_server, mut admin) = with_admin(&server).await;
-        let page = admin.get("/api/v1/admin/audit?limit=2").await.ok();
+        let page = admin.get("/api/v1/admin/audit?limit=3").await.ok();
         let events = page["events"].as_array().unwrap();
-        assert_eq!(events.len(), 2);
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[0]["kind"], "admin_granted");
         assert_eq!(events[0]["user"]["username"], "root");
-        assert_eq!(events[1]["user"]["username"], "bob");
+        assert_eq!(events[1]["user"]["username"], "root");
+        assert_eq!(events[2]["user"]["username"], "bob");
         let next = page["next"].as_i64().unwrap();
         let rest = admin
             .get(&format!("/api/v1/admin/audit?before={next}&limit=2"))
@@ -163,7 +165,7 @@ async fn a_policy_file_applies_once_and_an_admin_change_outlives_a_restart() {
             metadata: None,
         };
         let (_, admin) = with_admin(&server).await;
-        let started = server.another_instance_with(&[], &file(6)).await;
+        let started = server.another_instance_with(&["root"], &file(6)).await;
         let mut admin = started.switch(&admin);
         let view = admin.get("/api/v1/admin/policy").await.ok();
         assert_eq!(
@@ -182,12 +184,12 @@ async fn a_policy_file_applies_once_and_an_admin_change_outlives_a_restart() {
             .await
             .ok();
         // The same file again: the administrator's value stays.
-        let restarted = server.another_instance_with(&[], &file(6)).await;
+        let restarted = server.another_instance_with(&["root"], &file(6)).await;
         let mut admin = restarted.switch(&admin);
         let view = admin.get("/api/v1/admin/policy").await.ok();
         assert_eq!(view["policy"]["maxCredentials"], 4);
         // An edited file wins again.
-        let edited = server.another_instance_with(&[], &file(8)).await;
+        let edited = server.another_instance_with(&["root"], &file(8)).await;
         let mut admin = edited.switch(&admin);
         let view = admin.get("/api/v1/admin/policy").await.ok();
         assert_eq!(view["policy"]["maxCredentials"], 8);
