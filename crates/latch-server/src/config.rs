@@ -30,6 +30,11 @@ pub struct Config {
     pub ipv6_prefix: u8,
     /// Sign-ups one client network may begin per 15 minutes.
     pub signup_limit: i64,
+    /// Serve `/metrics` on this address too (for a private network; nothing else is there).
+    pub metrics_listen: Option<String>,
+    /// Serve `/metrics` on the public listener to requests bearing this token. Without it
+    /// (the default) the public listener does not serve them.
+    pub metrics_token: Option<String>,
 }
 
 /// Sessions' defaults: 30 days from sign-in, 7 days unused.
@@ -52,6 +57,8 @@ impl Default for Config {
             session_idle: SESSION_IDLE,
             ipv6_prefix: 64,
             signup_limit: crate::limits::SIGNUP_PER_IP.max,
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 }
@@ -67,6 +74,10 @@ pub enum ConfigError {
     Ipv6Prefix(u8),
     #[error("--signup-limit {0}: at least 1 sign-up per 15 minutes")]
     SignupLimit(i64),
+    #[error(
+        "--metrics-token: at least 16 characters (it guards the metrics on the public listener)"
+    )]
+    MetricsToken,
     #[error("the RP ID must be a bare domain such as example.com, not {0:?}")]
     InvalidRpId(String),
     #[error("origin {0:?} is not of the form https://host[:port] (or http:// for localhost)")]
@@ -104,6 +115,9 @@ impl Config {
         }
         if self.origins.is_empty() {
             return Err(ConfigError::NoOrigin);
+        }
+        if self.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
+            return Err(ConfigError::MetricsToken);
         }
         if self.signup_limit < 1 {
             return Err(ConfigError::SignupLimit(self.signup_limit));

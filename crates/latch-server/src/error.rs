@@ -93,6 +93,10 @@ pub enum ApiError {
     InvalidQuery(String),
     #[error("no such route")]
     RouteNotFound,
+    #[error("metrics are not served here: use the private listener (--metrics-listen), or start the server with --metrics-token")]
+    MetricsPrivate,
+    #[error("metrics need the token: Authorization: Bearer <--metrics-token>")]
+    MetricsTokenRequired,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -140,6 +144,8 @@ impl ApiError {
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MetricsPrivate => StatusCode::FORBIDDEN,
+            ApiError::MetricsTokenRequired => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -186,6 +192,8 @@ impl ApiError {
             ApiError::RouteNotFound => "not_found",
             ApiError::Internal(_) => "internal",
             ApiError::Busy { .. } => "busy",
+            ApiError::MetricsPrivate => "metrics_private",
+            ApiError::MetricsTokenRequired => "metrics_token_required",
         }
     }
 

@@ -34,7 +34,7 @@ use std::sync::Arc;
 pub use config::Config;
 pub use error::ApiError;
 pub use policy::{Policy, Startup};
-pub use routes::app;
+pub use routes::{app, metrics_app};
 pub use state::{AppState, Clock, ManualClock, SystemClock};
 pub use store::Store;
 
@@ -74,6 +74,27 @@ pub async fn serve(
             source,
         })?;
     let addr = listener.local_addr()?;
+    let metrics = match &config.metrics_listen {
+        Some(listen) => {
+            let private = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|source| ServeError::Listen {
+                    addr: listen.clone(),
+                    source,
+                })?;
+            eprintln!(
+                "latch serve: metrics on http://{}/metrics",
+                private.local_addr()?
+            );
+            let router = metrics_app(state.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(private, router).await {
+                    eprintln!("latch serve: the metrics listener stopped: {e}");
+                }
+            }))
+        }
+        None => None,
+    };
     eprintln!(
         "latch serve: listening on http://{addr} (RP ID {}, origins {})",
         config.rp_id,
@@ -85,6 +106,9 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await?;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     store.close().await;
     eprintln!("latch serve: stopped");
     Ok(())

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::Method;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::error::ErrorCode;
+use crate::crypto;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// The counters of this process.
@@ -112,9 +114,32 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
+/// `/metrics` on the private listener (`--metrics-listen`).
 pub async fn render(State(state): State<AppState>) -> ([(&'static str, &'static str); 1], String) {
     (
         [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.render(),
     )
+}
+
+/// `/metrics` on the public listener: only to a request bearing `--metrics-token`, and not
+/// at all without one configured (counts by route and error tell an outsider what the server
+/// is doing).
+pub async fn render_public(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<([(&'static str, &'static str); 1], String), ApiError> {
+    let Some(expected) = &state.metrics_token else {
+        return Err(ApiError::MetricsPrivate);
+    };
+    let given = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(crypto::token_hash);
+    // Hashes are compared, so the time taken says nothing about the token.
+    if given.as_ref() != Some(expected) {
+        return Err(ApiError::MetricsTokenRequired);
+    }
+    Ok(render(State(state)).await)
 }

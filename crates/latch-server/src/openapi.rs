@@ -181,7 +181,7 @@ pub fn document() -> Value {
             },
         } },
         "/healthz": { "get": op("200 while the database answers, else 503", None, ("200", object(&[("status", string())], &["status"])), &["503"]) },
-        "/metrics": { "get": op("Prometheus metrics (text format)", None, ("200", Value::Null), &[]) },
+        "/metrics": { "get": op("Prometheus metrics (text format): on the private listener (--metrics-listen), or here with Authorization: Bearer <--metrics-token>", None, ("200", Value::Null), &["401", "403"]) },
         "/api/openapi.json": { "get": op("This document", None, ("200", json!({ "type": "object" })), &[]) },
     });
     let mut paths = paths;

@@ -77,6 +77,8 @@ pub struct Inner {
     pub ipv6_prefix: u8,
     /// Sign-ups begun per client network and window (`--signup-limit`).
     pub signup_per_ip: crate::limits::Limit,
+    /// SHA-256 of the token that `/metrics` on the public listener asks for, if any.
+    pub metrics_token: Option<Vec<u8>>,
     /// Bounds the password hashes computed at once.
     pub hashing: crate::password::Hashing,
     /// The public key (COSE) that an assertion naming no stored credential is checked
@@ -161,6 +163,7 @@ impl AppState {
                 ..crate::limits::SIGNUP_PER_IP
             },
             fake_key: hmac::Key::new(hmac::HMAC_SHA256, &key),
+            metrics_token: config.metrics_token.as_deref().map(crypto::token_hash),
             hashing: crate::password::Hashing::default(),
             decoy_key: crypto::decoy_public_key().map_err(|_| crate::store::StoreError::Rng)?,
             clock,

@@ -137,3 +137,44 @@ fn refuses_a_bad_policy_file_at_start() {
         )
     );
 }
+
+/// `--metrics-listen`: the metrics on their own address, not on the public one.
+#[test]
+fn metrics_are_served_on_their_own_listener() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latch"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            "sqlite::memory:",
+        ])
+        .args(["--metrics-listen", "127.0.0.1:0"])
+        .env_remove("LATCH_METRICS_TOKEN")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut address_after = |marker: &str| loop {
+        let mut line = String::new();
+        assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "no {marker:?}");
+        if let Some(rest) = line.split(marker).nth(1) {
+            let end = rest.find(['/', ' ', '\n']).unwrap_or(rest.len());
+            return rest[..end].to_owned();
+        }
+    };
+    let metrics = address_after("metrics on http://");
+    let public = address_after("listening on http://");
+    let get = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let private = http(&metrics, get);
+    assert!(private.starts_with("HTTP/1.1 200"), "{private}");
+    assert!(
+        private.contains("# TYPE latch_http_requests_total counter"),
+        "{private}"
+    );
+    let outside = http(&public, get);
+    assert!(outside.starts_with("HTTP/1.1 403"), "{outside}");
+    assert!(outside.contains("metrics_private"), "{outside}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

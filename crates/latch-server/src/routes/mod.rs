@@ -90,13 +90,20 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::render))
+        .route("/metrics", get(metrics::render_public))
         .route("/api/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
+        .with_state(state)
+}
+
+/// The private listener's router (`--metrics-listen`): `/metrics` and nothing else.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
         .with_state(state)
 }
 

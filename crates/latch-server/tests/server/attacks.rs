@@ -275,7 +275,7 @@ async fn made_up_methods_do_not_grow_the_metrics() {
             let method = Method::from_bytes(format!("X{i}").as_bytes()).unwrap();
             client.send(method, "/api/v1/me", None).await;
         }
-        let text = client.get("/metrics").await.text;
+        let text = server.metrics_client().get("/metrics").await.text;
         assert!(!text.contains("method=\"X"), "{text}");
         let others = text
             .lines()
@@ -491,5 +491,38 @@ async fn an_admin_taken_off_the_list_is_demoted() {
             .map(|e| e["kind"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(kinds[..2], ["admin_removed", "admin_granted"], "{kinds:?}");
+    }
+}
+
+/// `/metrics` is off the public listener unless a token is configured, and then only with it;
+/// the private listener serves it.
+#[tokio::test]
+async fn metrics_are_private_by_default() {
+    for server in servers().await {
+        server
+            .client()
+            .get("/metrics")
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "metrics_private");
+        let reply = server.metrics_client().get("/metrics").await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(reply.text.contains("latch_http_requests_total"));
+    }
+    let token = "a-long-metrics-token-1234";
+    for server in servers_configured(|c| c.metrics_token = Some(token.into())).await {
+        for header in [None, Some("Bearer wrong-token-but-long"), Some(token)] {
+            let mut client = server.client();
+            client.headers = header
+                .map(|h| vec![("authorization".into(), h.into())])
+                .unwrap_or_default();
+            client
+                .get("/metrics")
+                .await
+                .assert_error(StatusCode::UNAUTHORIZED, "metrics_token_required");
+        }
+        let mut client = server.client();
+        client.headers = vec![("authorization".into(), format!("Bearer {token}"))];
+        let reply = client.get("/metrics").await;
+        assert_eq!(reply.status, StatusCode::OK);
     }
 }

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use latch_server::{app, AppState, Config, ManualClock, Startup, Store};
+use latch_server::{app, metrics_app, AppState, Config, ManualClock, Startup, Store};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -21,6 +21,8 @@ pub const START: i64 = 1_760_000_000;
 
 pub struct Server {
     pub app: Router,
+    /// The private metrics listener's router, over the same state.
+    pub metrics: Router,
     pub store: Store,
     pub clock: Arc<ManualClock>,
     pub backend: &'static str,
@@ -60,6 +62,7 @@ async fn servers_full(startup: &Startup, configure: impl Fn(&mut Config)) -> Vec
             .await
             .unwrap();
         out.push(Server {
+            metrics: metrics_app(state.clone()),
             app: app(state),
             store,
             clock,
@@ -98,6 +101,7 @@ impl Server {
         let state =
             AppState::with_startup(store.clone(), &config, self.clock.clone(), startup).await?;
         Ok(Server {
+            metrics: metrics_app(state.clone()),
             app: app(state),
             store,
             clock: self.clock.clone(),
@@ -106,6 +110,14 @@ impl Server {
             // The database belongs to the first instance.
             _db: TestDb::borrowed(self.backend, &self.config.db),
         })
+    }
+
+    /// A client of the private metrics listener.
+    pub fn metrics_client(&self) -> Client {
+        Client {
+            app: self.metrics.clone(),
+            ..self.client()
+        }
     }
 
     /// The same browser (cookies and all) talking to this instance.

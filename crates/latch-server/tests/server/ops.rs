@@ -15,7 +15,7 @@ async fn metrics_count_requests_by_route_and_errors_by_code() {
             .await
             .assert_error(StatusCode::NOT_FOUND, "credential_not_found");
         client.get("/nowhere").await;
-        let reply = client.send(Method::GET, "/metrics", None).await;
+        let reply = server.metrics_client().get("/metrics").await;
         assert_eq!(reply.status, StatusCode::OK);
         let text = reply.text;
         for line in [

@@ -62,6 +62,13 @@ pub struct ServeArgs {
     /// is taken). Raise it for load tests from one machine (`latch bench`).
     #[arg(long, env = "LATCH_SIGNUP_LIMIT", default_value_t = 20)]
     pub signup_limit: i64,
+    /// Serve /metrics (Prometheus) on this address, e.g. 127.0.0.1:9090 (reachable only from this host).
+    #[arg(long, env = "LATCH_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// Serve /metrics on the public listener too, to requests with `Authorization: Bearer
+    /// TOKEN`. Without this or --metrics-listen, no metrics are served.
+    #[arg(long, env = "LATCH_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
 }
 
 /// `N` with a unit, `s`, `m`, `h` or `d`, in seconds.
@@ -106,6 +113,8 @@ impl ServeArgs {
             session_idle: self.session_idle,
             ipv6_prefix: self.ipv6_prefix,
             signup_limit: self.signup_limit,
+            metrics_listen: self.metrics_listen.clone(),
+            metrics_token: self.metrics_token.clone(),
         }
     }
 }
