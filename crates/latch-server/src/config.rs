@@ -30,6 +30,10 @@ pub struct Config {
     pub ipv6_prefix: u8,
     /// Sign-ups one client network may begin per 15 minutes.
     pub signup_limit: i64,
+    /// The key file that seals secrets stored in the database (and, on SQLite, ceremonies):
+    /// by default `<db>.key` beside a SQLite file, and `latch.key` in the working directory
+    /// for PostgreSQL, where every instance needs the same file.
+    pub key_file: Option<std::path::PathBuf>,
     /// Serve `/metrics` on this address too (for a private network; nothing else is there).
     pub metrics_listen: Option<String>,
     /// Serve `/metrics` on the public listener to requests bearing this token. Without it
@@ -57,6 +61,7 @@ impl Default for Config {
             session_idle: SESSION_IDLE,
             ipv6_prefix: 64,
             signup_limit: crate::limits::SIGNUP_PER_IP.max,
+            key_file: None,
             metrics_listen: None,
             metrics_token: None,
         }
@@ -103,6 +108,16 @@ fn origin_host(origin: &str) -> Option<(&str, &str)> {
 }
 
 impl Config {
+    /// The key file to use: the configured one, else `latch.key` for PostgreSQL (SQLite keeps
+    /// its own beside the database when none is given).
+    pub fn effective_key_file(&self) -> Option<std::path::PathBuf> {
+        self.key_file.clone().or_else(|| {
+            self.db
+                .starts_with("postgres")
+                .then(|| std::path::PathBuf::from("latch.key"))
+        })
+    }
+
     /// Checks the relying-party settings before anything starts.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let rp_id = self.rp_id.as_str();

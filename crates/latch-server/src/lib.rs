@@ -65,7 +65,7 @@ pub async fn serve(
     config.validate()?;
     let clock = Arc::new(SystemClock);
     let startup = policy::Startup::load(&config, clock.now())?;
-    let store = Store::connect(&config.db).await?;
+    let store = Store::connect_with_key(&config.db, config.effective_key_file().as_deref()).await?;
     let state = AppState::with_startup(store.clone(), &config, clock, &startup).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

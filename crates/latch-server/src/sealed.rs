@@ -1,12 +1,14 @@
-//! Sealed ceremony state: what a begin would otherwise store in the database, encrypted and
-//! authenticated into the ceremony cookie instead, so a passkey sign-in's begin writes nothing.
+//! Sealing under a key kept outside the database: ceremony state (what a begin would
+//! otherwise store, carried in the ceremony cookie instead, so a passkey sign-in's begin
+//! writes nothing) and secrets the database holds (authenticator-app secrets,
+//! `store::factors`), each bound to its context.
 //!
 //! Each token has a random 128-bit salt; its AES-256-GCM key is HMAC-SHA-256(master, salt), so
 //! every key seals one message and GCM's nonce limit (about 2^32 random nonces per key) never
 //! comes near, however long the master key lives.
 //!
-//! The master key is kept *outside* the database (a file beside a SQLite file, in memory for
-//! an in-memory database). Someone who reads the database, or a backup of it, therefore still
+//! The master key is kept *outside* the database (a file beside a SQLite file or
+//! `--key-file`, in memory for an in-memory database). Someone who reads the database, or a backup of it, therefore still
 //! cannot forge a ceremony, and cannot replay an assertion they captured once its ceremony
 //! has ended.
 

@@ -144,6 +144,17 @@ impl AppState {
             clock.now(),
         )
         .await?;
+        if let Some(key) = store.secrets_key() {
+            // Authenticator-app secrets stored before they were sealed.
+            let mut tx = store.begin().await?;
+            let sealed = crate::store::factors::seal_plain_secrets(&mut tx, key).await?;
+            tx.commit().await?;
+            if sealed > 0 {
+                eprintln!(
+                    "latch serve: sealed {sealed} authenticator-app secrets stored in plain text"
+                );
+            }
+        }
         let fresh = crypto::random_bytes(32).map_err(|_| crate::store::StoreError::Rng)?;
         let mut conn = store.conn().await?;
         let key = settings::get_or_insert(&mut conn, FAKE_CREDENTIAL_KEY, &fresh).await?;
@@ -175,6 +186,14 @@ impl AppState {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The key that seals authenticator-app secrets; an error when the store has none
+    /// (PostgreSQL without `--key-file`, which `serve` never starts).
+    pub fn secrets_key(&self) -> Result<&crate::sealed::SealingKey, crate::ApiError> {
+        self.store.secrets_key().ok_or_else(|| {
+            crate::ApiError::internal("no key file seals authenticator-app secrets (--key-file)")
+        })
     }
 
     /// Whether the caller should sweep `what`'s expired rows now: true for one caller per

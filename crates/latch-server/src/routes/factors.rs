@@ -25,13 +25,12 @@ pub async fn totp_begin(
     signed_in.require_recent(&state)?;
     let user = &signed_in.user;
     let secret = crypto::random_bytes(totp::SECRET_LEN)?;
-    let (user_id, stored, now) = (user.id, secret.clone(), state.now());
+    let sealed = factors::SealedSecret::new(state.secrets_key()?, user.id, &secret)?;
+    let now = state.now();
     let started = state
         .store
         .write_each(move |conn| {
-            Box::pin(
-                async move { factors::put_unconfirmed_totp(conn, user_id, &stored, now).await },
-            )
+            Box::pin(async move { factors::put_unconfirmed_totp(conn, &sealed, now).await })
         })
         .await?;
     if !started {
@@ -75,7 +74,7 @@ pub async fn totp_finish(
     let user = &signed_in.user;
     let now = state.now();
     let mut tx = state.store.begin().await?;
-    let Some(enrolment) = factors::totp(&mut tx, user.id).await? else {
+    let Some(enrolment) = factors::totp(&mut tx, state.secrets_key()?, user.id).await? else {
         return Err(ApiError::TotpNotEnrolled);
     };
     if enrolment.confirmed {

@@ -81,10 +81,7 @@ async fn second_factors(
     if credentials::count_of_user(conn, user_id).await? >= i64::from(min_keys.max(1)) {
         methods.push("webauthn");
     }
-    if factors::totp(conn, user_id)
-        .await?
-        .is_some_and(|t| t.confirmed)
-    {
+    if factors::has_totp(conn, user_id).await? {
         methods.push("totp");
     }
     // Recovery codes stand in for a lost factor; alone they are no second factor.

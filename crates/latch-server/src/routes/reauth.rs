@@ -104,10 +104,7 @@ impl Code {
 }
 
 async fn password_code(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Code>, ApiError> {
-    if factors::totp(conn, user_id)
-        .await?
-        .is_some_and(|t| t.confirmed)
-    {
+    if factors::has_totp(conn, user_id).await? {
         return Ok(Some(Code::Totp));
     }
     if factors::recovery_codes_left(conn, user_id).await? > 0 {
@@ -228,7 +225,7 @@ async fn with_password(
     let mut conn = state.store.conn().await?;
     let has_keys = credentials::count_of_user(&mut conn, user.id).await? > 0;
     let needs = password_code(&mut conn, user.id).await?;
-    let totp = factors::totp(&mut conn, user.id).await?;
+    let totp = factors::totp(&mut conn, state.secrets_key()?, user.id).await?;
     drop(conn);
     if has_keys {
         // The password alone was never enough to sign this account in.

@@ -240,7 +240,7 @@ pub async fn totp_login(
     let account = count_code_attempt(&state, &pending, &meta).await?;
     let now = state.now();
     let mut conn = state.store.conn().await?;
-    let enrolled = factors::totp(&mut conn, pending.user_id)
+    let enrolled = factors::totp(&mut conn, state.secrets_key()?, pending.user_id)
         .await?
         .filter(|t| t.confirmed);
     drop(conn);

@@ -4,6 +4,8 @@
 
 use sqlx::{AnyConnection, Row};
 
+use crate::sealed::SealingKey;
+
 pub async fn set_password(
     conn: &mut AnyConnection,
     user_id: i64,
@@ -30,14 +32,69 @@ pub struct Totp {
     pub last_step: i64,
 }
 
-pub async fn totp(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Totp>, sqlx::Error> {
+/// How long a secret stored before secrets were sealed is (the raw 20 bytes); a sealed one
+/// is longer (salt and tag).
+const PLAIN_SECRET_LEN: usize = 20;
+
+/// Secrets are sealed under the key kept outside the database ([`SealingKey`], the file
+/// beside a SQLite database or `--key-file`) and bound to their account: a dump of the
+/// database alone yields no authenticator-app codes, and a row copied to another account
+/// does not open.
+fn context(user_id: i64) -> String {
+    format!("totp-secret {user_id}")
+}
+
+fn seal(key: &SealingKey, user_id: i64, secret: &[u8]) -> Result<Vec<u8>, sqlx::Error> {
+    key.seal(&context(user_id), secret)
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+/// A secret sealed for its account, ready to store; only [`SealedSecret::new`] makes one.
+#[derive(Debug, Clone)]
+pub struct SealedSecret {
+    user_id: i64,
+    sealed: Vec<u8>,
+}
+
+impl SealedSecret {
+    pub fn new(key: &SealingKey, user_id: i64, secret: &[u8]) -> Result<Self, sqlx::Error> {
+        Ok(SealedSecret {
+            user_id,
+            sealed: seal(key, user_id, secret)?,
+        })
+    }
+}
+
+/// Whether the account has an authenticator app (a confirmed secret).
+pub async fn has_totp(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT confirmed FROM totp WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<i64, _>("confirmed")? != 0,
+        None => false,
+    })
+}
+
+pub async fn totp(
+    conn: &mut AnyConnection,
+    key: &SealingKey,
+    user_id: i64,
+) -> Result<Option<Totp>, sqlx::Error> {
     let row = sqlx::query("SELECT secret, confirmed, last_step FROM totp WHERE user_id = $1")
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?;
     row.map(|row| {
+        let sealed: Vec<u8> = row.try_get("secret")?;
+        let secret = key.open(&context(user_id), &sealed).ok_or_else(|| {
+            sqlx::Error::Decode(
+                format!("the authenticator-app secret of account {user_id} does not open with this key file").into(),
+            )
+        })?;
         Ok(Totp {
-            secret: row.try_get("secret")?,
+            secret,
             confirmed: row.try_get::<i64, _>("confirmed")? != 0,
             last_step: row.try_get("last_step")?,
         })
@@ -50,8 +107,7 @@ pub async fn totp(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Totp>
 /// nothing, when the account has a confirmed secret.
 pub async fn put_unconfirmed_totp(
     conn: &mut AnyConnection,
-    user_id: i64,
-    secret: &[u8],
+    secret: &SealedSecret,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -61,12 +117,37 @@ pub async fn put_unconfirmed_totp(
          SET secret = excluded.secret, last_step = 0, created_at = excluded.created_at \
          WHERE totp.confirmed = 0",
     )
-    .bind(user_id)
-    .bind(secret.to_vec())
+    .bind(secret.user_id)
+    .bind(secret.sealed.clone())
     .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Seals the secrets stored before secrets were sealed (at start, inside the caller's
+/// transaction); returns how many.
+pub async fn seal_plain_secrets(
+    conn: &mut AnyConnection,
+    key: &SealingKey,
+) -> Result<u64, sqlx::Error> {
+    let rows = sqlx::query("SELECT user_id, secret FROM totp WHERE length(secret) = $1")
+        .bind(i64::try_from(PLAIN_SECRET_LEN).unwrap_or(20))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut sealed = 0;
+    for row in &rows {
+        let user_id: i64 = row.try_get("user_id")?;
+        let plain: Vec<u8> = row.try_get("secret")?;
+        sqlx::query("UPDATE totp SET secret = $1 WHERE user_id = $2 AND secret = $3")
+            .bind(seal(key, user_id, &plain)?)
+            .bind(user_id)
+            .bind(plain)
+            .execute(&mut *conn)
+            .await?;
+        sealed += 1;
+    }
+    Ok(sealed)
 }
 
 /// Records an accepted code's step (and confirms the secret). Applies only if the step is

@@ -21,7 +21,7 @@ pub mod trusted_browsers;
 pub mod users;
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,6 +88,9 @@ pub struct Store {
     /// `<database file>.key`. PostgreSQL instances, which may run on several hosts, keep
     /// ceremonies in the database instead.
     sealing: Option<Arc<SealingKey>>,
+    /// Seals secrets kept in the database: the same key as `sealing` on SQLite, the
+    /// `--key-file` on PostgreSQL.
+    secrets: Option<Arc<SealingKey>>,
 }
 
 /// Pooled connections to a SQLite file for reads (and single-statement writes). Few: SQLite
@@ -232,7 +235,23 @@ impl Store {
     /// power loss, and readers never block the writer. `sqlite::memory:` uses one connection
     /// (each connection would otherwise see its own empty database).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with_key(url, None).await
+    }
+
+    /// [`Store::connect`] with the key that seals secrets (and, on SQLite, ceremonies) kept
+    /// in `key_file` (made when missing) instead of beside a SQLite file. PostgreSQL has no
+    /// file to keep it beside: without one it stores no authenticator-app secrets.
+    pub async fn connect_with_key(url: &str, key_file: Option<&Path>) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
+        let load = |path: &Path| {
+            SealingKey::load_or_create(path)
+                .map(Arc::new)
+                .map_err(|source| StoreError::SealingKey {
+                    path: path.display().to_string(),
+                    source,
+                })
+        };
+        let mut secrets = key_file.map(load).transpose()?;
         let Some(backend) = Backend::of_url(url) else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
@@ -255,7 +274,12 @@ impl Store {
                     conn.close().await.map_err(StoreError::Connect)?;
                 }
                 let options: AnyConnectOptions = url.parse().map_err(StoreError::Connect)?;
-                sealing = Some(Arc::new(sqlite_sealing_key(&url)?));
+                let key = match secrets.take() {
+                    Some(key) => key,
+                    None => Arc::new(sqlite_sealing_key(&url)?),
+                };
+                secrets = Some(key.clone());
+                sealing = Some(key);
                 let sqlite_pool = |max| {
                     AnyPoolOptions::new()
                         .test_before_acquire(false)
@@ -303,6 +327,7 @@ impl Store {
             batcher,
             transactions,
             sealing,
+            secrets,
         })
     }
 
@@ -313,6 +338,11 @@ impl Store {
     /// The key that seals ceremonies into cookies, when this backend uses one.
     pub fn sealing_key(&self) -> Option<&SealingKey> {
         self.sealing.as_deref()
+    }
+
+    /// The key that seals secrets stored in the database (authenticator-app secrets).
+    pub fn secrets_key(&self) -> Option<&SealingKey> {
+        self.secrets.as_deref()
     }
 
     pub fn pool(&self) -> &AnyPool {

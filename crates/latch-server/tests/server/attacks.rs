@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::authenticator::{Passkey, Tweak, UP, UV};
 use crate::client::{servers, servers_configured, Client, Server, ORIGIN};
-use crate::password::{enrol_totp, set_password, totp, PASSWORD};
+use crate::password::{enrol_totp, password_login, set_password, totp, PASSWORD};
 use crate::trusted::trusted_browser;
 
 /// Registration `transports` are stored and sent back in every allowCredentials: only the
@@ -524,5 +524,104 @@ async fn metrics_are_private_by_default() {
         client.headers = vec![("authorization".into(), format!("Bearer {token}"))];
         let reply = client.get("/metrics").await;
         assert_eq!(reply.status, StatusCode::OK);
+    }
+}
+
+async fn stored_totp_secret(server: &Server, user_id: i64) -> Vec<u8> {
+    use sqlx::Row;
+    let mut conn = server.store.conn().await.unwrap();
+    let row = sqlx::query("SELECT secret FROM totp WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    row.get::<Vec<u8>, _>(0)
+}
+
+async fn user_id(server: &Server, username: &str) -> i64 {
+    use sqlx::Row;
+    let mut conn = server.store.conn().await.unwrap();
+    sqlx::query("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+/// Authenticator-app secrets are sealed under the key kept outside the database: a dump of
+/// the database does not hold them, and a sealed row copied to another account does not open.
+#[tokio::test]
+async fn a_database_dump_holds_no_authenticator_app_secret() {
+    for server in servers().await {
+        let (mut owner, _) = server.signed_in("ada").await;
+        let secret = enrol_totp(&server, &mut owner).await;
+        let ada = user_id(&server, "ada").await;
+        let stored = stored_totp_secret(&server, ada).await;
+        assert!(stored.len() > secret.len());
+        assert!(
+            !stored.windows(secret.len()).any(|w| w == secret.as_slice()),
+            "the secret is in the database"
+        );
+        // Copied onto bob's account, ada's sealed secret is no secret of bob's.
+        let (mut bob_client, _) = server.signed_in("bob").await;
+        set_password(&mut bob_client).await;
+        let bob = user_id(&server, "bob").await;
+        let mut conn = server.store.conn().await.unwrap();
+        sqlx::query(
+            "INSERT INTO totp (user_id, secret, confirmed, last_step, created_at) \
+             VALUES ($1, $2, 1, 0, 0)",
+        )
+        .bind(bob)
+        .bind(stored)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        drop(conn);
+        let (mut pending, _) = password_login(&server, "bob", PASSWORD).await;
+        let code = totp(&secret, server.clock_now());
+        let reply = pending
+            .post("/api/v1/login/totp", json!({ "code": code }))
+            .await;
+        assert!(!reply.status.is_success(), "{}", reply.body);
+    }
+}
+
+/// Secrets stored in plain text by an earlier version are sealed at the next start, and keep
+/// working.
+#[tokio::test]
+async fn plain_secrets_from_before_are_sealed_at_start() {
+    for server in servers().await {
+        let (mut owner, _) = server.signed_in("ada").await;
+        set_password(&mut owner).await;
+        let ada = user_id(&server, "ada").await;
+        let secret = [7u8; 20];
+        let mut conn = server.store.conn().await.unwrap();
+        sqlx::query(
+            "INSERT INTO totp (user_id, secret, confirmed, last_step, created_at) \
+             VALUES ($1, $2, 1, 0, 0)",
+        )
+        .bind(ada)
+        .bind(secret.to_vec())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        drop(conn);
+        let restarted = server.another_instance().await;
+        let stored = stored_totp_secret(&restarted, ada).await;
+        assert_ne!(stored, secret);
+        let mut pending = restarted.client();
+        pending
+            .post(
+                "/api/v1/login/password",
+                json!({ "username": "ada", "password": PASSWORD }),
+            )
+            .await
+            .ok();
+        let code = totp(&secret, restarted.clock_now());
+        pending
+            .post("/api/v1/login/totp", json!({ "code": code }))
+            .await
+            .ok();
     }
 }

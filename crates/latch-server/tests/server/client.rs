@@ -53,10 +53,11 @@ async fn servers_full(startup: &Startup, configure: impl Fn(&mut Config)) -> Vec
             rp_id: RP_ID.into(),
             origins: vec![ORIGIN.into()],
             db: db.url.clone(),
+            key_file: db.key_file(),
             ..Config::default()
         };
         configure(&mut config);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let clock = Arc::new(ManualClock::new(START));
         let state = AppState::with_startup(store.clone(), &config, clock.clone(), startup)
             .await
@@ -93,7 +94,9 @@ impl Server {
         admins: &[&str],
         startup: &Startup,
     ) -> Result<Server, latch_server::store::StoreError> {
-        let store = Store::connect(&self.config.db).await.unwrap();
+        let store = Store::connect_with_key(&self.config.db, self.config.key_file.as_deref())
+            .await
+            .unwrap();
         let config = Config {
             admins: admins.iter().map(|a| (*a).to_owned()).collect(),
             ..self.config.clone()

@@ -70,6 +70,22 @@ impl Drop for TestDb {
 }
 
 impl TestDb {
+    /// The key file a server on this database is started with: none on SQLite (the key
+    /// lives beside the file), one of its own on PostgreSQL (removed with it).
+    pub fn key_file(&self) -> Option<std::path::PathBuf> {
+        let file = self.file.as_ref().filter(|_| self.schema.is_some())?;
+        let mut key = file.clone().into_os_string();
+        key.push(".key");
+        Some(key.into())
+    }
+
+    /// A store on this database, with its key file.
+    pub async fn store(&self) -> Store {
+        Store::connect_with_key(&self.url, self.key_file().as_deref())
+            .await
+            .unwrap()
+    }
+
     /// A handle on a database another `TestDb` owns (dropping it removes nothing).
     pub fn borrowed(name: &'static str, url: &str) -> TestDb {
         TestDb {
@@ -103,7 +119,8 @@ async fn postgres(base: &str) -> TestDb {
     TestDb {
         name: "postgres",
         url: format!("{base}{sep}options[search_path]={schema}&application_name={schema}"),
-        file: None,
+        // No database file: the name only places the key file (see `key_file`).
+        file: Some(std::env::temp_dir().join(&schema)),
         schema: Some((base.to_owned(), schema)),
     }
 }

@@ -32,10 +32,10 @@ fn credential(id: &[u8], user_id: i64, sign_count: u32) -> Credential {
 async fn migrations_apply_once_and_reopen_cleanly() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         store.close().await;
         // A second instance on the same database finds the schema in place.
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let s = snapshot(&store).await;
         assert_eq!(s.count("users"), 0);
         store.close().await;
@@ -46,7 +46,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
 async fn users_and_credentials_round_trip() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let mut conn = store.conn().await.unwrap();
         let user = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
             .await
@@ -89,7 +89,7 @@ async fn users_and_credentials_round_trip() {
 async fn the_counter_only_moves_forward() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let mut conn = store.conn().await.unwrap();
         let user = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
             .await
@@ -134,7 +134,7 @@ async fn the_counter_only_moves_forward() {
 async fn a_ceremony_is_deleted_once_and_a_rollback_puts_it_back() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let mut conn = store.conn().await.unwrap();
         ceremonies::insert(&mut conn, b"id", "login", None, "{}", 10, 310)
             .await
@@ -181,7 +181,7 @@ async fn a_ceremony_is_deleted_once_and_a_rollback_puts_it_back() {
 async fn a_sealed_token_is_marked_used_once_until_it_expires() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let mut tx = store.begin().await.unwrap();
         assert!(ceremonies::mark_used(&mut tx, b"t", 310).await.unwrap());
         tx.rollback().await.unwrap();
@@ -200,7 +200,7 @@ async fn a_sealed_token_is_marked_used_once_until_it_expires() {
 async fn a_setting_keeps_its_first_value() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let mut conn = store.conn().await.unwrap();
         assert_eq!(
             settings::get_or_insert(&mut conn, "k", b"one")
@@ -254,7 +254,7 @@ async fn sqlite_runs_in_wal_mode_with_full_sync() {
 async fn read_then_write_transactions_do_not_trip_over_each_other() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let mut conn = store.conn().await.unwrap();
         let user = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
             .await
@@ -287,7 +287,7 @@ async fn read_then_write_transactions_do_not_trip_over_each_other() {
 async fn concurrent_writes_commit_or_vanish_one_by_one() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let tasks: Vec<_> = (0..24u8)
             .map(|i| {
                 let store = store.clone();
@@ -333,7 +333,7 @@ async fn concurrent_writes_commit_or_vanish_one_by_one() {
 async fn a_username_comes_with_its_credentials_in_one_query() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let mut conn = store.conn().await.unwrap();
         assert!(credentials::of_username(&mut conn, "ada")
             .await
@@ -374,7 +374,7 @@ async fn a_username_comes_with_its_credentials_in_one_query() {
 async fn a_sign_in_reads_credential_owner_policy_and_attempts_at_once() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let mut conn = store.conn().await.unwrap();
         let limits = [("scope_a", "key", 900), ("scope_b", "1.2.3.4", 900)];
         let read = sign_in::read(&mut conn, b"nope", &limits).await.unwrap();
@@ -420,7 +420,7 @@ async fn the_writer_outlives_a_write_that_panics() {
         if db.name != "sqlite" {
             continue;
         }
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let panicked = store
             .write(|_tx| Box::pin(async move { panic!("a bug in a write") }))
             .await;
@@ -447,7 +447,7 @@ async fn a_sign_in_write_reports_replays_and_counter_races() {
         if db.name != "sqlite" {
             continue;
         }
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let mut conn = store.conn().await.unwrap();
         let ada = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
             .await
@@ -549,23 +549,28 @@ async fn a_sign_in_write_reports_replays_and_counter_races() {
 async fn a_new_authenticator_secret_never_replaces_a_confirmed_one() {
     for db in databases().await {
         println!("backend: {}", db.name);
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = db.store().await;
         let mut conn = store.conn().await.unwrap();
         let ada = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
             .await
             .unwrap();
+        let key = store.secrets_key().unwrap();
+        let sealed = |secret: &[u8]| factors::SealedSecret::new(key, ada.id, secret).unwrap();
         assert!(
-            factors::put_unconfirmed_totp(&mut conn, ada.id, b"first", 60)
+            factors::put_unconfirmed_totp(&mut conn, &sealed(b"first"), 60)
                 .await
                 .unwrap()
         );
         // An unconfirmed secret is replaced by the next enrolment.
         assert!(
-            factors::put_unconfirmed_totp(&mut conn, ada.id, b"second", 61)
+            factors::put_unconfirmed_totp(&mut conn, &sealed(b"second"), 61)
                 .await
                 .unwrap()
         );
-        let totp = factors::totp(&mut conn, ada.id).await.unwrap().unwrap();
+        let totp = factors::totp(&mut conn, key, ada.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (totp.secret.as_slice(), totp.confirmed),
             (&b"second"[..], false)
@@ -575,11 +580,14 @@ async fn a_new_authenticator_secret_never_replaces_a_confirmed_one() {
             .unwrap());
         // Confirmed: a new enrolment changes nothing.
         assert!(
-            !factors::put_unconfirmed_totp(&mut conn, ada.id, b"third", 62)
+            !factors::put_unconfirmed_totp(&mut conn, &sealed(b"third"), 62)
                 .await
                 .unwrap()
         );
-        let totp = factors::totp(&mut conn, ada.id).await.unwrap().unwrap();
+        let totp = factors::totp(&mut conn, key, ada.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (totp.secret.as_slice(), totp.confirmed),
             (&b"second"[..], true)

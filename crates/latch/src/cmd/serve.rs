@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// is taken). Raise it for load tests from one machine (`latch bench`).
     #[arg(long, env = "LATCH_SIGNUP_LIMIT", default_value_t = 20)]
     pub signup_limit: i64,
+    /// The key file that seals secrets kept in the database (authenticator-app secrets) and,
+    /// on SQLite, ceremonies. Default: `<db>.key` beside a SQLite file; `latch.key` here for
+    /// PostgreSQL, where every instance must be given the same file.
+    #[arg(long, env = "LATCH_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
     /// Serve /metrics (Prometheus) on this address, e.g. 127.0.0.1:9090 (reachable only from this host).
     #[arg(long, env = "LATCH_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
@@ -113,6 +118,7 @@ impl ServeArgs {
             session_idle: self.session_idle,
             ipv6_prefix: self.ipv6_prefix,
             signup_limit: self.signup_limit,
+            key_file: self.key_file.clone(),
             metrics_listen: self.metrics_listen.clone(),
             metrics_token: self.metrics_token.clone(),
         }

@@ -37,6 +37,17 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// The key file of the servers on database `url` (the same across restarts), in the temporary
+/// directory rather than wherever the test runs.
+fn key_file_for(url: &str) -> PathBuf {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, url.as_bytes());
+    let hex: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::env::temp_dir().join(format!("latch_e2e_{hex}.key"))
+}
+
 /// One test's database: a SQLite file, or a PostgreSQL schema of its own.
 pub struct Db {
     pub name: &'static str,
@@ -95,6 +106,7 @@ impl Db {
 
 impl Drop for Db {
     fn drop(&mut self) {
+        let _ = std::fs::remove_file(key_file_for(&self.url));
         if let Some(path) = &self.file {
             for suffix in ["", "-wal", "-shm"] {
                 let mut p = path.clone().into_os_string();
@@ -154,6 +166,8 @@ impl Server {
     pub fn start_at(db: &str, listen: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_latch"))
             .args(["serve", "--listen", listen, "--db", db])
+            .arg("--key-file")
+            .arg(key_file_for(db))
             .args(["--rp-id", RP_ID, "--origin", ORIGIN])
             // Every client here is 127.0.0.1, and the load tests sign up hundreds.
             .args(["--signup-limit", "1000000"])
