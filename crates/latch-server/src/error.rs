@@ -14,6 +14,8 @@ pub enum ApiError {
     Ceremony(#[from] latch_webauthn::Error),
     #[error("the request body is not what this call takes: {0}")]
     InvalidBody(String),
+    #[error("the request carries the cookie {0} twice; one was not set by this site (clear this site's cookies)")]
+    DuplicateCookie(&'static str),
     #[error("a call that takes a body takes JSON (Content-Type: application/json), not {0:?}")]
     InvalidContentType(String),
     #[error("the request body is over the {limit}-byte limit")]
@@ -113,7 +115,9 @@ impl ApiError {
             | ApiError::CeremonyExpired
             | ApiError::UnknownCredential
             | ApiError::CounterRaced => StatusCode::BAD_REQUEST,
-            ApiError::InvalidContentType(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidContentType(_) | ApiError::DuplicateCookie(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::CrossSiteRequest { .. } | ApiError::OriginForbidden(_) => {
                 StatusCode::FORBIDDEN
@@ -154,6 +158,7 @@ impl ApiError {
             ApiError::Ceremony(e) => e.code(),
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::InvalidContentType(_) => "invalid_content_type",
+            ApiError::DuplicateCookie(_) => "duplicate_cookie",
             ApiError::BodyTooLarge { .. } => "body_too_large",
             ApiError::CrossSiteRequest { .. } => "cross_site_request",
             ApiError::OriginForbidden(_) => "origin_forbidden",

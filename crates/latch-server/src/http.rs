@@ -17,10 +17,43 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The session cookie (signed-in state).
-pub const SESSION_COOKIE: &str = "latch_session";
-/// The cookie that names the ceremony a begin started.
-pub const CEREMONY_COOKIE: &str = "latch_ceremony";
+/// The cookies the server sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cookie {
+    /// The signed-in state.
+    Session,
+    /// The ceremony a begin started.
+    Ceremony,
+    /// A browser trusted to skip the second factor.
+    Trusted,
+}
+
+impl Cookie {
+    const ALL: [Cookie; 3] = [Cookie::Session, Cookie::Ceremony, Cookie::Trusted];
+
+    /// Its name. On an https site the `__Host-` form: a browser keeps such a cookie only when
+    /// it is `Secure`, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant one
+    /// (login CSRF, session swapping). Plain names on http://localhost, where `Secure` cannot
+    /// apply.
+    pub fn name(self, secure: bool) -> &'static str {
+        match (self, secure) {
+            (Cookie::Session, false) => "latch_session",
+            (Cookie::Ceremony, false) => "latch_ceremony",
+            (Cookie::Trusted, false) => "latch_trusted",
+            (Cookie::Session, true) => "__Host-latch_session",
+            (Cookie::Ceremony, true) => "__Host-latch_ceremony",
+            (Cookie::Trusted, true) => "__Host-latch_trusted",
+        }
+    }
+
+    fn path(self, secure: bool) -> &'static str {
+        match (self, secure) {
+            (Cookie::Session, _) | (_, true) => "/",
+            // What they were before the __Host- names (so no browser holds two of one name).
+            (Cookie::Ceremony | Cookie::Trusted, false) => "/api/v1",
+        }
+    }
+}
 
 /// The most a request body may hold. The largest real one is a registration with an
 /// attestation certificate chain (TPM: about 5 KiB).
@@ -129,30 +162,52 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidBody(e.to_string()))
 }
 
-/// The value of cookie `name`, if the request carries it.
-pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+/// Every value of cookie `name` the request carries.
+fn cookie_values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl Iterator<Item = &'h str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .filter(move |(k, _)| *k == name)
         .map(|(_, v)| v)
+}
+
+/// The value of cookie `which`, if the request carries it ([`refuse_duplicate_cookies`]
+/// has made sure it carries at most one).
+pub fn cookie<'h>(headers: &'h HeaderMap, state: &AppState, which: Cookie) -> Option<&'h str> {
+    cookie_values(headers, which.name(state.secure_cookies)).next()
+}
+
+/// Refuses a request that carries two cookies of one of our names: one of them was planted
+/// (by a sibling subdomain, say), and which one a server would read first is not for the
+/// planter to decide.
+pub async fn refuse_duplicate_cookies(request: Request, next: Next) -> Response {
+    for which in Cookie::ALL {
+        for secure in [false, true] {
+            let name = which.name(secure);
+            if cookie_values(request.headers(), name).nth(1).is_some() {
+                return ApiError::DuplicateCookie(name).into_response();
+            }
+        }
+    }
+    next.run(request).await
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, `Secure` when the site is https.
 /// `max_age` 0 deletes the cookie.
 pub fn set_cookie(
-    name: &str,
+    state: &AppState,
+    which: Cookie,
     value: &str,
-    path: &str,
     max_age: i64,
-    secure: bool,
 ) -> Result<HeaderValue, ApiError> {
-    let secure = if secure { "; Secure" } else { "" };
+    let secure = state.secure_cookies;
+    let (name, path) = (which.name(secure), which.path(secure));
+    let flag = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{flag}"
     ))
     .map_err(ApiError::internal)
 }
@@ -240,9 +295,24 @@ mod tests {
             HeaderValue::from_static("a=1; latch_session=tok; b=2"),
         );
         headers.append(COOKIE, HeaderValue::from_static("latch_ceremony=cer"));
-        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("tok"));
-        assert_eq!(cookie(&headers, CEREMONY_COOKIE), Some("cer"));
-        assert_eq!(cookie(&headers, "latch"), None);
+        let name = Cookie::Session.name(false);
+        assert_eq!(cookie_values(&headers, name).collect::<Vec<_>>(), ["tok"]);
+        let name = Cookie::Ceremony.name(false);
+        assert_eq!(cookie_values(&headers, name).collect::<Vec<_>>(), ["cer"]);
+        assert_eq!(cookie_values(&headers, "latch").count(), 0);
+        assert_eq!(
+            cookie_values(&headers, Cookie::Session.name(true)).count(),
+            0
+        );
+    }
+
+    #[test]
+    fn https_names_are_host_only() {
+        for which in Cookie::ALL {
+            assert!(which.name(true).starts_with("__Host-"));
+            assert_eq!(which.path(true), "/");
+            assert!(!which.name(false).starts_with("__Host-"));
+        }
     }
 
     #[test]
@@ -292,14 +362,5 @@ mod tests {
         assert_eq!(forwarded_for(&headers), "2001:db8::1".parse().ok());
         headers.append("x-forwarded-for", HeaderValue::from_static("junk"));
         assert_eq!(forwarded_for(&headers), None);
-    }
-
-    #[test]
-    fn set_cookie_is_http_only_and_lax() {
-        let v = set_cookie("n", "v", "/", 60, true).unwrap();
-        assert_eq!(
-            v.to_str().unwrap(),
-            "n=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
-        );
     }
 }

@@ -249,10 +249,10 @@ fn security_paths() -> Value {
     let user = object(&[("user", schema_ref("User"))], &["user"]);
     let trust = (
         "trustBrowser",
-        json!({ "type": "boolean", "description": "skip the second factor on this browser for 30 days (sets the latch_trusted cookie)" }),
+        json!({ "type": "boolean", "description": "skip the second factor on this browser for 30 days (sets the trusted-browser cookie, __Host-latch_trusted on https sites)" }),
     );
     let code = object(&[("code", string()), trust.clone()], &["code"]);
-    let signed_in = json!({ "allOf": [user.clone()], "description": "the user; the session cookie (and latch_trusted when asked)" });
+    let signed_in = json!({ "allOf": [user.clone()], "description": "the user; the session cookie (and the trusted-browser cookie when asked)" });
     let methods = json!({ "type": "array", "items": { "enum": ["webauthn", "password"] } });
     let limited = ["400", "401", "403", "429"];
     json!({

@@ -7,7 +7,7 @@ use sqlx::AnyConnection;
 
 use crate::crypto;
 use crate::error::ApiError;
-use crate::http::{cookie, set_cookie, ClientMeta, SESSION_COOKIE};
+use crate::http::{cookie, set_cookie, ClientMeta, Cookie};
 use crate::state::AppState;
 use crate::store::sessions::{self, NewSession};
 use crate::store::users::{self, User};
@@ -107,7 +107,7 @@ impl NewToken {
             now: state.now(),
             ttl,
             complete,
-            cookie: set_cookie(SESSION_COOKIE, &token, "/", ttl, state.secure_cookies)?,
+            cookie: set_cookie(state, Cookie::Session, &token, ttl)?,
         })
     }
 
@@ -158,7 +158,7 @@ impl FromRequestParts<AppState> for PendingSignIn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(token) = cookie(&parts.headers, state, Cookie::Session) else {
             return Err(ApiError::NoPendingSignIn);
         };
         let hash = crypto::token_hash(token);
@@ -175,7 +175,7 @@ impl FromRequestParts<AppState> for PendingSignIn {
 
 /// The `Set-Cookie` that removes the session cookie.
 pub fn clear(state: &AppState) -> Result<HeaderValue, ApiError> {
-    set_cookie(SESSION_COOKIE, "", "/", 0, state.secure_cookies)
+    set_cookie(state, Cookie::Session, "", 0)
 }
 
 /// `last_seen_at` is refreshed at most this often, so reads do not each become a write.
@@ -211,7 +211,7 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(token) = cookie(&parts.headers, state, Cookie::Session) else {
             return Err(ApiError::NotSignedIn);
         };
         let hash = crypto::token_hash(token);

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::crypto;
 use crate::error::ApiError;
-use crate::http::{cookie, ClientMeta, NoBody, SESSION_COOKIE};
+use crate::http::{cookie, ClientMeta, Cookie, NoBody};
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
 use crate::store::{audit, sessions};
@@ -26,7 +26,7 @@ pub async fn logout(
     headers: HeaderMap,
     _: NoBody,
 ) -> Result<Response, ApiError> {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(token) = cookie(&headers, &state, Cookie::Session) {
         let hash = crypto::token_hash(token);
         let mut tx = state.store.begin().await?;
         if let Some(s) = sessions::by_id_hash(&mut tx, &hash).await? {

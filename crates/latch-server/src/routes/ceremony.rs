@@ -10,7 +10,7 @@ use sqlx::{Any, AnyConnection};
 
 use crate::crypto;
 use crate::error::ApiError;
-use crate::http::{cookie, set_cookie, CEREMONY_COOKIE};
+use crate::http::{cookie, set_cookie, Cookie};
 use crate::state::{AppState, Sweep, CEREMONY_TTL};
 use crate::store::ceremonies;
 use crate::store::credentials::Credential;
@@ -56,8 +56,6 @@ pub struct Login {
 pub struct AddCredential {
     pub registration: RegistrationState,
 }
-
-const COOKIE_PATH: &str = "/api/v1";
 
 /// Sealed tokens start with this (a stored ceremony's token is bare base64url, which has no
 /// `.`), so a finish knows where to look.
@@ -114,13 +112,7 @@ pub async fn begin<T: Serialize>(
         Some(token) => token,
         None => store(state, kind, user_id, ceremony, now, expires_at).await?,
     };
-    set_cookie(
-        CEREMONY_COOKIE,
-        &token,
-        COOKIE_PATH,
-        CEREMONY_TTL,
-        state.secure_cookies,
-    )
+    set_cookie(state, Cookie::Ceremony, &token, CEREMONY_TTL)
 }
 
 /// Stores a ceremony in the database; returns its token.
@@ -188,7 +180,7 @@ pub async fn open<T: DeserializeOwned>(
     headers: &HeaderMap,
     kind: Kind,
 ) -> Result<Opened<T>, ApiError> {
-    let Some(token) = cookie(headers, CEREMONY_COOKIE) else {
+    let Some(token) = cookie(headers, state, Cookie::Ceremony) else {
         return Err(ApiError::CeremonyNotFound);
     };
     if let Some(sealed) = token.strip_prefix(SEALED_PREFIX) {
@@ -341,7 +333,7 @@ async fn use_up_after(state: &AppState, ticket: &Ticket, error: ApiError) -> Api
 
 /// The `Set-Cookie` that removes the ceremony cookie once a finish succeeded.
 pub fn clear(state: &AppState) -> Result<HeaderValue, ApiError> {
-    set_cookie(CEREMONY_COOKIE, "", COOKIE_PATH, 0, state.secure_cookies)
+    set_cookie(state, Cookie::Ceremony, "", 0)
 }
 
 /// allowCredentials / excludeCredentials entries for stored credentials.

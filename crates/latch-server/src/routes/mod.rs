@@ -93,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::render_public))
         .route("/api/openapi.json", get(openapi))
         .fallback(not_found)
+        .layer(middleware::from_fn(http::refuse_duplicate_cookies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -18,18 +18,15 @@ use sqlx::AnyConnection;
 
 use crate::crypto;
 use crate::error::ApiError;
-use crate::http::{cookie, set_cookie, ClientMeta, NoBody};
+use crate::http::{cookie, set_cookie, ClientMeta, Cookie, NoBody};
 use crate::session::SignedIn;
 use crate::state::AppState;
 use crate::store::audit;
 use crate::store::trusted_browsers::{self, NewTrusted};
 use crate::views::timestamp;
 
-/// The cookie of a trusted browser.
-pub const TRUSTED_COOKIE: &str = "latch_trusted";
 /// How long a browser stays trusted.
 pub const TRUST_TTL: i64 = 30 * 24 * 3600;
-const COOKIE_PATH: &str = "/api/v1";
 
 fn mac(state: &AppState, token: &str) -> [u8; 32] {
     crypto::derive(
@@ -40,7 +37,7 @@ fn mac(state: &AppState, token: &str) -> [u8; 32] {
 
 /// The token of a well-signed `latch_trusted` cookie.
 fn token<'h>(state: &AppState, headers: &'h HeaderMap) -> Option<&'h str> {
-    let (token, tag) = cookie(headers, TRUSTED_COOKIE)?.split_once('.')?;
+    let (token, tag) = cookie(headers, state, Cookie::Trusted)?.split_once('.')?;
     let tag = b64::decode(tag)?;
     constant_time::verify_slices_are_equal(&mac(state, token), &tag).ok()?;
     Some(token)
@@ -78,13 +75,7 @@ pub async fn remember(
     )
     .await?;
     let value = format!("{token}.{}", b64::encode(mac(state, &token)));
-    set_cookie(
-        TRUSTED_COOKIE,
-        &value,
-        COOKIE_PATH,
-        TRUST_TTL,
-        state.secure_cookies,
-    )
+    set_cookie(state, Cookie::Trusted, &value, TRUST_TTL)
 }
 
 /// Is this browser trusted by `user_id`? If so, its use is recorded and its id returned.
@@ -133,7 +124,7 @@ pub async fn revoke_all(
 }
 
 fn clear(state: &AppState) -> Result<HeaderValue, ApiError> {
-    set_cookie(TRUSTED_COOKIE, "", COOKIE_PATH, 0, state.secure_cookies)
+    set_cookie(state, Cookie::Trusted, "", 0)
 }
 
 #[derive(Debug, Serialize)]

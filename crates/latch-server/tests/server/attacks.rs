@@ -625,3 +625,68 @@ async fn plain_secrets_from_before_are_sealed_at_start() {
             .ok();
     }
 }
+
+/// On an https site every cookie has a `__Host-` name (Secure, Path=/, no Domain), so a
+/// sibling subdomain cannot plant one; a plain `latch_session` it planted is not read, and a
+/// request carrying two cookies of one name is refused.
+#[tokio::test]
+async fn cookies_cannot_be_planted_by_a_sibling_subdomain() {
+    for server in servers().await {
+        let mut client = server.client();
+        client.signup_begin("ada").await;
+        let reply = client.post("/api/v1/login/begin", json!({})).await;
+        let set = reply.cookie("__Host-latch_ceremony").unwrap().to_owned();
+        assert!(
+            set.contains("; Path=/;") && set.contains("; Secure"),
+            "{set}"
+        );
+        assert!(!set.contains("Domain"), "{set}");
+        let (mut victim, _) = server.signed_in("bob").await;
+        let session = victim.cookies["__Host-latch_session"].clone();
+
+        // The attacker's own session, planted under the plain name: not read.
+        let (attacker, _) = server.signed_in("mallory").await;
+        let planted = attacker.cookies["__Host-latch_session"].clone();
+        let mut fresh = server.client();
+        fresh
+            .cookies
+            .insert("latch_session".into(), planted.clone());
+        fresh
+            .get("/api/v1/me")
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "not_signed_in");
+
+        // Two cookies of one name (one planted with a narrower path): refused, whichever
+        // comes first.
+        for header in [
+            format!("__Host-latch_session={planted}; __Host-latch_session={session}"),
+            format!("latch_session=x; latch_session={planted}"),
+        ] {
+            let mut two = server.client();
+            two.headers = vec![("cookie".into(), header)];
+            two.get("/api/v1/me")
+                .await
+                .assert_error(StatusCode::BAD_REQUEST, "duplicate_cookie");
+        }
+        assert_eq!(
+            victim.get("/api/v1/me").await.ok()["user"]["username"],
+            "bob"
+        );
+    }
+}
+
+/// On http://localhost, where `Secure` cannot apply, the plain names.
+#[tokio::test]
+async fn a_localhost_site_uses_plain_cookie_names() {
+    let local = |c: &mut latch_server::Config| {
+        c.rp_id = "localhost".into();
+        c.origins = vec!["http://localhost:8080".into()];
+    };
+    for server in servers_configured(local).await {
+        let mut client = server.client();
+        client.origin = Some("http://localhost:8080".into());
+        let reply = client.post("/api/v1/login/begin", json!({})).await;
+        let set = reply.cookie("latch_ceremony").unwrap();
+        assert!(!set.contains("Secure"), "{set}");
+    }
+}

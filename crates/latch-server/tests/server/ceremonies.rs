@@ -19,7 +19,7 @@ async fn a_passkey_begin_writes_nothing_on_sqlite_and_a_row_on_postgres() {
         let before = server.snapshot().await;
         let mut client = server.client();
         let options = client.login_begin(None).await;
-        let token = client.cookies["latch_ceremony"].clone();
+        let token = client.cookies["__Host-latch_ceremony"].clone();
         let after_begin = server.snapshot().await;
         if server.backend == "sqlite" {
             assert!(sealed(&token), "{token}");
@@ -32,7 +32,7 @@ async fn a_passkey_begin_writes_nothing_on_sqlite_and_a_row_on_postgres() {
         client.login_finish(&response).await.ok();
         // Used once: the same cookie finds nothing the second time.
         let mut again = server.client();
-        again.cookies.insert("latch_ceremony".into(), token);
+        again.cookies.insert("__Host-latch_ceremony".into(), token);
         again
             .login_finish(&response)
             .await
@@ -49,16 +49,17 @@ async fn an_altered_sealed_token_names_no_ceremony_and_writes_nothing() {
         let mut passkey = server.client().signup("ada", true).await;
         let mut client = server.client();
         let options = client.login_begin(None).await;
-        let token = client.cookies["latch_ceremony"].clone();
+        let token = client.cookies["__Host-latch_ceremony"].clone();
         let response = passkey.get(&options, ORIGIN, &Tweak::default());
         let raw = b64::decode(token.strip_prefix("s.").unwrap()).unwrap();
         let before = server.snapshot().await;
         for i in [0, raw.len() / 2, raw.len() - 1] {
             let mut bad = raw.clone();
             bad[i] ^= 0x40;
-            client
-                .cookies
-                .insert("latch_ceremony".into(), format!("s.{}", b64::encode(&bad)));
+            client.cookies.insert(
+                "__Host-latch_ceremony".into(),
+                format!("s.{}", b64::encode(&bad)),
+            );
             client
                 .login_finish(&response)
                 .await
@@ -66,14 +67,14 @@ async fn an_altered_sealed_token_names_no_ceremony_and_writes_nothing() {
         }
         client
             .cookies
-            .insert("latch_ceremony".into(), "s.not base64!".into());
+            .insert("__Host-latch_ceremony".into(), "s.not base64!".into());
         client
             .login_finish(&response)
             .await
             .assert_error(StatusCode::BAD_REQUEST, "ceremony_not_found");
         assert_eq!(server.snapshot().await, before);
         // The untouched token still works.
-        client.cookies.insert("latch_ceremony".into(), token);
+        client.cookies.insert("__Host-latch_ceremony".into(), token);
         client.login_finish(&response).await.ok();
     }
 }
@@ -131,7 +132,7 @@ async fn a_state_too_large_for_a_cookie_is_stored_and_finishes_the_same() {
 
         let mut login = server.client();
         let options = login.login_begin(Some("ada")).await;
-        let token = login.cookies["latch_ceremony"].clone();
+        let token = login.cookies["__Host-latch_ceremony"].clone();
         assert!(!sealed(&token), "a {}-byte token", token.len());
         assert!(token.len() < 100);
         let response = passkey.get(&options, ORIGIN, &Tweak::default());
@@ -154,7 +155,7 @@ async fn another_spelling_of_a_used_token_is_still_used() {
         let mut passkey = server.client().signup("ada", true).await;
         let mut client = server.client();
         let options = client.login_begin(None).await;
-        let token = client.cookies["latch_ceremony"].clone();
+        let token = client.cookies["__Host-latch_ceremony"].clone();
         let response = passkey.get(&options, ORIGIN, &Tweak::default());
         client.login_finish(&response).await.ok();
 
@@ -169,7 +170,7 @@ async fn another_spelling_of_a_used_token_is_still_used() {
             let mut replay = server.client();
             replay
                 .cookies
-                .insert("latch_ceremony".into(), format!("s.{spelling}"));
+                .insert("__Host-latch_ceremony".into(), format!("s.{spelling}"));
             replay
                 .login_finish(&response)
                 .await
@@ -192,7 +193,7 @@ async fn an_unknown_username_seals_a_user_handle_like_a_real_one() {
             async move {
                 let mut client = server.client();
                 client.login_begin(Some(username)).await;
-                let token = client.cookies["latch_ceremony"].clone();
+                let token = client.cookies["__Host-latch_ceremony"].clone();
                 let sealed = server.open_sealed("login", &token).unwrap();
                 let handle = sealed["state"]["authentication"]["user_id"].clone();
                 serde_json::from_value::<Vec<u8>>(handle).unwrap()

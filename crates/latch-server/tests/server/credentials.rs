@@ -101,8 +101,8 @@ async fn another_accounts_ceremony_cannot_be_finished() {
         let (_, response) = Passkey::create(&options, ORIGIN, false, &Tweak::default());
         // Bob's session with Ada's ceremony cookie.
         bob.cookies.insert(
-            "latch_ceremony".into(),
-            ada.cookies["latch_ceremony"].clone(),
+            "__Host-latch_ceremony".into(),
+            ada.cookies["__Host-latch_ceremony"].clone(),
         );
         let before = server.snapshot().await;
         bob.post(
@@ -205,7 +205,7 @@ async fn credentials_need_a_session() {
             .assert_error(StatusCode::UNAUTHORIZED, "not_signed_in");
         anonymous
             .cookies
-            .insert("latch_session".into(), "forged".into());
+            .insert("__Host-latch_session".into(), "forged".into());
         anonymous
             .get("/api/v1/me")
             .await

@@ -19,11 +19,11 @@ async fn a_discoverable_passkey_signs_in() {
         assert_eq!(options["allowCredentials"], json!([]));
         assert_eq!(options["rpId"], RP_ID);
         assert_eq!(options["userVerification"], "required");
-        assert!(client.cookies.contains_key("latch_ceremony"));
+        assert!(client.cookies.contains_key("__Host-latch_ceremony"));
         server.clock.advance(10);
         let response = passkey.get(&options, ORIGIN, &Tweak::default());
         let reply = client.login_finish(&response).await;
-        assert!(reply.cookie("latch_session").is_some());
+        assert!(reply.cookie("__Host-latch_session").is_some());
         let body = reply.ok();
         assert_eq!(body["user"]["username"], "ada");
         assert_eq!(
@@ -74,7 +74,7 @@ async fn an_unknown_username_looks_like_a_known_one() {
             .post("/api/v1/login/begin", json!({ "username": "mallory" }))
             .await;
         assert_eq!(reply.status, StatusCode::OK);
-        assert!(reply.cookie("latch_ceremony").is_some());
+        assert!(reply.cookie("__Host-latch_ceremony").is_some());
         let unknown = reply.body["publicKey"].clone();
         assert_eq!(shape(&known), shape(&unknown));
         let allow = unknown["allowCredentials"].as_array().unwrap();
@@ -226,7 +226,7 @@ async fn a_failed_login_writes_nothing() {
             let before = server.snapshot().await;
             let reply = client.login_finish(&response).await;
             reply.assert_error(StatusCode::BAD_REQUEST, code);
-            assert!(reply.cookie("latch_session").is_none());
+            assert!(reply.cookie("__Host-latch_session").is_none());
             assert_eq!(
                 server.snapshot().await.accounts(),
                 before.accounts(),
@@ -268,12 +268,14 @@ async fn a_replayed_assertion_is_refused() {
         let mut client = server.client();
         let options = client.login_begin(None).await;
         let response = passkey.get(&options, ORIGIN, &Tweak::default());
-        let ceremony = client.cookies["latch_ceremony"].clone();
+        let ceremony = client.cookies["__Host-latch_ceremony"].clone();
         client.login_finish(&response).await.ok();
 
         // The same ceremony again: it was consumed.
         let mut replay = server.client();
-        replay.cookies.insert("latch_ceremony".into(), ceremony);
+        replay
+            .cookies
+            .insert("__Host-latch_ceremony".into(), ceremony);
         let before = server.snapshot().await;
         replay
             .login_finish(&response)

@@ -98,7 +98,7 @@ async fn password_then_security_key() {
             body,
             json!({ "next": "second_factor", "methods": ["webauthn"] })
         );
-        let pending_token = pending.cookies["latch_session"].clone();
+        let pending_token = pending.cookies["__Host-latch_session"].clone();
         // Waiting for the second factor is not being signed in.
         pending
             .get("/api/v1/me")
@@ -156,7 +156,7 @@ async fn password_then_security_key() {
             .ok();
         assert_eq!(body["user"]["username"], "ada");
         assert_ne!(
-            pending.cookies["latch_session"], pending_token,
+            pending.cookies["__Host-latch_session"], pending_token,
             "a new token"
         );
         assert_eq!(
@@ -165,7 +165,9 @@ async fn password_then_security_key() {
         );
         // The waiting token died with the upgrade.
         let mut stale = server.client();
-        stale.cookies.insert("latch_session".into(), pending_token);
+        stale
+            .cookies
+            .insert("__Host-latch_session".into(), pending_token);
         stale
             .post("/api/v1/login/totp", json!({ "code": "123456" }))
             .await

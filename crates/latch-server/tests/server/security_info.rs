@@ -96,7 +96,10 @@ async fn deleting_a_key_ends_the_other_sessions_and_can_end_this_one() {
             .delete(&format!("{second_path}?endSessions=true"))
             .await;
         assert_eq!(reply.status, StatusCode::NO_CONTENT);
-        assert!(reply.cookie("latch_session").unwrap().contains("Max-Age=0"));
+        assert!(reply
+            .cookie("__Host-latch_session")
+            .unwrap()
+            .contains("Max-Age=0"));
         laptop
             .get("/api/v1/me")
             .await

@@ -10,13 +10,16 @@ use crate::client::{servers, ORIGIN};
 async fn logout_ends_the_session() {
     for server in servers().await {
         let (mut client, _) = server.signed_in("ada").await;
-        let token = client.cookies["latch_session"].clone();
+        let token = client.cookies["__Host-latch_session"].clone();
         let reply = client.post("/api/v1/logout", json!({})).await;
         assert_eq!(reply.status, StatusCode::NO_CONTENT);
-        assert!(reply.cookie("latch_session").unwrap().contains("Max-Age=0"));
+        assert!(reply
+            .cookie("__Host-latch_session")
+            .unwrap()
+            .contains("Max-Age=0"));
         assert_eq!(server.snapshot().await.count("sessions"), 0);
         // The old token is dead even if a client kept it.
-        client.cookies.insert("latch_session".into(), token);
+        client.cookies.insert("__Host-latch_session".into(), token);
         client
             .get("/api/v1/me")
             .await
@@ -181,7 +184,7 @@ async fn sessions_are_listed_and_revoked() {
         // The laptop signs the phone out.
         let reply = laptop.delete(&phone_path).await;
         assert_eq!(reply.status, StatusCode::NO_CONTENT);
-        assert!(reply.cookie("latch_session").is_none());
+        assert!(reply.cookie("__Host-latch_session").is_none());
         phone
             .get("/api/v1/me")
             .await
@@ -195,7 +198,10 @@ async fn sessions_are_listed_and_revoked() {
         let own = format!("/api/v1/me/sessions/{}", list[0]["id"].as_str().unwrap());
         let reply = laptop.delete(&own).await;
         assert_eq!(reply.status, StatusCode::NO_CONTENT);
-        assert!(reply.cookie("latch_session").unwrap().contains("Max-Age=0"));
+        assert!(reply
+            .cookie("__Host-latch_session")
+            .unwrap()
+            .contains("Max-Age=0"));
         laptop
             .get("/api/v1/me")
             .await

@@ -24,7 +24,7 @@ async fn signup_creates_the_account_its_passkey_and_a_session() {
             options["pubKeyCredParams"][0],
             json!({"type": "public-key", "alg": -7})
         );
-        assert!(client.cookies.contains_key("latch_ceremony"));
+        assert!(client.cookies.contains_key("__Host-latch_ceremony"));
 
         let (passkey, response) = Passkey::create(&options, ORIGIN, true, &Tweak::default());
         let reply = client
@@ -33,13 +33,13 @@ async fn signup_creates_the_account_its_passkey_and_a_session() {
                 json!({ "credential": response, "name": "My phone" }),
             )
             .await;
-        let session = reply.cookie("latch_session").unwrap().to_owned();
+        let session = reply.cookie("__Host-latch_session").unwrap().to_owned();
         assert!(
             session.ends_with("; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure"),
             "{session}"
         );
         assert!(reply
-            .cookie("latch_ceremony")
+            .cookie("__Host-latch_ceremony")
             .unwrap()
             .contains("Max-Age=0"));
         let body = reply.ok();
@@ -221,7 +221,7 @@ async fn a_failed_finish_writes_nothing() {
                 .await;
             reply.assert_error(StatusCode::BAD_REQUEST, code);
             assert_eq!(server.snapshot().await, before, "{what}");
-            assert!(reply.cookie("latch_session").is_none());
+            assert!(reply.cookie("__Host-latch_session").is_none());
         }
     }
 }
@@ -232,13 +232,15 @@ async fn a_replayed_finish_finds_no_ceremony() {
         let mut client = server.client();
         let options = client.signup_begin("ada").await;
         let (_, response) = Passkey::create(&options, ORIGIN, true, &Tweak::default());
-        let ceremony = client.cookies["latch_ceremony"].clone();
+        let ceremony = client.cookies["__Host-latch_ceremony"].clone();
         client
             .post("/api/v1/signup/finish", json!({ "credential": response }))
             .await
             .ok();
         let mut replay = server.client();
-        replay.cookies.insert("latch_ceremony".into(), ceremony);
+        replay
+            .cookies
+            .insert("__Host-latch_ceremony".into(), ceremony);
         let before = server.snapshot().await;
         let reply = replay
             .post("/api/v1/signup/finish", json!({ "credential": response }))

@@ -25,7 +25,7 @@ pub async fn trusted_browser(server: &Server, key: &mut Passkey) -> (Client, Str
             json!({ "credential": response, "trustBrowser": true }),
         )
         .await;
-    let cookie = reply.cookie("latch_trusted").unwrap().to_owned();
+    let cookie = reply.cookie("__Host-latch_trusted").unwrap().to_owned();
     reply.ok();
     (browser, cookie)
 }
@@ -47,9 +47,10 @@ async fn a_trusted_browser_skips_the_second_factor() {
         let (mut client, mut key) = server.signed_in("ada").await;
         set_password(&mut client).await;
         let (mut browser, cookie) = trusted_browser(&server, &mut key).await;
-        assert!(cookie.starts_with("latch_trusted="));
+        // An https site: a host-only name a sibling subdomain cannot plant.
+        assert!(cookie.starts_with("__Host-latch_trusted="));
         for attribute in [
-            "Path=/api/v1",
+            "Path=/;",
             "Max-Age=2592000",
             "HttpOnly",
             "SameSite=Lax",
@@ -79,11 +80,14 @@ async fn a_trusted_browser_skips_the_second_factor() {
         let (_, body) = password_login(&server, "ada", PASSWORD).await;
         assert_eq!(body["next"], "second_factor");
         // A cookie whose MAC is wrong is not trusted.
-        let token = browser.cookies["latch_trusted"].split('.').next().unwrap();
+        let token = browser.cookies["__Host-latch_trusted"]
+            .split('.')
+            .next()
+            .unwrap();
         let mut forged = server.client();
         forged
             .cookies
-            .insert("latch_trusted".into(), format!("{token}.AAAA"));
+            .insert("__Host-latch_trusted".into(), format!("{token}.AAAA"));
         let body = forged
             .post(
                 "/api/v1/login/password",
@@ -97,8 +101,8 @@ async fn a_trusted_browser_skips_the_second_factor() {
         set_password(&mut bob).await;
         let mut borrowed = server.client();
         borrowed.cookies.insert(
-            "latch_trusted".into(),
-            browser.cookies["latch_trusted"].clone(),
+            "__Host-latch_trusted".into(),
+            browser.cookies["__Host-latch_trusted"].clone(),
         );
         let body = borrowed
             .post(
@@ -127,7 +131,10 @@ async fn a_trusted_browser_skips_the_second_factor() {
             .assert_error(StatusCode::NOT_FOUND, "trusted_browser_not_found");
         let reply = browser.delete(&path).await;
         assert_eq!(reply.status, StatusCode::NO_CONTENT);
-        assert!(reply.cookie("latch_trusted").unwrap().contains("Max-Age=0"));
+        assert!(reply
+            .cookie("__Host-latch_trusted")
+            .unwrap()
+            .contains("Max-Age=0"));
         browser
             .delete(&path)
             .await
@@ -196,7 +203,7 @@ async fn an_authenticator_app_code_can_trust_the_browser_too() {
                 json!({ "code": code, "trustBrowser": true }),
             )
             .await;
-        assert!(reply.cookie("latch_trusted").is_some());
+        assert!(reply.cookie("__Host-latch_trusted").is_some());
         reply.ok();
         assert_eq!(password_again(&mut browser).await["trustedBrowser"], true);
         // Without trustBrowser, no cookie.
@@ -206,7 +213,7 @@ async fn an_authenticator_app_code_can_trust_the_browser_too() {
         let reply = other
             .post("/api/v1/login/totp", json!({ "code": code }))
             .await;
-        assert!(reply.cookie("latch_trusted").is_none());
+        assert!(reply.cookie("__Host-latch_trusted").is_none());
         reply.ok();
         // Removing the app revokes the trust it vouched for.
         let reply = client.send(Method::DELETE, "/api/v1/me/totp", None).await;
