@@ -170,3 +170,26 @@ fn concurrent_sign_ins_never_move_the_counter_backwards() {
         );
     }
 }
+
+/// Two clients of one key process, each on its own UDP socket and thread, asking at once:
+/// each channel's replies go to the socket that spoke on it, not to whichever sent the last
+/// datagram.
+#[test]
+fn two_clients_of_one_key_each_get_their_own_replies() {
+    let key = Key::start();
+    let clients: Vec<_> = (0..2).map(|_| key.client()).collect();
+    let threads: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    let info = client.get_info().unwrap();
+                    assert!(info.versions.iter().any(|v| v == "FIDO_2_1"));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}

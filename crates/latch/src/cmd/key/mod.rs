@@ -7,6 +7,7 @@ mod e2e_tests;
 mod format;
 mod identity;
 pub mod manage;
+mod peers;
 mod presence;
 pub mod run;
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! flow while a request waits for a touch); the authenticator thread owns the core, the state
 //! file and the presence prompt, and handles one request at a time.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -22,6 +22,7 @@ use latch_ctap::StatusCode;
 
 use super::device::{FileStore, OpenError};
 use super::identity::AAGUID;
+use super::peers::Peers;
 use super::presence::{Cancellation, TerminalPresence, Waiting};
 use crate::state_file::{key_file_path, KeySource, StateFile, KEY_LEN};
 
@@ -255,7 +256,7 @@ fn u2f_name(ins: Option<u8>) -> &'static str {
     }
 }
 
-/// The socket side: reports in, CTAPHID, reports out to the last sender.
+/// The socket side: reports in, CTAPHID, reports out to the sender of their channel.
 fn transport_loop(
     socket: &UdpSocket,
     clock: ProcessClock,
@@ -281,7 +282,7 @@ fn transport_loop(
             next_cid
         },
     );
-    let mut peer: Option<SocketAddr> = None;
+    let mut peers = Peers::default();
     let mut pending: Option<RequestId> = None;
     let mut buffer = [0u8; 2 * hid::REPORT_LEN];
     loop {
@@ -295,11 +296,11 @@ fn transport_loop(
             .map_err(|e| e.to_string())?;
         match socket.recv_from(&mut buffer) {
             Ok((len, from)) => {
-                peer = Some(from);
                 // One report per datagram; a short one is padded, a long one refused.
                 if let Some(data) = buffer.get(..len).filter(|d| d.len() <= hid::REPORT_LEN) {
                     let mut report = [0u8; hid::REPORT_LEN];
                     report.iter_mut().zip(data).for_each(|(r, b)| *r = *b);
+                    peers.heard(&report, from);
                     let _ = hid.handle_report(clock.now_ms(), &report);
                 }
             }
@@ -348,8 +349,9 @@ fn transport_loop(
                 Event::Aborted { id, .. } => cancellation.cancel(id.0),
             }
         }
-        if let Some(peer) = peer {
-            while let Some(report) = hid.poll_transmit() {
+        while let Some(report) = hid.poll_transmit() {
+            // A reply for a channel nobody has spoken on (forgotten) has nowhere to go.
+            if let Some(peer) = peers.destination(&report) {
                 socket
                     .send_to(&report, peer)
                     .map_err(|e| format!("UDP send to {peer} failed: {e}"))?;
