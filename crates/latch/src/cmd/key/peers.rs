@@ -11,8 +11,11 @@ const INIT: u8 = 0x86;
 /// Remembered channels (and INIT nonces); the least recently heard is forgotten first.
 const REMEMBERED: usize = 64;
 
+/// A channel id, and for an INIT frame on the broadcast channel, its nonce.
+type Route = (u32, Option<[u8; 8]>);
+
 /// The report's channel id and, for an INIT frame, its nonce.
-fn channel_and_nonce(report: &[u8]) -> Option<(u32, Option<[u8; 8]>)> {
+fn channel_and_nonce(report: &[u8]) -> Option<Route> {
     let cid = u32::from_be_bytes(report.get(..4)?.try_into().ok()?);
     let nonce = (report.get(4) == Some(&INIT))
         .then(|| report.get(7..15)?.try_into().ok())
@@ -23,7 +26,7 @@ fn channel_and_nonce(report: &[u8]) -> Option<(u32, Option<[u8; 8]>)> {
 #[derive(Debug, Default)]
 pub struct Peers {
     /// (channel id, or the broadcast channel with an INIT nonce) → sender, most recent last.
-    heard: Vec<((u32, Option<[u8; 8]>), SocketAddr)>,
+    heard: Vec<(Route, SocketAddr)>,
 }
 
 impl Peers {
