@@ -1,6 +1,10 @@
 //! User presence for `latch key run`: approve everything (`--presence auto`, for tests), or ask
 //! the person at the terminal, who answers `y` or `n` within 30 seconds. A CANCEL from the host
 //! ends the wait at once.
+//!
+//! A U2F request does not wait: as U2F devices do, it is answered "conditions not satisfied"
+//! at once while the question stands, and the client asks again (U2F clients poll); the
+//! request after the person said yes is approved.
 
 use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +15,9 @@ use std::time::{Duration, Instant};
 use latch_ctap::env::{Presence, UserPresence};
 
 use super::run::PresenceMode;
+
+/// How latch-ctap labels the RP of a U2F request (`u2f::presence_label`).
+const U2F_LABEL: &str = "u2f:";
 
 /// How long a person has to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,6 +67,22 @@ pub struct TerminalPresence {
     pub cancellation: Arc<Cancellation>,
     waiting: Sender<Waiting>,
     lines: Option<Receiver<String>>,
+    /// The U2F question standing, if any.
+    u2f: Option<U2fQuestion>,
+}
+
+/// A U2F presence question put to the person, which polls of the same request answer.
+#[derive(Debug)]
+struct U2fQuestion {
+    /// The RP label and the action, so another request asks anew.
+    about: String,
+    asked_at: Instant,
+    /// The person said no: refuse the polls until the question lapses.
+    refused: bool,
+}
+
+fn is_yes(line: &str) -> bool {
+    matches!(line.trim(), "y" | "Y" | "yes")
 }
 
 impl TerminalPresence {
@@ -87,6 +110,47 @@ impl TerminalPresence {
             cancellation,
             waiting,
             lines,
+            u2f: None,
+        }
+    }
+
+    /// A U2F request: never waits (see the module documentation).
+    fn u2f_poll(&mut self, question: &str, about: String) -> Presence {
+        let Some(lines) = &self.lines else {
+            return Presence::Denied;
+        };
+        let standing = self
+            .u2f
+            .as_ref()
+            .filter(|q| q.about == about && q.asked_at.elapsed() < TIMEOUT);
+        let Some(standing) = standing else {
+            // Answers typed before the question was asked do not count.
+            while lines.try_recv().is_ok() {}
+            eprintln!("{question} Touch the key? [y/N] (30 s)");
+            self.u2f = Some(U2fQuestion {
+                about,
+                asked_at: Instant::now(),
+                refused: false,
+            });
+            return Presence::Denied;
+        };
+        if standing.refused {
+            return Presence::Denied;
+        }
+        match lines.try_recv() {
+            Ok(line) if is_yes(&line) => {
+                eprintln!("  approved");
+                self.u2f = None;
+                Presence::Approved
+            }
+            Ok(_) => {
+                eprintln!("  refused");
+                if let Some(q) = &mut self.u2f {
+                    q.refused = true;
+                }
+                Presence::Denied
+            }
+            Err(_) => Presence::Denied,
         }
     }
 
@@ -111,7 +175,7 @@ impl TerminalPresence {
             }
             match lines.recv_timeout(left.min(POLL)) {
                 Ok(line) => {
-                    let yes = matches!(line.trim(), "y" | "Y" | "yes");
+                    let yes = is_yes(&line);
                     eprintln!("  {}", if yes { "approved" } else { "refused" });
                     break if yes {
                         Presence::Approved
@@ -155,6 +219,9 @@ impl UserPresence for TerminalPresence {
                 eprintln!("{question} Touch approved automatically.");
                 Presence::Approved
             }
+            PresenceMode::Ask if rp_id.starts_with(U2F_LABEL) => {
+                self.u2f_poll(&question, format!("{rp_id} {what}"))
+            }
             PresenceMode::Ask => self.ask(&format!("{question} Touch the key?")),
         }
     }
@@ -175,7 +242,47 @@ impl UserPresence for TerminalPresence {
 
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use super::*;
+
+    fn asking() -> (TerminalPresence, Sender<String>) {
+        let (send, lines) = mpsc::channel();
+        let (waiting, _) = mpsc::channel();
+        let presence = TerminalPresence {
+            mode: PresenceMode::Ask,
+            cancellation: Arc::default(),
+            waiting,
+            lines: Some(lines),
+            u2f: None,
+        };
+        (presence, send)
+    }
+
+    #[test]
+    fn a_u2f_request_is_answered_at_once_and_approved_when_polled_after_yes() {
+        let (mut presence, person) = asking();
+        let started = Instant::now();
+        assert_eq!(presence.request("u2f:ab", "register"), Presence::Denied);
+        assert_eq!(presence.request("u2f:ab", "register"), Presence::Denied);
+        assert!(started.elapsed() < Duration::from_secs(1), "it waited");
+        person.send("y".into()).unwrap();
+        assert_eq!(presence.request("u2f:ab", "register"), Presence::Approved);
+        // The touch is used up: the next request asks again.
+        assert_eq!(presence.request("u2f:ab", "register"), Presence::Denied);
+        person.send("y".into()).unwrap();
+        // A yes to one request is no yes to another.
+        assert_eq!(presence.request("u2f:cd", "authenticate"), Presence::Denied);
+        assert_eq!(presence.request("u2f:cd", "authenticate"), Presence::Denied);
+    }
+
+    #[test]
+    fn a_u2f_no_refuses_the_polls() {
+        let (mut presence, person) = asking();
+        assert_eq!(presence.request("u2f:ab", "register"), Presence::Denied);
+        person.send("n".into()).unwrap();
+        assert_eq!(presence.request("u2f:ab", "register"), Presence::Denied);
+        person.send("y".into()).unwrap();
+        assert_eq!(presence.request("u2f:ab", "register"), Presence::Denied);
+    }
 
     #[test]
     fn a_cancel_belongs_to_its_request() {
