@@ -217,6 +217,7 @@ pub fn handle(
     let Authenticator {
         pin,
         key_agreements,
+        uv_retries,
         ..
     } = authenticator;
     let key_agreement = key_agreements.get(protocol, env.rng)?;
@@ -294,5 +295,10 @@ pub fn handle(
             .map(|encrypted| Some(Value::Map(vec![int_key(0x02, Value::Bytes(encrypted))])))
         }
     };
+    // §6.5.5.5 and §6.5.5.7.2: a correct PIN (changePIN and the PIN token subcommands check
+    // the current one) gives built-in UV its attempts back, as it does the PIN's own.
+    if result.is_ok() && sub_command != SET_PIN {
+        *uv_retries = super::MAX_UV_RETRIES;
+    }
     result.map_err(|error| pin_status(&error))
 }

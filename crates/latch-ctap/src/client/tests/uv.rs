@@ -100,3 +100,26 @@ fn failed_verifications_count_down_to_blocked() {
     // Once blocked the key no longer asks.
     assert_eq!(uv(&mut ctap).uv_requests.len(), 8);
 }
+
+/// §6.5.5.5: a correct PIN gives built-in UV its attempts back (the error message promises
+/// it), and a wrong one does not.
+#[test]
+fn a_correct_pin_unblocks_built_in_uv() {
+    let mut ctap = uv_key();
+    ctap.set_pin("4321").unwrap();
+    uv(&mut ctap).uv_default = Presence::Denied;
+    for _ in 0..8 {
+        let _ = ctap.get_uv_token(Permissions::MAKE_CREDENTIAL, Some("example.com"));
+    }
+    assert_eq!(ctap.get_uv_retries().unwrap(), 0);
+    assert!(ctap
+        .pin_token("0000", Permissions::MAKE_CREDENTIAL, Some("example.com"))
+        .is_err());
+    assert_eq!(ctap.get_uv_retries().unwrap(), 0);
+    ctap.pin_token("4321", Permissions::MAKE_CREDENTIAL, Some("example.com"))
+        .unwrap();
+    assert_eq!(ctap.get_uv_retries().unwrap(), 8);
+    uv(&mut ctap).uv_default = Presence::Approved;
+    ctap.get_uv_token(Permissions::MAKE_CREDENTIAL, Some("example.com"))
+        .unwrap();
+}
