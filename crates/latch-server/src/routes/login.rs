@@ -102,15 +102,6 @@ fn unsigned(e: latch_webauthn::Error) -> ApiError {
     }
 }
 
-/// The owner a decoy credential claims in a discoverable sign-in whose response names none:
-/// stable per credential id, as long as a real user handle.
-fn decoy_user_handle(state: &AppState, credential_id: &[u8]) -> Vec<u8> {
-    let mut handle =
-        crypto::derive(&state.fake_key, &[b"decoy-user-handle", credential_id]).to_vec();
-    handle.resize(USER_HANDLE_LEN, 0);
-    handle
-}
-
 /// A stable stand-in for the user handle of an account that does not exist (or has no
 /// passkeys), as long as a real one.
 fn fake_user_handle(state: &AppState, username: &str) -> Vec<u8> {
@@ -200,7 +191,8 @@ fn check_found(
         // that the answer is the one a real credential gives to a sender without its key.
         let decoy = StoredCredential {
             id: response.raw_id.as_ref().to_vec(),
-            // Whoever the response claims, as a real credential of that account would.
+            // Whoever the response claims, as a real credential of that account would (a
+            // discoverable response that claims nobody fails before the owner is compared).
             user_id: authentication
                 .user_id
                 .clone()
@@ -208,7 +200,7 @@ fn check_found(
                     let claimed = response.response.user_handle.as_ref();
                     claimed.map(|h| h.as_ref().to_vec())
                 })
-                .unwrap_or_else(|| decoy_user_handle(state, response.raw_id.as_ref())),
+                .unwrap_or_default(),
             public_key_cose: state.decoy_key.clone(),
             sign_count: 0,
             backup_eligible: false,
