@@ -26,7 +26,7 @@ use crate::session::SignedIn;
 use crate::state::AppState;
 use crate::store::{audit, credentials, factors, sessions};
 use crate::views::timestamp;
-use crate::{crypto, password, totp};
+use crate::{crypto, password};
 
 /// Options for an assertion (`methods: ["webauthn"]`), or `methods: ["password"]` for an
 /// account without keys.
@@ -225,7 +225,10 @@ async fn with_password(
     let mut conn = state.store.conn().await?;
     let has_keys = credentials::count_of_user(&mut conn, user.id).await? > 0;
     let needs = password_code(&mut conn, user.id).await?;
-    let totp = factors::totp(&mut conn, state.secrets_key()?, user.id).await?;
+    let totp = match needs {
+        Some(Code::Totp) => factors::totp(&mut conn, state.secrets_key()?, user.id).await?,
+        _ => None,
+    };
     drop(conn);
     if has_keys {
         // The password alone was never enough to sign this account in.
@@ -256,18 +259,10 @@ async fn with_password(
     // Checked and used up inside the write: a code is good once.
     let accepted = match &code {
         None => true,
-        Some((Code::Totp, code)) => {
-            let step = match (&totp, totp::normalize(code)) {
-                (Some(t), Some(code)) => {
-                    totp::matching_step(&t.secret, &code, now).filter(|s| *s > t.last_step)
-                }
-                _ => None,
-            };
-            match step {
-                Some(step) => factors::accept_totp_step(&mut tx, user.id, step).await?,
-                None => false,
-            }
-        }
+        Some((Code::Totp, code)) => match totp.as_ref().and_then(|t| t.fresh_step(code, now)) {
+            Some(step) => factors::accept_totp_step(&mut tx, user.id, step).await?,
+            None => false,
+        },
         Some((Code::Recovery, code)) => {
             let hash = crypto::token_hash(&super::factors::normalize_recovery_code(code));
             factors::spend_recovery_code(&mut tx, user.id, &hash).await?

@@ -22,7 +22,6 @@ use crate::limits;
 use crate::session::{self, PendingSignIn};
 use crate::state::AppState;
 use crate::store::{audit, credentials, factors, sessions, users};
-use crate::totp;
 use crate::views::UserView;
 
 /// Wrong second factors before the waiting sign-in is dropped (and the password is needed
@@ -244,12 +243,7 @@ pub async fn totp_login(
         .await?
         .filter(|t| t.confirmed);
     drop(conn);
-    let step = match (&enrolled, totp::normalize(&body.code)) {
-        (Some(t), Some(code)) => {
-            totp::matching_step(&t.secret, &code, now).filter(|s| *s > t.last_step)
-        }
-        _ => None,
-    };
+    let step = enrolled.and_then(|t| t.fresh_step(&body.code, now));
     let Some(step) = step else {
         return Err(wrong_code(&state, &pending, &meta, "totp").await);
     };

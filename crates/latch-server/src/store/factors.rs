@@ -32,6 +32,15 @@ pub struct Totp {
     pub last_step: i64,
 }
 
+impl Totp {
+    /// The step of the code a person typed when it is one of this secret's current codes and
+    /// newer than the last one used (a code is good once); `None` otherwise.
+    pub fn fresh_step(&self, typed: &str, now: i64) -> Option<i64> {
+        let code = crate::totp::normalize(typed)?;
+        crate::totp::matching_step(&self.secret, &code, now).filter(|s| *s > self.last_step)
+    }
+}
+
 /// How long a secret stored before secrets were sealed is (the raw 20 bytes); a sealed one
 /// is longer (salt and tag).
 const PLAIN_SECRET_LEN: usize = 20;
