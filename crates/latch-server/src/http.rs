@@ -26,10 +26,17 @@ pub enum Cookie {
     Ceremony,
     /// A browser trusted to skip the second factor.
     Trusted,
+    /// The language the pages' switch last chose.
+    Language,
 }
 
 impl Cookie {
-    const ALL: [Cookie; 3] = [Cookie::Session, Cookie::Ceremony, Cookie::Trusted];
+    const ALL: [Cookie; 4] = [
+        Cookie::Session,
+        Cookie::Ceremony,
+        Cookie::Trusted,
+        Cookie::Language,
+    ];
 
     /// Its name. On an https site the `__Host-` form: a browser keeps such a cookie only when
     /// it is `Secure`, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant one
@@ -40,15 +47,17 @@ impl Cookie {
             (Cookie::Session, false) => "latch_session",
             (Cookie::Ceremony, false) => "latch_ceremony",
             (Cookie::Trusted, false) => "latch_trusted",
+            (Cookie::Language, false) => "latch_lang",
             (Cookie::Session, true) => "__Host-latch_session",
             (Cookie::Ceremony, true) => "__Host-latch_ceremony",
             (Cookie::Trusted, true) => "__Host-latch_trusted",
+            (Cookie::Language, true) => "__Host-latch_lang",
         }
     }
 
     fn path(self, secure: bool) -> &'static str {
         match (self, secure) {
-            (Cookie::Session, _) | (_, true) => "/",
+            (Cookie::Session | Cookie::Language, _) | (_, true) => "/",
             // What they were before the __Host- names (so no browser holds two of one name).
             (Cookie::Ceremony | Cookie::Trusted, false) => "/api/v1",
         }

@@ -283,6 +283,17 @@ fn security_paths() -> Value {
         "/api/v1/me/trusted-browsers/{id}": { "delete": op("Stop trusting one browser", None, ("204", Value::Null), &["401", "403", "404"]) },
         "/api/v1/me/sessions/sign-out-others": { "post": op("End every other session of the account", None,
             ("200", object(&[("ended", json!({ "type": "integer" }))], &["ended"])), &["401", "403"]) },
+        "/api/v1/me": {
+            "get": op("The signed-in account, the state of its sign-in methods (signIn: password, keys, minSecurityKeys, keysAreSecondFactor, totp, recoveryCodesLeft), whether it administers the server (admin) and the RP ID its credentials are scoped to (rpId)", None,
+                ("200", object(&[("user", schema_ref("User")), ("signIn", json!({ "type": "object" })), ("admin", json!({ "type": "boolean" })), ("rpId", string())], &["user", "signIn", "admin", "rpId"])), &["401"]),
+            "patch": op("Change the account's display name", Some(object(&[("displayName", string())], &["displayName"])),
+                ("200", object(&[("user", schema_ref("User"))], &["user"])), &["400", "401", "403"]),
+        },
+        "/api/v1/signup/password": { "post": op("Create an account with a password and no key yet (signed in; add a second factor next). Limited per client network like signup/begin",
+            Some(object(&[("username", string()), ("displayName", string()), ("password", string())], &["username", "password"])),
+            ("200", object(&[("user", schema_ref("User"))], &["user"])), &["400", "403", "409", "429"]) },
+        "/api/v1/admin/authenticators": { "get": op("The authenticators FIDO metadata names (aaguid, name, certified), for picking policy allow and deny lists by name (administrators)", None,
+            ("200", object(&[("authenticators", json!({ "type": "array", "items": { "type": "object" } }))], &["authenticators"])), &["401", "403"]) },
         "/api/v1/me/activity": { "get": op("The account's recent security events (sign-ins ok and failed, keys, codes, trusted browsers, sessions), newest first", None,
             ("200", json!({ "type": "array", "items": schema_ref("AuditEvent") })), &["401"]) },
     })

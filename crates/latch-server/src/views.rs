@@ -56,6 +56,8 @@ pub struct CredentialView {
     pub kind: &'static str,
     pub aaguid: String,
     pub authenticator_name: Option<String>,
+    /// The authenticator's icon from FIDO metadata (a `data:` URL), when known.
+    pub authenticator_icon: Option<String>,
     pub backup_eligible: bool,
     pub backed_up: bool,
     pub discoverable: Option<bool>,
@@ -74,6 +76,13 @@ impl CredentialView {
             kind: kind(c.backup_eligible),
             aaguid: format_aaguid(&c.aaguid),
             authenticator_name: authenticator_name(state, &c.aaguid),
+            authenticator_icon: state
+                .rp
+                .attestation
+                .metadata
+                .as_ref()
+                .and_then(|m| m.entry(&c.aaguid))
+                .and_then(|e| e.icon.clone()),
             backup_eligible: c.backup_eligible,
             backed_up: c.backed_up,
             discoverable: c.discoverable,

@@ -172,3 +172,27 @@ pub async fn audit_log(
         .collect();
     Ok(Json(json!({ "events": events, "next": next })))
 }
+
+/// `GET /api/v1/admin/authenticators`: the authenticators FIDO metadata names (AAGUID, name,
+/// whether certified now), by name, so a policy's allow and deny lists can be picked by name.
+/// Empty without `--mds`.
+pub async fn authenticators(State(state): State<AppState>, _admin: Admin) -> Json<Value> {
+    let now = latch_webauthn::UnixTime(state.now());
+    let mut list: Vec<Value> = state
+        .rp
+        .attestation
+        .metadata
+        .iter()
+        .flat_map(|m| m.entries.values())
+        .filter(|e| !e.description.is_empty())
+        .map(|e| {
+            json!({
+                "aaguid": latch_webauthn::auth_data::format_aaguid(&e.aaguid),
+                "name": e.description,
+                "certified": e.is_certified(now),
+            })
+        })
+        .collect();
+    list.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Json(json!({ "authenticators": list }))
+}

@@ -1,6 +1,7 @@
 //! The router: `/api/v1` (every state-changing call refused when a browser says it comes
-//! from another site, and its body held to JSON within a size limit), `/healthz`, and a JSON
-//! 404 for everything else.
+//! from another site, and its body held to JSON within a size limit), the web pages (`/`,
+//! `/signup`, `/security`, `/admin`, `/assets/…`), `/healthz`, and a JSON 404 for everything
+//! else.
 
 mod account;
 mod activity;
@@ -10,6 +11,7 @@ mod credentials;
 mod factors;
 mod login;
 mod names;
+mod pages;
 mod password;
 mod reauth;
 mod registration;
@@ -35,10 +37,11 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/signup/begin", post(signup::begin))
         .route("/signup/finish", post(signup::finish))
+        .route("/signup/password", post(signup::password))
         .route("/login/begin", post(login::begin))
         .route("/login/finish", post(login::finish))
         .route("/logout", post(account::logout))
-        .route("/me", get(account::me))
+        .route("/me", get(account::me).patch(account::rename))
         .route("/me/credentials", get(credentials::list))
         .route("/me/credentials/begin", post(credentials::begin))
         .route("/me/credentials/finish", post(credentials::finish))
@@ -69,6 +72,7 @@ pub fn app(state: AppState) -> Router {
             get(admin::get_policy).put(admin::put_policy),
         )
         .route("/admin/audit", get(admin::audit_log))
+        .route("/admin/authenticators", get(admin::authenticators))
         .route(
             "/me/sessions/sign-out-others",
             post(security::sign_out_others),
@@ -89,6 +93,11 @@ pub fn app(state: AppState) -> Router {
         ));
     Router::new()
         .nest("/api/v1", api)
+        .route("/", get(pages::home))
+        .route("/signup", get(pages::signup))
+        .route("/security", get(pages::security))
+        .route("/admin", get(pages::admin))
+        .route("/assets/{name}", get(pages::asset))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render_public))
         .route("/api/openapi.json", get(openapi))

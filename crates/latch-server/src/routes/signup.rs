@@ -1,4 +1,5 @@
-//! `POST /api/v1/signup/begin` and `/finish`: a new account with its first passkey.
+//! `POST /api/v1/signup/begin` and `/finish`: a new account with its first passkey;
+//! `POST /api/v1/signup/password`: a new account with a password.
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
@@ -20,7 +21,7 @@ use crate::http::{ApiJson, ClientMeta};
 use crate::limits;
 use crate::session;
 use crate::state::AppState;
-use crate::store::{audit, is_unique_violation, users};
+use crate::store::{audit, factors, is_unique_violation, users};
 use crate::views::{CredentialView, UserView};
 
 /// WebAuthn user handles are random and carry nothing about the person.
@@ -163,6 +164,63 @@ pub async fn finish(
             "user": UserView::from(&user),
             "credential": CredentialView::new(&state, &credential),
         })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    username: String,
+    display_name: Option<String>,
+    password: String,
+}
+
+/// `POST /api/v1/signup/password`: an account with a password and no key yet, signed in. It
+/// has no second factor until one is added (the pages ask for one at once); counted per
+/// client network like a passkey sign-up.
+pub async fn password(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> Result<Response, ApiError> {
+    limits::attempt(&state, &[(state.signup_per_ip, meta.ip_key.as_deref())]).await?;
+    let username = names::username(&body.username)?;
+    let display_name = match body.display_name.as_deref() {
+        Some(d) => names::display_name(d)?,
+        None => username.clone(),
+    };
+    crate::password::check_policy(&body.password)?;
+    let mut conn = state.store.conn().await?;
+    if users::by_username(&mut conn, &username).await?.is_some() {
+        return Err(ApiError::UsernameTaken);
+    }
+    drop(conn);
+    let hash = crate::password::hash(&state.hashing, body.password).await?;
+    let user_handle = crypto::random_bytes(USER_HANDLE_LEN)?;
+    let now = state.now();
+    let mut tx = state.store.begin().await?;
+    let user = match users::insert(&mut tx, &username, &display_name, &user_handle, now).await {
+        Ok(user) => user,
+        Err(e) if is_unique_violation(&e) => return Err(ApiError::UsernameTaken),
+        Err(e) => return Err(e.into()),
+    };
+    factors::set_password(&mut tx, user.id, &hash).await?;
+    audit::log(
+        &mut tx,
+        Some(user.id),
+        "signup_password",
+        &json!({}),
+        &meta,
+        now,
+    )
+    .await?;
+    let cookie = session::issue(&mut tx, &state, user.id, None, &meta).await?;
+    tx.commit().await?;
+    Ok((
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        Json(json!({ "user": UserView::from(&user) })),
     )
         .into_response())
 }

@@ -80,3 +80,17 @@ pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Renames the account as people see it (the username stays).
+pub async fn set_display_name(
+    conn: &mut AnyConnection,
+    id: i64,
+    display_name: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+        .bind(display_name)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -19,6 +19,7 @@ mod limits;
 mod login;
 mod non_browser;
 mod ops;
+mod pages;
 mod password;
 mod policy;
 mod policy_admin;
