@@ -99,12 +99,20 @@ async fn the_language_comes_from_the_switch_then_the_cookie_then_the_browser() {
         let page = html(&browser.get("/").await).to_owned();
         assert!(page.contains("<html lang=\"ja\""), "{page}");
         assert!(page.contains("サインイン"));
-        assert!(page.contains("href=\"/?lang=en\""), "the switch offers English");
+        assert!(
+            page.contains("href=\"/?lang=en\""),
+            "the switch offers English"
+        );
 
         let reply = browser.get("/?lang=en").await;
         assert!(html(&reply).contains("<html lang=\"en\""));
-        let remembered = reply.cookie("__Host-latch_lang").expect("the choice is remembered");
-        assert!(remembered.contains("__Host-latch_lang=en; Path=/"), "{remembered}");
+        let remembered = reply
+            .cookie("__Host-latch_lang")
+            .expect("the choice is remembered");
+        assert!(
+            remembered.contains("__Host-latch_lang=en; Path=/"),
+            "{remembered}"
+        );
         // The cookie keeps English over the browser's Japanese.
         let page = html(&browser.get("/signup").await).to_owned();
         assert!(page.contains("<html lang=\"en\""), "{page}");
@@ -129,8 +137,15 @@ async fn assets_are_served_with_their_types_and_nothing_else_is() {
         assert_locked_down(&reply);
         let reply = browser.get("/assets/latch.css").await;
         assert_eq!(reply.headers["content-type"], "text/css; charset=utf-8");
-        for path in ["/assets/nope.js", "/assets/..%2FCargo.toml", "/nothing-here"] {
-            browser.get(path).await.assert_error(StatusCode::NOT_FOUND, "not_found");
+        for path in [
+            "/assets/nope.js",
+            "/assets/..%2FCargo.toml",
+            "/nothing-here",
+        ] {
+            browser
+                .get(path)
+                .await
+                .assert_error(StatusCode::NOT_FOUND, "not_found");
         }
     }
 }
