@@ -98,3 +98,6 @@ async function start() {
 }
 
 start();
+
+// Every control has its handler now (the browser tests wait for this).
+document.body.dataset.ready = "true";

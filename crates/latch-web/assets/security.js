@@ -194,7 +194,7 @@ $("name-form").addEventListener("submit", (event) => {
   action($("name-save"), async () => {
     await api("PATCH", "/me", { displayName });
     // Let passkey providers show the new name.
-    await webauthn.signalCurrentUserDetails(me.rpId, me.user.id, me.user.username, displayName);
+    webauthn.signalCurrentUserDetails(me.rpId, me.user.id, me.user.username, displayName);
   }, msg("name-saved"));
 });
 
@@ -353,7 +353,10 @@ async function refresh() {
   showSessions(sessions);
   showActivity(activity);
   // Tell passkey providers which of this account's credentials still exist.
-  await webauthn.signalAllAcceptedCredentials(me.rpId, me.user.id, keys.map((k) => k.id));
+  webauthn.signalAllAcceptedCredentials(me.rpId, me.user.id, keys.map((k) => k.id));
 }
 
 refresh();
+
+// Every control has its handler now (the browser tests wait for this).
+document.body.dataset.ready = "true";

@@ -25,8 +25,9 @@ async function passkeySignIn(mediation) {
     await api("POST", "/login/finish", { credential });
   } catch (error) {
     if (error instanceof ApiError && error.code === "unknown_credential") {
-      // The passkey was deleted here: let the provider stop offering it.
-      await webauthn.signalUnknownCredential(publicKey.rpId, credential.id);
+      // The passkey was deleted here: let the provider stop offering it (not awaited: the
+      // person hears what happened whatever the provider does).
+      webauthn.signalUnknownCredential(publicKey.rpId, credential.id);
     }
     throw error;
   }
@@ -167,3 +168,6 @@ if (!webauthn.supported()) {
 } else {
   startAutofill();
 }
+
+// Every control has its handler now (the browser tests wait for this).
+document.body.dataset.ready = "true";

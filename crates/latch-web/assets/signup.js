@@ -57,3 +57,6 @@ if (!webauthn.supported()) {
   $("signup-passkey").disabled = true;
   say(msg("error-not-supported"), "info");
 }
+
+// Every control has its handler now (the browser tests wait for this).
+document.body.dataset.ready = "true";
