@@ -2,6 +2,7 @@
 // order against one server: later ones build on the accounts earlier ones made.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { accessibilityProblems, Keyring, launch, screenshot, Server } from "./harness.mjs";
 
 // Apple's rule (two security keys before they count as a second factor).
@@ -250,6 +251,46 @@ test("remove a key: re-authentication is asked first", async () => {
   await screenshot(page, "15-key-removed");
 });
 
+/** The RFC 6238 code of a base32 secret for the 30-second step `offset` steps from now. */
+function totp(secret, offset = 0) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/[\s=]/g, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + offset));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const at = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+test("an authenticator app: set up with its QR code, then a second factor", async () => {
+  const { page } = bo;
+  await page.click("#totp-add");
+  await page.locator("#totp-setup").waitFor({ state: "visible" });
+  await page.waitForFunction(() => document.getElementById("totp-qr").naturalWidth > 0);
+  const secret = (await page.textContent("#totp-secret")).trim();
+  await screenshot(page, "16-authenticator-app-qr-code");
+  await page.fill("#totp-code", totp(secret));
+  await page.click("#totp-confirm");
+  await page.waitForFunction(() => /is set up/.test(document.getElementById("totp-status").textContent));
+
+  // A browser that is not trusted asks for the second factor; the app's next code is good.
+  const elsewhere = await person();
+  const on = elsewhere.page;
+  await open(on, "/");
+  await on.fill("#username", "bo");
+  await on.fill("#password", PASSWORD);
+  await on.click("#signin-submit");
+  await on.locator("#method-totp").waitFor({ state: "visible" });
+  await on.click("#method-totp");
+  await on.fill("#code", totp(secret, 1));
+  await on.click("#code-submit");
+  await on.waitForSelector("#keys tr");
+  await screenshot(on, "17-signed-in-with-authenticator-app");
+  await elsewhere.context.close();
+});
+
 test("sign out other sessions", async () => {
   const { page } = ana;
   const other = await person();
@@ -265,7 +306,7 @@ test("sign out other sessions", async () => {
   await page.waitForFunction(() => document.querySelectorAll("#sessions tr").length === 2);
   await page.click("#sign-out-others");
   assert.match(await expectStatus(page, /Signed out of/), /1 other/);
-  await screenshot(page, "16-signed-out-other-sessions");
+  await screenshot(page, "18-signed-out-other-sessions");
   await other.page.reload();
   await other.page.waitForSelector("#signin-form");
   await other.context.close();
@@ -278,14 +319,14 @@ test("messages: already registered, cancelled", async () => {
   // The same passkey again: the browser says it is already registered.
   await page.click("#add-passkey");
   assert.match(await expectStatus(page, /already registered/), /already registered/);
-  await screenshot(page, "17-already-registered");
+  await screenshot(page, "19-already-registered");
 
   // A device whose owner says no at the prompt.
   await keys.only();
   await keys.plug("declines", "cancels");
   await page.click("#add-passkey");
   assert.match(await expectStatus(page, /cancelled or timed out/), /Try again/);
-  await screenshot(page, "18-cancelled");
+  await screenshot(page, "20-cancelled");
   await keys.only("phone");
 });
 
@@ -356,7 +397,7 @@ test("signals: unknown credential, accepted credentials, the account's new name"
   const unknown = (await signals()).find((s) => s.name === "signalUnknownCredential");
   assert.ok(unknown, "signalUnknownCredential was called");
   assert.equal(unknown.details.rpId, "localhost");
-  await screenshot(page, "19-unknown-credential");
+  await screenshot(page, "21-unknown-credential");
   cy.problems.length === 0 || assert.fail(cy.problems.join("\n"));
   await cy.context.close();
 });
@@ -369,7 +410,7 @@ test("security info at 360 px wide", async () => {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
   await audit(page, "security info at 360 px");
-  await screenshot(page, "20-security-info-360px");
+  await screenshot(page, "22-security-info-360px");
   await page.setViewportSize({ width: 1280, height: 720 });
 });
 
@@ -379,10 +420,10 @@ test("the Japanese pages", async () => {
   assert.equal(await jp.page.getAttribute("html", "lang"), "ja");
   assert.match(await jp.page.textContent("h1"), /サインイン/);
   await audit(jp.page, "sign-in page (ja)");
-  await screenshot(jp.page, "21-sign-in-japanese");
+  await screenshot(jp.page, "23-sign-in-japanese");
   await open(jp.page, "/signup");
   await audit(jp.page, "sign-up page (ja)");
-  await screenshot(jp.page, "22-sign-up-japanese");
+  await screenshot(jp.page, "24-sign-up-japanese");
   // The switch on every page.
   await jp.page.click("a[hreflang=en]");
   await jp.page.waitForFunction(() => document.documentElement.lang === "en");
@@ -400,13 +441,14 @@ test("the admin policy page, and an authenticator the policy refuses", async () 
   await page.waitForFunction(() => document.getElementById("policy-source").textContent.length > 0);
   assert.equal(await page.inputValue("#minSecurityKeys"), "2");
   await audit(page, "admin page");
-  await screenshot(page, "23-admin-policy");
-  // Refuse synced passkeys.
+  await screenshot(page, "25-admin-policy");
+  // Refuse synced passkeys; let keys without user verification (U2F) register.
   await page.uncheck("#syncedPasskeys");
+  await page.selectOption("#passwordlessUv", "preferred");
   await page.click("#policy-save");
   assert.match(await expectStatus(page, /Policy saved/), /saved/);
   await page.locator("#audit tr", { hasText: "policy_changed" }).first().waitFor();
-  await screenshot(page, "24-admin-policy-saved");
+  await screenshot(page, "26-admin-policy-saved");
 
   await keys.only();
   await keys.plug("laptop", "passkey");
@@ -414,7 +456,15 @@ test("the admin policy page, and an authenticator the policy refuses", async () 
   await page.locator("#keys tr").first().waitFor();
   await page.click("#add-passkey");
   assert.match(await expectStatus(page, /does not allow/), /administrator/);
-  await screenshot(page, "25-authenticator-refused");
+  await screenshot(page, "27-authenticator-refused");
+
+  // An old U2F key is a device-bound security key, and welcome.
+  await keys.only();
+  await keys.plug("u2f", "u2f");
+  await page.click("#add-security-key");
+  await page.waitForFunction(() => document.querySelectorAll("#keys tr").length === 2);
+  assert.match(await page.textContent("#keys"), /Device-bound security key/);
+  await screenshot(page, "28-u2f-key-added");
   await keys.only("phone");
 });
 
