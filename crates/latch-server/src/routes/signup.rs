@@ -35,24 +35,37 @@ pub struct BeginBody {
     display_name: Option<String>,
 }
 
-/// Counted per client network before anything is looked up: whether a name is taken is an
-/// answer signup must give, but not to a script asking for thousands of names.
+/// The names a new account asks for, checked, once the attempt is counted per client network
+/// (before anything is looked up: whether a name is taken is an answer signup must give, but
+/// not to a script asking for thousands of names), and the username not taken yet. The
+/// unique index checks that again when the account is written.
+async fn free_names(
+    state: &AppState,
+    meta: &ClientMeta,
+    username: &str,
+    display_name: Option<&str>,
+) -> Result<(String, String), ApiError> {
+    limits::attempt(state, &[(state.signup_per_ip, meta.ip_key.as_deref())]).await?;
+    let username = names::username(username)?;
+    let display_name = match display_name {
+        Some(d) => names::display_name(d)?,
+        None => username.clone(),
+    };
+    let mut conn = state.store.conn().await?;
+    if users::by_username(&mut conn, &username).await?.is_some() {
+        return Err(ApiError::UsernameTaken);
+    }
+    Ok((username, display_name))
+}
+
 pub async fn begin(
     State(state): State<AppState>,
     meta: ClientMeta,
     ApiJson(body): ApiJson<BeginBody>,
 ) -> Result<Response, ApiError> {
-    limits::attempt(&state, &[(state.signup_per_ip, meta.ip_key.as_deref())]).await?;
-    let username = names::username(&body.username)?;
-    let display_name = match body.display_name.as_deref() {
-        Some(d) => names::display_name(d)?,
-        None => username.clone(),
-    };
+    let (username, display_name) =
+        free_names(&state, &meta, &body.username, body.display_name.as_deref()).await?;
     let mut conn = state.store.conn().await?;
-    // Checked again (by the unique index) when the account is created at finish.
-    if users::by_username(&mut conn, &username).await?.is_some() {
-        return Err(ApiError::UsernameTaken);
-    }
     let user_handle = crypto::random_bytes(USER_HANDLE_LEN)?;
     let user = UserEntity {
         id: Base64Url(user_handle.clone()),
@@ -185,18 +198,9 @@ pub async fn password(
     meta: ClientMeta,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> Result<Response, ApiError> {
-    limits::attempt(&state, &[(state.signup_per_ip, meta.ip_key.as_deref())]).await?;
-    let username = names::username(&body.username)?;
-    let display_name = match body.display_name.as_deref() {
-        Some(d) => names::display_name(d)?,
-        None => username.clone(),
-    };
+    let (username, display_name) =
+        free_names(&state, &meta, &body.username, body.display_name.as_deref()).await?;
     crate::password::check_policy(&body.password)?;
-    let mut conn = state.store.conn().await?;
-    if users::by_username(&mut conn, &username).await?.is_some() {
-        return Err(ApiError::UsernameTaken);
-    }
-    drop(conn);
     let hash = crate::password::hash(&state.hashing, body.password).await?;
     let user_handle = crypto::random_bytes(USER_HANDLE_LEN)?;
     let now = state.now();
