@@ -144,8 +144,9 @@ pub fn verify_authentication(
     // Step 18, against what is stored: BE fixed since registration (or upgraded). Only after
     // the signature, so a request nobody signed cannot learn the stored flag.
     if flags.backup_eligible() != credential.backup_eligible {
-        let upgrade = flags.backup_eligible() && !credential.backup_eligible;
-        if !(upgrade && rp.backup_eligibility_change == BackupEligibilityChange::AllowUpgrade) {
+        // The two differ, so BE set now means it was gained, never lost.
+        let gained = flags.backup_eligible();
+        if !(gained && rp.backup_eligibility_change == BackupEligibilityChange::AllowUpgrade) {
             return Err(Error::BackupEligibilityChanged {
                 stored: credential.backup_eligible,
                 got: flags.backup_eligible(),

@@ -147,4 +147,34 @@ mod tests {
         assert!(!p.allows("https://localhost:3000"));
         assert!(!p.allows("http://localhostx:3000"));
     }
+
+    #[test]
+    fn split_reads_ipv6_literals_and_refuses_paths_and_empty_hosts() {
+        assert_eq!(
+            split("https://[::1]:8443"),
+            Some(("https", "[::1]", Some("8443")))
+        );
+        assert_eq!(
+            split("http://[2001:db8::7]"),
+            Some(("http", "[2001:db8::7]", None))
+        );
+        assert_eq!(
+            split("https://example.com:8443"),
+            Some(("https", "example.com", Some("8443")))
+        );
+        assert_eq!(split("https://"), None);
+        assert_eq!(split("https://example.com/login"), None);
+        assert_eq!(split("https://user@example.com"), None);
+        assert_eq!(split("example.com"), None);
+    }
+
+    #[test]
+    fn any_port_matches_ipv6_hosts_by_their_brackets() {
+        let p = OriginPolicy {
+            any_port: true,
+            ..OriginPolicy::exact(["http://[::1]:8080"])
+        };
+        assert!(p.allows("http://[::1]:3000"));
+        assert!(!p.allows("http://[::2]:3000"));
+    }
 }

@@ -12,13 +12,15 @@
 
 mod common;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use ciborium::value::Value;
 use common::*;
 use latch_webauthn::attestation::{AttestationError, AttestationType};
 use latch_webauthn::auth_data::Flags;
 use latch_webauthn::b64;
+use latch_webauthn::mds::{Metadata, MetadataEntry};
 use latch_webauthn::rp::rp_id_hash;
 use latch_webauthn::wire::RegistrationResponseJson;
 use latch_webauthn::{
@@ -473,6 +475,30 @@ fn step_13_attestation_object_must_be_a_map_with_fmt_att_stmt_and_auth_data() {
     ));
 }
 
+/// A member of the wrong CBOR type is named as such, not reported as missing.
+#[test]
+fn step_13_attestation_object_members_of_the_wrong_type_are_named() {
+    let cred = TestCredential::es256();
+    let auth_data = Value::Bytes(cred.register().auth_data_bytes());
+    let cases = [
+        ("fmt", Value::Integer(1.into()), Value::Map(vec![]), auth_data.clone()),
+        ("attStmt", text("none"), text("x"), auth_data.clone()),
+        ("authData", text("none"), Value::Map(vec![]), text("x")),
+    ];
+    for (name, fmt, att_stmt, auth_data) in cases {
+        let mut r = cred.register();
+        r.attestation_object_override = Some(cbor(&Value::Map(vec![
+            (text("fmt"), fmt),
+            (text("attStmt"), att_stmt),
+            (text("authData"), auth_data),
+        ])));
+        assert_eq!(
+            err(verify(&r)),
+            Error::AttestationObjectMalformed(format!("{name} has the wrong type"))
+        );
+    }
+}
+
 #[test]
 fn step_13_attestation_object_trailing_bytes_are_refused() {
     let cred = TestCredential::es256();
@@ -584,6 +610,20 @@ fn step_15_conditional_create_may_omit_user_presence() {
     };
     let v = verify_with(&rp(), &state, &r).unwrap();
     assert_eq!(v.flags, Flags(UV | AT));
+}
+
+/// A state stored before the flag existed (or written by a client that leaves it out) still
+/// requires user presence.
+#[test]
+fn step_15_a_stored_state_without_the_flag_requires_user_presence() {
+    let json = serde_json::json!({
+        "challenge": [1, 2, 3],
+        "user_id": [4],
+        "user_verification": "preferred",
+        "allowed_algs": [-7],
+    });
+    let state: RegistrationState = serde_json::from_value(json).unwrap();
+    assert!(state.require_user_presence);
 }
 
 #[test]
@@ -835,6 +875,78 @@ fn step_24_aaguid_must_be_on_the_allow_list_when_there_is_one() {
         verify_with(&rp, &registration_state(), &r).unwrap().aaguid,
         AAGUID
     );
+}
+
+fn metadata_for_aaguid(status_reports: &[(&str, Option<i64>)]) -> Arc<Metadata> {
+    let entry = MetadataEntry {
+        aaguid: AAGUID,
+        description: "Test key".into(),
+        icon: None,
+        status_reports: status_reports
+            .iter()
+            .map(|(s, at)| ((*s).to_owned(), *at))
+            .collect(),
+        attestation_root_certificates: vec![],
+    };
+    Arc::new(Metadata {
+        entries: HashMap::from([(AAGUID, entry)]),
+        number: 1,
+        next_update: NOW.0 + 86_400,
+        legal_header: String::new(),
+    })
+}
+
+#[test]
+fn step_24_require_certified_accepts_only_what_metadata_lists_as_certified() {
+    let cred = TestCredential::es256();
+    let not_certified = Error::AuthenticatorNotCertified {
+        aaguid: AAGUID_TEXT.into(),
+    };
+    let mut rp = rp();
+    rp.attestation.require_certified = true;
+    // No metadata at all: nothing is known to be certified.
+    assert_eq!(
+        err(verify_with(&rp, &registration_state(), &cred.register())),
+        not_certified
+    );
+    // Listed, but only as not certified.
+    rp.attestation.metadata = Some(metadata_for_aaguid(&[("NOT_FIDO_CERTIFIED", None)]));
+    assert_eq!(
+        err(verify_with(&rp, &registration_state(), &cred.register())),
+        not_certified
+    );
+    // Certified: accepted.
+    rp.attestation.metadata = Some(metadata_for_aaguid(&[("FIDO_CERTIFIED_L1", None)]));
+    assert_eq!(
+        verify_with(&rp, &registration_state(), &cred.register())
+            .unwrap()
+            .aaguid,
+        AAGUID
+    );
+    // The same metadata does not matter when certification is not required.
+    rp.attestation.require_certified = false;
+    rp.attestation.metadata = Some(metadata_for_aaguid(&[("NOT_FIDO_CERTIFIED", None)]));
+    assert!(verify_with(&rp, &registration_state(), &cred.register()).is_ok());
+}
+
+#[test]
+fn step_24_a_revoked_authenticator_is_refused() {
+    let cred = TestCredential::es256();
+    let mut rp = rp();
+    rp.attestation.metadata = Some(metadata_for_aaguid(&[
+        ("FIDO_CERTIFIED_L1", None),
+        ("REVOKED", Some(NOW.0 - 1)),
+    ]));
+    assert_eq!(
+        err(verify_with(&rp, &registration_state(), &cred.register())),
+        Error::AuthenticatorRevoked {
+            aaguid: AAGUID_TEXT.into(),
+            status: "REVOKED".into()
+        }
+    );
+    // A report dated after now is not yet in effect.
+    rp.attestation.metadata = Some(metadata_for_aaguid(&[("REVOKED", Some(NOW.0 + 1))]));
+    assert!(verify_with(&rp, &registration_state(), &cred.register()).is_ok());
 }
 
 #[test]

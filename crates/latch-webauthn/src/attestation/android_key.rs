@@ -161,10 +161,10 @@ pub fn verify(input: &AttestationInput<'_>) -> Result<AttestationOutcome, Attest
     })
 }
 
-/// x5c: a non-empty array of byte strings.
+/// x5c: an array of byte strings (an empty one is refused where the leaf is taken).
 fn read_x5c(stmt: &ciborium::value::Value) -> Result<Vec<Vec<u8>>, AttestationError> {
     match stmt_get(stmt, "x5c")? {
-        Some(ciborium::value::Value::Array(items)) if !items.is_empty() => items
+        Some(ciborium::value::Value::Array(items)) => items
             .iter()
             .map(|i| match i {
                 ciborium::value::Value::Bytes(b) => Ok(b.clone()),
@@ -1168,6 +1168,52 @@ mod tests {
         bad(tlv(&[0x31], &[]));
         // Empty.
         bad(vec![]);
+    }
+
+    /// Each of class, tag number and constructed bit is checked on its own: an element wrong in
+    /// only one of them is refused.
+    #[test]
+    fn an_element_wrong_in_class_tag_or_form_alone_is_refused() {
+        let with_challenge = |challenge: Vec<u8>| {
+            seq(&[
+                tlv(&[0x02], &[0x01, 0x2c]),
+                tlv(&[0x0a], &[1]),
+                tlv(&[0x02], &[0x01, 0x2c]),
+                tlv(&[0x0a], &[1]),
+                challenge,
+                tlv(&[0x04], &[]),
+                seq(&[]),
+                seq(&good_tee()),
+            ])
+        };
+        let parsed = parse_key_description(&with_challenge(tlv(&[0x04], &CDH))).unwrap();
+        assert_eq!(parsed.attestation_challenge, CDH);
+        for (why, tag) in [
+            ("context-specific class", 0x84),
+            ("UTF8String tag", 0x0c),
+            ("constructed form", 0x24),
+        ] {
+            assert!(
+                matches!(
+                    parse_key_description(&with_challenge(tlv(&[tag], &CDH))),
+                    Err(AndroidKeyError::KeyDescriptionMalformed(_))
+                ),
+                "{why}"
+            );
+        }
+    }
+
+    /// An authorization list field must be an explicit (constructed) context tag: a primitive
+    /// `[702]` holding origin's bytes is refused, as is a universal element.
+    #[test]
+    fn a_primitive_context_tag_in_a_list_is_refused() {
+        let mut primitive_origin = origin(0);
+        primitive_origin[0] &= !0x20;
+        assert!(matches!(
+            parse_key_description(&key_description(&CDH, &[primitive_origin], &good_tee())),
+            Err(AndroidKeyError::KeyDescriptionMalformed(_))
+        ));
+        assert!(parse_key_description(&key_description(&CDH, &[origin(0)], &good_tee())).is_ok());
     }
 
     #[test]

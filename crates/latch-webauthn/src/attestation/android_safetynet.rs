@@ -692,6 +692,23 @@ mod tests {
         assert!(verify(&parts.input()).is_ok());
     }
 
+    /// The window is inclusive: a skew of exactly the maximum age passes, one more millisecond
+    /// does not.
+    #[test]
+    fn timestamp_at_the_edge_of_the_window() {
+        let mut s = Synthetic::new(HOSTNAME, |_| {}); // issued 1500 ms before now
+        s.parts.policy.safetynet_max_age_ms = 1500;
+        assert!(verify(&s.parts.input()).is_ok());
+        s.parts.policy.safetynet_max_age_ms = 1499;
+        assert_eq!(
+            sn_err(&s.parts),
+            sn(SafetyNetError::TimestampOutOfWindow {
+                timestamp_ms: NOW * 1000 - 1500,
+                now_ms: NOW * 1000
+            })
+        );
+    }
+
     #[test]
     fn chain_must_end_at_an_anchor_when_one_is_configured() {
         let mut parts = real_basic();

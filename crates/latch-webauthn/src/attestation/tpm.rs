@@ -564,11 +564,7 @@ fn strip_leading_zeros(b: &[u8]) -> &[u8] {
 
 /// `b` left-padded with zeros to `len` bytes; `None` if its significant bytes are longer.
 fn left_pad(b: &[u8], len: usize) -> Option<Vec<u8>> {
-    let b = if b.len() > len {
-        strip_leading_zeros(b)
-    } else {
-        b
-    };
+    let b = strip_leading_zeros(b);
     let pad = len.checked_sub(b.len())?;
     let mut out = vec![0u8; pad];
     out.extend_from_slice(b);
@@ -1877,5 +1873,84 @@ mod tests {
         assert_eq!(parse_vendor_id("id:+E544300"), None);
         assert_eq!(parse_vendor_id(""), None);
         assert_eq!(parse_vendor_id("ié:4E544300"), None);
+    }
+
+    // ---- the small tables and readers, one case each -----------------------------------------
+
+    #[test]
+    fn every_signature_algorithm_names_its_hash() {
+        let len = |a: i64| alg_hash(a).map(digest::Algorithm::output_len);
+        assert_eq!(len(alg::RS1), Some(20));
+        for a in [alg::RS256, alg::ES256, alg::PS256, alg::ESP256] {
+            assert_eq!(len(a), Some(32), "{a}");
+        }
+        for a in [alg::RS384, alg::ES384, alg::PS384, alg::ESP384] {
+            assert_eq!(len(a), Some(48), "{a}");
+        }
+        for a in [alg::RS512, alg::ES512, alg::PS512, alg::ESP512] {
+            assert_eq!(len(a), Some(64), "{a}");
+        }
+        assert_eq!(len(alg::EDDSA), None);
+    }
+
+    #[test]
+    fn every_tpm_name_algorithm_names_its_hash() {
+        let len = |a: u16| name_alg_hash(a).map(digest::Algorithm::output_len);
+        assert_eq!(len(TPM_ALG_SHA1), Some(20));
+        assert_eq!(len(TPM_ALG_SHA256), Some(32));
+        assert_eq!(len(TPM_ALG_SHA384), Some(48));
+        assert_eq!(len(TPM_ALG_SHA512), Some(64));
+        assert_eq!(len(TPM_ALG_NULL), None);
+    }
+
+    /// ECDAA carries a hashAlg and a count (4 bytes), other schemes a hashAlg, NULL nothing.
+    #[test]
+    fn schemes_are_skipped_by_their_own_length() {
+        let after = |bytes: &[u8]| {
+            let mut r = Reader::new(bytes, TpmError::PubAreaMalformed);
+            skip_scheme(&mut r, "scheme").unwrap();
+            r.rest.to_vec()
+        };
+        assert_eq!(after(&[0x00, 0x1a, 0, 0x0b, 0, 1, 0xee]), vec![0xee]);
+        assert_eq!(after(&[0x00, 0x18, 0, 0x0b, 0xee]), vec![0xee]);
+        assert_eq!(after(&[0x00, 0x10, 0xee]), vec![0xee]);
+        assert_eq!(after(&[0x00, 0x15, 0xee]), vec![0xee]);
+    }
+
+    #[test]
+    fn a_p384_pub_area_matches_its_credential_key() {
+        let (x, y) = ([0x11u8; 48], [0x22u8; 48]);
+        let pub_area = PubArea {
+            name_alg: &digest::SHA256,
+            name_alg_id: TPM_ALG_SHA256,
+            key: PublicKey::Ecc {
+                curve: Curve::P384,
+                x: &x,
+                y: &y,
+            },
+        };
+        let point = [&[0x04][..], &x, &y].concat();
+        let key = KeyMaterial::Ec {
+            curve: Curve::P384,
+            point: point.clone(),
+        };
+        assert_eq!(pub_area.check_matches(&key), Ok(()));
+        let mut other = point;
+        other[96] ^= 1;
+        assert_eq!(
+            pub_area.check_matches(&KeyMaterial::Ec {
+                curve: Curve::P384,
+                point: other
+            }),
+            Err(TpmError::PubAreaPointMismatch)
+        );
+    }
+
+    #[test]
+    fn coordinates_are_padded_or_stripped_to_their_length() {
+        assert_eq!(left_pad(&[1, 2], 4), Some(vec![0, 0, 1, 2]));
+        assert_eq!(left_pad(&[0, 0, 0, 1, 2], 4), Some(vec![0, 0, 1, 2]));
+        assert_eq!(left_pad(&[0, 1, 2, 3], 4), Some(vec![0, 1, 2, 3]));
+        assert_eq!(left_pad(&[1, 2, 3, 4, 5], 4), None);
     }
 }
