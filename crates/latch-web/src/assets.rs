@@ -8,57 +8,29 @@ pub struct Asset {
 }
 
 const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// `(name, Asset)` for the file `assets/{name}`.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        (
+            $name,
+            Asset {
+                content_type: $content_type,
+                body: include_str!(concat!("../assets/", $name)),
+            },
+        )
+    };
+}
 
 const FILES: &[(&str, Asset)] = &[
-    (
-        "latch.css",
-        Asset {
-            content_type: "text/css; charset=utf-8",
-            body: include_str!("../assets/latch.css"),
-        },
-    ),
-    (
-        "common.js",
-        Asset {
-            content_type: JS,
-            body: include_str!("../assets/common.js"),
-        },
-    ),
-    (
-        "webauthn.js",
-        Asset {
-            content_type: JS,
-            body: include_str!("../assets/webauthn.js"),
-        },
-    ),
-    (
-        "signin.js",
-        Asset {
-            content_type: JS,
-            body: include_str!("../assets/signin.js"),
-        },
-    ),
-    (
-        "signup.js",
-        Asset {
-            content_type: JS,
-            body: include_str!("../assets/signup.js"),
-        },
-    ),
-    (
-        "security.js",
-        Asset {
-            content_type: JS,
-            body: include_str!("../assets/security.js"),
-        },
-    ),
-    (
-        "admin.js",
-        Asset {
-            content_type: JS,
-            body: include_str!("../assets/admin.js"),
-        },
-    ),
+    asset!("latch.css", CSS),
+    asset!("common.js", JS),
+    asset!("webauthn.js", JS),
+    asset!("signin.js", JS),
+    asset!("signup.js", JS),
+    asset!("security.js", JS),
+    asset!("admin.js", JS),
 ];
 
 /// The file `name` (as in `/assets/{name}`), if there is one.

@@ -481,7 +481,12 @@ fn step_13_attestation_object_members_of_the_wrong_type_are_named() {
     let cred = TestCredential::es256();
     let auth_data = Value::Bytes(cred.register().auth_data_bytes());
     let cases = [
-        ("fmt", Value::Integer(1.into()), Value::Map(vec![]), auth_data.clone()),
+        (
+            "fmt",
+            Value::Integer(1.into()),
+            Value::Map(vec![]),
+            auth_data.clone(),
+        ),
         ("attStmt", text("none"), text("x"), auth_data.clone()),
         ("authData", text("none"), Value::Map(vec![]), text("x")),
     ];
