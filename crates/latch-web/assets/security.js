@@ -2,7 +2,7 @@
 // codes, trusted browsers, sessions and recent activity. Sensitive changes ask the API first;
 // when it answers reauthentication_required the person proves it is them and the change is
 // made again.
-import { api, ApiError, browserName, busy, el, msg, say, sayError, when } from "./common.js";
+import { api, ApiError, browserName, busy, el, explain, msg, say, sayError, when } from "./common.js";
 import * as webauthn from "./webauthn.js";
 
 const $ = (id) => document.getElementById(id);
@@ -49,7 +49,8 @@ function passwordDialog(code) {
         finish();
         resolve();
       } catch (error) {
-        $("reauth-error").textContent = sayErrorText(error);
+        // Said in the dialog only: the page's status line is behind it.
+        $("reauth-error").textContent = explain(error) || "";
         $("reauth-error").hidden = false;
       }
     };
@@ -58,10 +59,6 @@ function passwordDialog(code) {
     dialog.showModal();
     $("reauth-password").focus();
   });
-}
-
-function sayErrorText(error) {
-  return sayError(error) || "";
 }
 
 /** Runs `change`; if the API wants a recent sign-in, re-authenticates and runs it again. */

@@ -136,14 +136,15 @@ test("sign in with the passkey button", async () => {
 
 const PASSWORD = "correct horse battery";
 
-/** Signs in with bo's password; resolves to whether the second-factor step was asked. */
-async function passwordSignIn(page) {
+/** Signs in with the password; true when the second-factor step is asked. `signedIn` marks
+ *  the security page once loaded (an account without keys has no key rows to wait for). */
+async function passwordSignIn(page, username = "bo", signedIn = "#keys tr") {
   await open(page, "/");
-  await page.fill("#username", "bo");
+  await page.fill("#username", username);
   await page.fill("#password", PASSWORD);
   await page.click("#signin-submit");
   const step = page.locator("#second-factor-step");
-  await Promise.race([step.waitFor({ state: "visible" }), page.waitForSelector("#keys tr")]);
+  await Promise.race([step.waitFor({ state: "visible" }), page.waitForSelector(signedIn)]);
   return step.isVisible();
 }
 
@@ -289,6 +290,56 @@ test("an authenticator app: set up with its QR code, then a second factor", asyn
   await on.waitForSelector("#keys tr");
   await screenshot(on, "17-signed-in-with-authenticator-app");
   await elsewhere.context.close();
+});
+
+test("an account without keys confirms a change with its password and authenticator app", async () => {
+  const { page, problems } = await person();
+  await open(page, "/signup");
+  await page.fill("#username", "di");
+  await page.fill("#new-password", PASSWORD);
+  await page.click("#signup-password");
+  await page.waitForURL("**/security");
+  await ready(page);
+  await page.click("#totp-add");
+  await page.locator("#totp-setup").waitFor({ state: "visible" });
+  const secret = (await page.textContent("#totp-secret")).trim();
+  // Each code is good once: the enrolment, the sign-in and the confirmation use three steps.
+  await page.fill("#totp-code", totp(secret, -1));
+  await page.click("#totp-confirm");
+  await page.waitForFunction(() => /is set up/.test(document.getElementById("totp-status").textContent));
+
+  // Trust this browser, then sign in with the password alone: not recent proof.
+  await signOut(page);
+  assert.equal(await passwordSignIn(page, "di", "#totp-add"), true);
+  await page.check("#trust-browser");
+  await page.click("#method-totp");
+  await page.fill("#code", totp(secret, 0));
+  await page.click("#code-submit");
+  await page.waitForSelector("#totp-add", { state: "attached" });
+  await ready(page);
+  await signOut(page);
+  const totpOn = "#totp-status:has-text('is set up')";
+  assert.equal(await passwordSignIn(page, "di", totpOn), false, "no second factor on a trusted browser");
+  await ready(page);
+
+  // New recovery codes are a sensitive change: the page asks for the password and a code.
+  await page.click("#recovery-generate");
+  await page.locator("#reauth-dialog").waitFor({ state: "visible" });
+  assert.equal(await page.isVisible("#reauth-code-row"), true);
+  await page.fill("#reauth-password", "not the password");
+  await page.fill("#reauth-code", totp(secret, 1));
+  await page.click("#reauth-form button[type=submit]");
+  await page.locator("#reauth-error").waitFor({ state: "visible" });
+  assert.match(await page.textContent("#reauth-error"), /password is wrong/);
+  assert.equal(await page.isVisible("#status"), false, "the error is said once, in the dialog");
+  await audit(page, "re-authentication dialog");
+  await screenshot(page, "29-password-reauthentication");
+  await page.fill("#reauth-password", PASSWORD);
+  await page.fill("#reauth-code", totp(secret, 1));
+  await page.click("#reauth-form button[type=submit]");
+  await page.locator("#recovery-codes li").first().waitFor();
+  assert.equal(await page.isVisible("#reauth-dialog"), false);
+  assert.deepEqual(problems, []);
 });
 
 test("sign out other sessions", async () => {

@@ -132,7 +132,7 @@ col-account = Account
 
 ## Re-authentication
 reauth-title = Confirm it is you
-reauth-password-intro = This change needs a recent sign-in. Enter your password.
+reauth-password-intro = This change needs a recent sign-in: confirm it is you.
 reauth-continue = Continue
 
 ## Administration

@@ -132,7 +132,7 @@ col-account = アカウント
 
 ## 本人確認
 reauth-title = 本人確認
-reauth-password-intro = この変更には最近のサインインが必要です。パスワードを入力してください。
+reauth-password-intro = この変更には最近のサインインが必要です。本人であることを確認してください。
 reauth-continue = 続ける
 
 ## 管理
