@@ -1204,7 +1204,7 @@ mod tests {
     }
 
     /// An authorization list field must be an explicit (constructed) context tag: a primitive
-    /// `[702]` holding origin's bytes is refused, as is a universal element.
+    /// `[702]` holding origin's bytes is refused.
     #[test]
     fn a_primitive_context_tag_in_a_list_is_refused() {
         let mut primitive_origin = origin(0);
