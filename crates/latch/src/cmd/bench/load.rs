@@ -22,7 +22,8 @@ pub struct Account {
 /// Where to send the load.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub url: String,
+    /// One or more instances over the same database; accounts sign up through the first.
+    pub urls: Vec<String>,
     pub origin: String,
 }
 
@@ -37,7 +38,8 @@ fn new_key(seed: u64) -> Result<Ctap2<HidDevice<Loopback>>, String> {
 
 /// Signs up `count` accounts named `{prefix}-{i}`, each with a passkey on its own key.
 pub fn register(target: &Target, count: usize, prefix: &str) -> Result<Vec<Account>, String> {
-    let mut site = Site::new(agent(1), &target.url, &target.origin);
+    let url = target.urls.first().map_or("", String::as_str);
+    let mut site = Site::new(agent(1), url, &target.origin);
     let mut accounts = Vec::with_capacity(count);
     for i in 0..count {
         let username = format!("{prefix}-{i}");
@@ -114,7 +116,10 @@ pub fn run(
     let start = Instant::now();
     let mut latencies = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..concurrency)
-            .map(|_| scope.spawn(|| worker(target, &accounts, &shared, discoverable)))
+            .map(|i| {
+                let (accounts, shared) = (&accounts, &shared);
+                scope.spawn(move || worker(i, target, accounts, shared, discoverable))
+            })
             .collect();
         progress(&shared, start, duration);
         shared.stop.store(true, Ordering::SeqCst);
@@ -160,13 +165,16 @@ fn progress(shared: &Shared, start: Instant, duration: Duration) {
     eprintln!();
 }
 
+/// Thread `index` signs in through instance `index mod n`.
 fn worker(
+    index: usize,
     target: &Target,
     accounts: &[Mutex<Account>],
     shared: &Shared,
     discoverable: bool,
 ) -> Vec<u64> {
-    let mut site = Site::new(agent(1), &target.url, &target.origin);
+    let url = target.urls.get(index % target.urls.len().max(1));
+    let mut site = Site::new(agent(1), url.map_or("", String::as_str), &target.origin);
     let mut latencies = Vec::new();
     while !shared.stop.load(Ordering::Relaxed) {
         let i = shared.next.fetch_add(1, Ordering::Relaxed) % accounts.len().max(1);

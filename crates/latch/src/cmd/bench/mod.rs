@@ -26,9 +26,11 @@ pub enum BenchCommand {
 /// `latch bench login` flags.
 #[derive(Args, Debug)]
 pub struct LoginArgs {
-    /// The server (the API is under URL/api/v1).
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub url: String,
+    /// The server (the API is under URL/api/v1). Repeat it for several instances over one
+    /// database: the threads take them in turn (thread i signs in through URL i mod n) and
+    /// the accounts are signed up through the first.
+    #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+    pub urls: Vec<String>,
     /// The page origin sent in `Origin` and clientDataJSON; it must be one of the server's
     /// --origin values. Default: the URL's scheme, host and port, with a loopback IP address
     /// written as `localhost` (the server's default RP ID).
@@ -44,9 +46,9 @@ pub struct LoginArgs {
     #[arg(long, default_value_t = 20)]
     pub duration: u64,
     /// The server's process ID (on this machine): report its CPU time per sign-in and its
-    /// peak memory from /proc.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// peak memory from /proc. Repeat it for several instances (their CPU is added up).
+    #[arg(long = "server-pid")]
+    pub server_pids: Vec<u32>,
     /// Sign in without a username (a discoverable passkey, as conditional mediation does)
     /// instead of username first.
     #[arg(long)]
@@ -97,26 +99,48 @@ fn login(args: &LoginArgs) -> Result<(), String> {
     if args.users == 0 || args.concurrency == 0 || args.duration == 0 {
         return Err("--users, --concurrency and --duration must be at least 1".into());
     }
+    let Some(first) = args.urls.first() else {
+        return Err("give at least one --url".into());
+    };
     let origin = match &args.origin {
         Some(o) => o.clone(),
-        None => default_origin(&args.url)?,
+        None => default_origin(first)?,
     };
     let target = Target {
-        url: args.url.trim_end_matches('/').to_owned(),
+        urls: args
+            .urls
+            .iter()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .collect(),
         origin,
     };
+    let servers = &args.server_pids;
     // Measured first, while the server is idle.
-    let verify_us = match args.server_pid {
-        Some(_) => Some(proc::es256_verify_us(Duration::from_secs(1))?),
-        None => None,
+    let verify_us = match servers.is_empty() {
+        false => Some(proc::es256_verify_us(Duration::from_secs(1))?),
+        true => None,
     };
     let prefix = format!("bench-{}-{}", std::process::id(), proc::unix_seconds());
     eprintln!(
         "latch bench login: {} (origin {}), {} accounts, {} threads, {} s",
-        target.url, target.origin, args.users, args.concurrency, args.duration
+        target.urls.join(" + "),
+        target.origin,
+        args.users,
+        args.concurrency,
+        args.duration
     );
     let accounts = load::register(&target, args.users, &prefix)?;
-    let before = args.server_pid.map(proc::cpu_seconds).transpose()?;
+    let servers_cpu = || -> Result<Option<f64>, String> {
+        if servers.is_empty() {
+            return Ok(None);
+        }
+        let mut total = 0.0;
+        for pid in servers {
+            total += proc::cpu_seconds(*pid)?;
+        }
+        Ok(Some(total))
+    };
+    let before = servers_cpu()?;
     // Linux only (/proc); elsewhere the line is left out.
     let own_before = proc::cpu_seconds(std::process::id()).ok();
     let outcome = load::run(
@@ -127,7 +151,7 @@ fn login(args: &LoginArgs) -> Result<(), String> {
         args.discoverable,
     );
     let own_after = proc::cpu_seconds(std::process::id()).ok();
-    let after = args.server_pid.map(proc::cpu_seconds).transpose()?;
+    let after = servers_cpu()?;
     report(&outcome);
     let done = outcome.latencies_us.len().max(1) as f64;
     if let (Some(before), Some(after)) = (own_before, own_after) {
@@ -136,7 +160,7 @@ fn login(args: &LoginArgs) -> Result<(), String> {
             (after - before) * 1e6 / done
         );
     }
-    if let (Some(pid), Some(before), Some(after)) = (args.server_pid, before, after) {
+    if let (Some(before), Some(after)) = (before, after) {
         let per_sign_in_us = (after - before) * 1e6 / done;
         println!(
             "server CPU: {:.2} s user+system, {per_sign_in_us:.0} µs per sign-in",
@@ -148,9 +172,14 @@ fn login(args: &LoginArgs) -> Result<(), String> {
                 per_sign_in_us / v
             );
         }
-        match proc::peak_rss_kib(pid) {
-            Ok(kib) => println!("server peak RSS (VmHWM): {:.1} MiB", kib as f64 / 1024.0),
-            Err(e) => println!("server peak RSS: {e}"),
+        for pid in servers {
+            match proc::peak_rss_kib(*pid) {
+                Ok(kib) => println!(
+                    "server {pid} peak RSS (VmHWM): {:.1} MiB",
+                    kib as f64 / 1024.0
+                ),
+                Err(e) => println!("server {pid} peak RSS: {e}"),
+            }
         }
     }
     if outcome.latencies_us.is_empty() {
