@@ -17,32 +17,30 @@
     clippy::indexing_slicing
 )]
 
+// The API tests' software authenticator and browser-like client, over the same SQLite file
+// the tests use.
 #[allow(dead_code)]
 #[path = "../tests/server/authenticator.rs"]
 mod authenticator;
+#[allow(dead_code)]
+#[path = "../tests/server/client.rs"]
+mod client;
+#[allow(dead_code)]
+#[path = "../tests/server/db.rs"]
+mod db;
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use authenticator::{Passkey, Tweak};
+use authenticator::Tweak;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_ASN1,
     ECDSA_P256_SHA256_ASN1_SIGNING,
 };
-use axum::body::Body;
-use axum::http::{header, Request};
-use axum::Router;
+use client::ORIGIN;
 use cpu_time::ProcessTime;
 use criterion::{criterion_group, criterion_main, Criterion};
-use http_body_util::BodyExt;
-use latch_server::{app, AppState, Config, ManualClock, Store};
-use serde_json::{json, Value};
-use tower::ServiceExt;
-
-const RP_ID: &str = "example.com";
-const ORIGIN: &str = "https://example.com";
 
 #[derive(Clone, Copy)]
 enum Clock {
@@ -73,73 +71,6 @@ impl Started {
     }
 }
 
-/// A client that keeps the cookies the server sets, as a browser would.
-struct Client {
-    app: Router,
-    cookies: Vec<(String, String)>,
-}
-
-impl Client {
-    async fn post(&mut self, path: &str, body: &Value) -> Value {
-        let mut req = Request::post(path)
-            .header(header::ORIGIN, ORIGIN)
-            .header(header::CONTENT_TYPE, "application/json");
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            req = req.header(header::COOKIE, jar.join("; "));
-        }
-        let req = req.body(Body::from(body.to_string())).unwrap();
-        let response = self.app.clone().oneshot(req).await.unwrap();
-        let status = response.status();
-        for set in response.headers().get_all(header::SET_COOKIE) {
-            let set = set.to_str().unwrap();
-            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
-            self.cookies.retain(|(k, _)| k != name);
-            if !set.contains("Max-Age=0") {
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-        }
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        assert!(status.is_success(), "{path}: {status} {bytes:?}");
-        serde_json::from_slice(&bytes).unwrap()
-    }
-}
-
-/// A server on a fresh SQLite file with one account whose passkey is discoverable.
-async fn server(dir: &std::path::Path) -> (Router, Passkey) {
-    let db = format!("sqlite://{}", dir.join("bench.db").display());
-    let config = Config {
-        rp_id: RP_ID.into(),
-        origins: vec![ORIGIN.into()],
-        db: db.clone(),
-        ..Config::default()
-    };
-    let store = Store::connect(&db).await.unwrap();
-    let clock = Arc::new(ManualClock::new(1_760_000_000));
-    let state = AppState::new(store, &config, clock).await.unwrap();
-    let app = app(state);
-    let mut client = Client {
-        app: app.clone(),
-        cookies: Vec::new(),
-    };
-    let options = client
-        .post(
-            "/api/v1/signup/begin",
-            &json!({ "username": "bench", "displayName": "Bench" }),
-        )
-        .await;
-    let (passkey, response) =
-        Passkey::create(&options["publicKey"], ORIGIN, true, &Tweak::default());
-    client
-        .post("/api/v1/signup/finish", &json!({ "credential": response }))
-        .await;
-    (app, passkey)
-}
-
 fn sign_in(c: &mut Criterion) {
     let mut g = c.benchmark_group("sign_in");
 
@@ -157,14 +88,17 @@ fn sign_in(c: &mut Criterion) {
         })
     });
 
-    let dir = std::env::temp_dir().join(format!("latch-bench-sign-in-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    let (app, mut passkey) = runtime.block_on(server(&dir));
+    let server = runtime
+        .block_on(client::servers())
+        .into_iter()
+        .find(|s| s.backend == "sqlite")
+        .unwrap();
+    let (mut client, mut passkey) = runtime.block_on(server.signed_in("bench"));
     // Wall time, and the whole process's CPU time (request tasks, sqlx's SQLite threads and
     // the group-commit writer), both over the two requests only.
     for (name, clock) in [
@@ -176,19 +110,14 @@ fn sign_in(c: &mut Criterion) {
                 runtime.block_on(async {
                     let mut spent = Duration::ZERO;
                     for _ in 0..iters {
-                        let mut client = Client {
-                            app: app.clone(),
-                            cookies: Vec::new(),
-                        };
+                        // A browser that is not signed in.
+                        client.cookies.clear();
                         let started = clock.start();
-                        let options = client.post("/api/v1/login/begin", &json!({})).await;
+                        let options = client.login_begin(None).await;
                         spent += started.elapsed();
-                        let response =
-                            passkey.get(&options["publicKey"], ORIGIN, &Tweak::default());
+                        let response = passkey.get(&options, ORIGIN, &Tweak::default());
                         let started = clock.start();
-                        let signed_in = client
-                            .post("/api/v1/login/finish", &json!({ "credential": response }))
-                            .await;
+                        let signed_in = client.login_finish(&response).await.ok();
                         spent += started.elapsed();
                         assert_eq!(signed_in["user"]["username"], "bench");
                     }
@@ -198,8 +127,8 @@ fn sign_in(c: &mut Criterion) {
         });
     }
     g.finish();
-    drop(runtime);
-    let _ = std::fs::remove_dir_all(&dir);
+    // The database goes with the server, inside the runtime its pool was made on.
+    runtime.block_on(async move { drop(server) });
 }
 
 fn config() -> Criterion {

@@ -148,6 +148,16 @@ async function passwordSignIn(page, username = "bo", signedIn = "#keys tr") {
   return step.isVisible();
 }
 
+/** Signs up `username` with the password, landing on the security page. */
+async function passwordSignUp(page, username) {
+  await open(page, "/signup");
+  await page.fill("#username", username);
+  await page.fill("#new-password", PASSWORD);
+  await page.click("#signup-password");
+  await page.waitForURL("**/security");
+  await ready(page);
+}
+
 async function rule(page) {
   await page.waitForFunction(() => document.getElementById("rule").textContent.length > 0);
   return page.textContent("#rule");
@@ -156,12 +166,7 @@ async function rule(page) {
 test("password + security key: sign up with a password, add two keys (the two-key rule), sign in", async () => {
   Object.assign(bo, await person());
   const { page, keys } = bo;
-  await open(page, "/signup");
-  await page.fill("#username", "bo");
-  await page.fill("#new-password", PASSWORD);
-  await page.click("#signup-password");
-  await page.waitForURL("**/security");
-  await ready(page);
+  await passwordSignUp(page, "bo");
   // Only a password: the page asks for a second factor.
   await page.locator("#setup-banner").waitFor({ state: "visible" });
   await screenshot(page, "05-password-account-asked-for-second-factor");
@@ -294,12 +299,7 @@ test("an authenticator app: set up with its QR code, then a second factor", asyn
 
 test("an account without keys confirms a change with its password and authenticator app", async () => {
   const { page, problems } = await person();
-  await open(page, "/signup");
-  await page.fill("#username", "di");
-  await page.fill("#new-password", PASSWORD);
-  await page.click("#signup-password");
-  await page.waitForURL("**/security");
-  await ready(page);
+  await passwordSignUp(page, "di");
   await page.click("#totp-add");
   await page.locator("#totp-setup").waitFor({ state: "visible" });
   const secret = (await page.textContent("#totp-secret")).trim();

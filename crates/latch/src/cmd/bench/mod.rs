@@ -116,9 +116,10 @@ fn login(args: &LoginArgs) -> Result<(), String> {
     };
     let servers = &args.server_pids;
     // Measured first, while the server is idle.
-    let verify_us = match servers.is_empty() {
-        false => Some(proc::es256_verify_us(Duration::from_secs(1))?),
-        true => None,
+    let verify_us = if servers.is_empty() {
+        None
+    } else {
+        Some(proc::es256_verify_us(Duration::from_secs(1))?)
     };
     let prefix = format!("bench-{}-{}", std::process::id(), proc::unix_seconds());
     eprintln!(
