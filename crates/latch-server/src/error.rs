@@ -207,8 +207,8 @@ impl ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> ApiError {
+impl From<crate::store::DbError> for ApiError {
+    fn from(e: crate::store::DbError) -> ApiError {
         ApiError::internal(format_args!("database: {e}"))
     }
 }

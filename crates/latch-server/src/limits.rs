@@ -13,7 +13,7 @@
 
 use crate::error::ApiError;
 use crate::state::{AppState, Sweep};
-use crate::store::rate_limits;
+use crate::store::{rate_limits, Conn, DbError};
 
 /// What is limited, how many attempts a window allows, and how long a window lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +136,7 @@ impl PasswordTry {
 
     /// The password was right: this network's tries for the account start over (the
     /// account's ceiling and the network's own count stay).
-    pub async fn succeeded(&self, conn: &mut sqlx::AnyConnection) -> Result<(), ApiError> {
+    pub async fn succeeded(&self, conn: &mut Conn) -> Result<(), ApiError> {
         reset(conn, PASSWORD_PER_ACCOUNT_AND_IP, &self.pair).await
     }
 }
@@ -186,7 +186,7 @@ async fn hit_all(state: &AppState, keys: &[Keyed<'_>], now: i64) -> Result<Vec<i
                     let end = start.saturating_add(limit.window);
                     counts.push(rate_limits::hit(conn, limit.scope, key, start, end).await?);
                 }
-                Ok::<_, sqlx::Error>(counts)
+                Ok::<_, DbError>(counts)
             })
         })
         .await?;
@@ -249,11 +249,7 @@ pub async fn failed(state: &AppState, keys: &[Keyed<'_>], error: ApiError) -> Ap
 
 /// A success: the attempts of `key` start over (per-account limits only; an IP's count
 /// stays, or one good account would reset an attacker's address).
-pub async fn reset(
-    conn: &mut sqlx::AnyConnection,
-    limit: Limit,
-    key: &str,
-) -> Result<(), ApiError> {
+pub async fn reset(conn: &mut Conn, limit: Limit, key: &str) -> Result<(), ApiError> {
     rate_limits::reset(conn, limit.scope, key).await?;
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! Sessions: issuing the cookie at sign-in, and the `SignedIn` extractor for `/me` routes.
 
+use crate::store::Conn;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
-use sqlx::AnyConnection;
 
 use crate::crypto;
 use crate::error::ApiError;
@@ -15,7 +15,7 @@ use crate::store::users::{self, User};
 /// Writes a new, complete session inside the caller's transaction and returns its
 /// `Set-Cookie`.
 pub async fn issue(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     user_id: i64,
     credential_id: Option<&[u8]>,
@@ -28,7 +28,7 @@ pub async fn issue(
 /// trusted browser let skip the second factor): sensitive changes first need
 /// re-authentication.
 pub async fn issue_unproven(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     user_id: i64,
     meta: &ClientMeta,
@@ -47,7 +47,7 @@ enum Proof {
 /// A password sign-in waiting for its second factor: a session `SignedIn` refuses, which
 /// only the second-factor calls accept, for a few minutes.
 pub async fn issue_pending(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     user_id: i64,
     meta: &ClientMeta,
@@ -67,7 +67,7 @@ pub async fn issue_pending(
 pub const PENDING_TTL: i64 = 600;
 
 async fn write(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     user_id: i64,
     credential_id: Option<&[u8]>,
@@ -135,7 +135,7 @@ impl NewToken {
 /// Completes a waiting sign-in: the pending session is replaced by a new one under a new
 /// token (so a token seen before the second factor is worth nothing after it).
 pub async fn complete(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     pending: &PendingSignIn,
     credential_id: Option<&[u8]>,

@@ -31,11 +31,12 @@ use std::time::{Duration, Instant};
 use e2e_support::{block_on, databases, Db, Server, ORIGIN};
 use latch_ctap::client::loopback::Loopback;
 use latch_ctap::client::{webauthn, Ctap2, HidDevice};
+use latch_server::store::db::query;
+use latch_server::store::Store;
 use latch_webauthn::b64;
 use latch_webauthn::wire::CreationOptionsJson;
 use serde_json::{json, Value};
 use site::{agent, Site, SiteError};
-use sqlx::{AnyConnection, Connection, Row};
 
 const KILLS: usize = 20;
 const WORKERS: usize = 3;
@@ -250,34 +251,37 @@ struct Stored {
 
 fn stored(db: &Db) -> Stored {
     block_on(async {
-        let mut conn = AnyConnection::connect(&db.url).await.unwrap();
-        let usernames = sqlx::query("SELECT username FROM users")
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        let usernames = query("SELECT username FROM users")
             .fetch_all(&mut conn)
             .await
             .unwrap()
             .iter()
-            .map(|r| r.get::<String, _>(0))
+            .map(|r| r.try_get::<String>("username").unwrap())
             .collect();
-        let creds = sqlx::query("SELECT id, name, sign_count FROM credentials")
+        let creds = query("SELECT id, name, sign_count FROM credentials")
             .fetch_all(&mut conn)
             .await
             .unwrap()
             .iter()
             .map(|r| {
-                let id = b64::encode(r.get::<Vec<u8>, _>(0));
-                (id, (r.get::<String, _>(1), r.get::<i64, _>(2)))
+                let id = b64::encode(r.try_get::<Vec<u8>>("id").unwrap());
+                let name = r.try_get::<String>("name").unwrap();
+                (id, (name, r.try_get::<i64>("sign_count").unwrap()))
             })
             .collect();
         let integrity = if db.name == "sqlite" {
-            let row = sqlx::query("PRAGMA integrity_check")
+            let row = query("PRAGMA integrity_check")
                 .fetch_one(&mut conn)
                 .await
                 .unwrap();
-            Some(row.get::<String, _>(0))
+            Some(row.try_get::<String>("integrity_check").unwrap())
         } else {
             None
         };
-        conn.close().await.unwrap();
+        drop(conn);
+        store.close().await;
         Stored {
             usernames,
             creds,

@@ -6,10 +6,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::store::Conn;
 use latch_webauthn::options::{AuthenticationPolicy, RegistrationPolicy};
 use latch_webauthn::RelyingParty;
 use serde_json::json;
-use sqlx::AnyConnection;
 
 use super::{parse_aaguids, Policy, Startup};
 use crate::crypto;
@@ -89,7 +89,7 @@ struct Cached {
 
 impl AppState {
     /// The policy in force now (the stored one, or the defaults when none was ever stored).
-    pub async fn policy(&self, conn: &mut AnyConnection) -> Result<Arc<Effective>, ApiError> {
+    pub async fn policy(&self, conn: &mut Conn) -> Result<Arc<Effective>, ApiError> {
         let raw = store::policy::raw(conn).await?;
         self.policy_of(raw)
     }
@@ -131,10 +131,7 @@ impl AppState {
     /// a passkey sign-in, the hottest call, which would otherwise read the row every time. A
     /// change made on any instance reaches them within the second; the ceremony enforces
     /// the rules its options were made under, as it does for a change made mid-ceremony.
-    pub async fn recent_policy(
-        &self,
-        conn: &mut AnyConnection,
-    ) -> Result<Arc<Effective>, ApiError> {
+    pub async fn recent_policy(&self, conn: &mut Conn) -> Result<Arc<Effective>, ApiError> {
         if let Ok(cached) = self.policy_cache.0.read() {
             if let Some(cached) = cached.as_ref().filter(|c| c.read_at.elapsed() < RECENT) {
                 return Ok(cached.effective.clone());

@@ -5,15 +5,13 @@ use latch_webauthn::wire::CredentialDescriptor;
 use latch_webauthn::{AuthenticationState, RegistrationState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection};
 
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{cookie, set_cookie, Cookie};
 use crate::state::{AppState, Sweep, CEREMONY_TTL};
-use crate::store::ceremonies;
 use crate::store::credentials::Credential;
+use crate::store::{ceremonies, Conn};
 use latch_webauthn::b64;
 
 /// Which call a ceremony belongs to; a finish only takes its own kind.
@@ -80,7 +78,7 @@ struct SealedCeremony<S> {
 /// It takes the caller's pooled connection to give it back first: a stored ceremony waits for
 /// a write, and holding a connection through that could starve the pool.
 pub async fn begin<T: Serialize>(
-    conn: PoolConnection<Any>,
+    conn: Conn,
     state: &AppState,
     kind: Kind,
     user_id: Option<i64>,
@@ -165,17 +163,10 @@ impl<T> Opened<T> {
     }
 }
 
-impl Ticket {
-    /// A sealed token's hash and expiry (what marks it used); `None` for a stored ceremony.
-    pub fn sealed(&self) -> Option<(&[u8], i64)> {
-        self.sealed_until.map(|until| (self.hash.as_slice(), until))
-    }
-}
-
 /// Reads the ceremony the request's cookie names, writing nothing: for a finish that checks
 /// the response first and then, inside its write, [`consume`]s the ceremony.
 pub async fn open<T: DeserializeOwned>(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     headers: &HeaderMap,
     kind: Kind,
@@ -238,11 +229,7 @@ fn open_sealed<T: DeserializeOwned>(
 /// Uses the ceremony up, inside the finish's transaction: a ceremony answers one finish only,
 /// and if the finish fails afterwards the rollback leaves it usable. A ceremony another finish
 /// used up first is [`ApiError::CeremonyNotFound`].
-pub async fn consume(
-    conn: &mut AnyConnection,
-    state: &AppState,
-    ticket: &Ticket,
-) -> Result<(), ApiError> {
+pub async fn consume(conn: &mut Conn, state: &AppState, ticket: &Ticket) -> Result<(), ApiError> {
     let fresh = match ticket.sealed_until {
         Some(expires_at) => {
             before_marking_used(conn, state, expires_at).await?;
@@ -262,8 +249,8 @@ pub async fn consume(
 /// once their tokens expire, so an expired token's earlier use may be forgotten. Now and then
 /// (see [`AppState::sweep_due`]) it sweeps those records, keeping each a ceremony's lifetime
 /// past its token's expiry.
-pub async fn before_marking_used(
-    conn: &mut AnyConnection,
+async fn before_marking_used(
+    conn: &mut Conn,
     state: &AppState,
     expires_at: i64,
 ) -> Result<(), ApiError> {
@@ -281,7 +268,7 @@ pub async fn before_marking_used(
 /// finish used up meanwhile, the failure is reported as the replay it is
 /// ([`ApiError::CeremonyNotFound`]), whatever else the stale response fails.
 pub async fn replay_first<T>(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     ticket: &Ticket,
     checked: Result<T, ApiError>,
 ) -> Result<T, ApiError> {

@@ -1,5 +1,6 @@
 //! `POST /api/v1/login/begin` and `/finish`: sign in with a passkey or security key.
 
+use crate::store::Conn;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderMap;
@@ -11,7 +12,6 @@ use latch_webauthn::wire::{AuthenticationResponseJson, CredentialDescriptor};
 use latch_webauthn::{verify_authentication, AuthenticationState, StoredCredential, UnixTime};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::AnyConnection;
 
 use super::ceremony::{self, Kind, Login};
 use super::names;
@@ -24,9 +24,8 @@ use crate::policy::runtime::Effective;
 use crate::session;
 use crate::state::AppState;
 use crate::store::credentials::{self, Credential, Use};
-use crate::store::sign_in::{Recorded, SignInWrite};
 use crate::store::users::User;
-use crate::store::{audit, sign_in, Backend};
+use crate::store::{audit, sign_in};
 use crate::views::UserView;
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,7 +165,7 @@ pub struct CheckedAssertion {
 /// §7.2 for `response` against the stored credential it names. Reads only, so it can run
 /// before (and outside) the write that records the sign-in.
 pub async fn check_assertion(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     authentication: &AuthenticationState,
     response: &AuthenticationResponseJson,
@@ -247,10 +246,7 @@ fn check_found(
 /// Moves the counter of a checked assertion forward, inside the caller's transaction. The
 /// update re-checks the stored counter, so a sign-in that raced past this one since the check
 /// makes this one fail ([`ApiError::CounterRaced`]) instead of moving the counter back.
-pub async fn record_assertion(
-    conn: &mut AnyConnection,
-    checked: &CheckedAssertion,
-) -> Result<(), ApiError> {
+pub async fn record_assertion(conn: &mut Conn, checked: &CheckedAssertion) -> Result<(), ApiError> {
     if credentials::record_use(conn, &checked.credential.id, checked.usage).await? {
         Ok(())
     } else {
@@ -327,28 +323,6 @@ async fn finish_write(
             Box::pin(async move {
                 let state = job_state;
                 let detail = json!({ "credentialId": Base64Url(checked.credential.id.clone()) });
-                if let (Backend::Sqlite, Some(sealed)) = (state.store.backend(), ticket.sealed()) {
-                    // The same four writes as below, in one round trip (store::sign_in).
-                    ceremony::before_marking_used(tx, &state, sealed.1).await?;
-                    let token = session::NewToken::make(&state, true)?;
-                    let user_id = checked.user.id;
-                    let credential_id = checked.credential.id.as_slice();
-                    let write = SignInWrite {
-                        ceremony: sealed,
-                        credential_id,
-                        usage: checked.usage,
-                        detail: &detail,
-                        meta: &meta,
-                        session: token.row(user_id, Some(credential_id), &meta),
-                    };
-                    let recorded = sign_in::record(tx, user_id, &write).await?;
-                    return match recorded {
-                        Recorded::Done => Ok((checked, token.cookie)),
-                        Recorded::CeremonyUsed => Err(ApiError::CeremonyNotFound),
-                        Recorded::CounterRaced => Err(ApiError::CounterRaced),
-                        Recorded::CredentialGone => Err(ApiError::UnknownCredential),
-                    };
-                }
                 ceremony::consume(tx, &state, &ticket).await?;
                 record_assertion(tx, &checked).await?;
                 let now = state.now();

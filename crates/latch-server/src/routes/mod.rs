@@ -31,6 +31,7 @@ use crate::error::ApiError;
 use crate::http;
 use crate::metrics;
 use crate::state::AppState;
+use crate::store::db::query;
 
 /// The whole HTTP surface, ready for `axum::serve` or `tower::ServiceExt::oneshot`.
 pub fn app(state: AppState) -> Router {
@@ -119,7 +120,11 @@ pub fn metrics_app(state: AppState) -> Router {
 
 /// 200 when the database answers, 503 otherwise.
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match sqlx::query("SELECT 1").execute(state.store.pool()).await {
+    let answered = match state.store.conn().await {
+        Ok(mut conn) => query("SELECT 1").execute(&mut conn).await,
+        Err(e) => Err(e),
+    };
+    match answered {
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
         Err(e) => {
             eprintln!("latch-server: health check: database: {e}");

@@ -16,7 +16,7 @@ use crate::limits;
 use crate::password;
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
-use crate::store::{audit, credentials, factors, users};
+use crate::store::{audit, credentials, factors, users, Conn};
 use crate::views::UserView;
 
 #[derive(Debug, Deserialize)]
@@ -73,7 +73,7 @@ pub struct LoginBody {
 /// Which second factors the account can use, in the order a client should offer them. Keys
 /// count once the account has the policy's `min_keys` of them.
 async fn second_factors(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     min_keys: u32,
 ) -> Result<Vec<&'static str>, ApiError> {

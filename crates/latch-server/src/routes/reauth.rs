@@ -5,6 +5,7 @@
 //! with the account's strongest other factor, an authenticator-app code or else a recovery
 //! code, when it has one.
 
+use crate::store::Conn;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderMap;
@@ -15,7 +16,6 @@ use latch_webauthn::options::{request_options, SystemRng};
 use latch_webauthn::wire::AuthenticationResponseJson;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::AnyConnection;
 
 use super::ceremony::{self, Kind, Login};
 use super::login::{check_assertion, record_assertion};
@@ -103,7 +103,7 @@ impl Code {
     }
 }
 
-async fn password_code(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Code>, ApiError> {
+async fn password_code(conn: &mut Conn, user_id: i64) -> Result<Option<Code>, ApiError> {
     if factors::has_totp(conn, user_id).await? {
         return Ok(Some(Code::Totp));
     }

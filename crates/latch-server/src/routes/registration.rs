@@ -1,7 +1,7 @@
 //! What signup and "add a key" share: turning a verified registration into a stored row.
 
+use crate::store::Conn;
 use latch_webauthn::VerifiedRegistration;
-use sqlx::AnyConnection;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -26,7 +26,7 @@ fn known_transports(reported: &[String]) -> Vec<String> {
 /// Stores the verified credential for `user_id` (inside the caller's transaction).
 /// §7.1 step 26: a credential id registered already (to anyone) is refused.
 pub async fn store(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     verified: &VerifiedRegistration,
     user_id: i64,

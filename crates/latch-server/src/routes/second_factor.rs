@@ -21,7 +21,7 @@ use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::limits;
 use crate::session::{self, PendingSignIn};
 use crate::state::AppState;
-use crate::store::{audit, credentials, factors, sessions, users};
+use crate::store::{audit, credentials, factors, sessions, users, Conn};
 use crate::views::UserView;
 
 /// Wrong second factors before the waiting sign-in is dropped (and the password is needed
@@ -39,7 +39,7 @@ fn signed_in_reply(cookie: HeaderValue, user: &users::User, extra: Value) -> Res
 /// With `trustBrowser: true`, trusts this browser (inside the sign-in's transaction) and
 /// returns the cookie to add to the reply.
 async fn maybe_trust(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     trust: bool,
     user_id: i64,

@@ -1,5 +1,6 @@
 //! The signed-in account's sessions: list, revoke one, sign out all the others.
 
+use crate::store::Conn;
 use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::StatusCode;
@@ -8,7 +9,6 @@ use axum::Json;
 use latch_webauthn::b64;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sqlx::AnyConnection;
 
 use crate::error::ApiError;
 use crate::http::{ClientMeta, NoBody};
@@ -111,7 +111,7 @@ pub async fn sign_out_others(
 /// password, an authenticator app or key removed, new recovery codes) whoever else holds a
 /// session must sign in again with what the account has now.
 pub async fn end_others(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     signed_in: &SignedIn,
     reason: &str,
     meta: &ClientMeta,

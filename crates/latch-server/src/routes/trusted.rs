@@ -5,6 +5,7 @@
 //! forged cookie is refused before the database is asked). Revocable one by one or all at
 //! once; changing the password or removing a second factor revokes them all.
 
+use crate::store::Conn;
 use aws_lc_rs::constant_time;
 use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
@@ -14,7 +15,6 @@ use axum::Json;
 use latch_webauthn::b64;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::AnyConnection;
 
 use crate::crypto;
 use crate::error::ApiError;
@@ -46,7 +46,7 @@ fn token<'h>(state: &AppState, headers: &'h HeaderMap) -> Option<&'h str> {
 /// Trusts this browser for `user_id` (inside the caller's transaction): the row, the audit
 /// event, and the `Set-Cookie` to send.
 pub async fn remember(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     user_id: i64,
     meta: &ClientMeta,
@@ -80,7 +80,7 @@ pub async fn remember(
 
 /// Is this browser trusted by `user_id`? If so, its use is recorded and its id returned.
 pub async fn recognize(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     state: &AppState,
     headers: &HeaderMap,
     user_id: i64,
@@ -102,7 +102,7 @@ pub async fn recognize(
 /// Revokes every trusted browser of the account (a changed password, a removed factor),
 /// recording why when there were any.
 pub async fn revoke_all(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     reason: &str,
     meta: &ClientMeta,

@@ -1,14 +1,14 @@
 //! Administrators, and the audit log across every account.
 
-use sqlx::{AnyConnection, Row};
+use super::db::{self, Conn, DbError};
 
-pub async fn is_admin(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query("SELECT is_admin FROM users WHERE id = $1")
+pub async fn is_admin(conn: &mut Conn, user_id: i64) -> Result<bool, DbError> {
+    let row = db::query("SELECT is_admin FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?;
     Ok(match row {
-        Some(r) => r.try_get::<i64, _>("is_admin")? != 0,
+        Some(r) => r.try_get::<i64>("is_admin")? != 0,
         None => false,
     })
 }
@@ -25,14 +25,11 @@ pub struct AdminChanges {
 
 /// Makes the administrators exactly the accounts of `usernames` (inside the caller's
 /// transaction); changes nothing when one of them has no account.
-pub async fn set_admins(
-    conn: &mut AnyConnection,
-    usernames: &[String],
-) -> Result<AdminChanges, sqlx::Error> {
+pub async fn set_admins(conn: &mut Conn, usernames: &[String]) -> Result<AdminChanges, DbError> {
     let mut changes = AdminChanges::default();
     let mut listed = Vec::new();
     for name in usernames {
-        let row = sqlx::query("SELECT id, is_admin FROM users WHERE username = $1")
+        let row = db::query("SELECT id, is_admin FROM users WHERE username = $1")
             .bind(name)
             .fetch_optional(&mut *conn)
             .await?;
@@ -40,7 +37,7 @@ pub async fn set_admins(
             None => changes.missing.push(name.clone()),
             Some(row) => {
                 let id: i64 = row.try_get("id")?;
-                if row.try_get::<i64, _>("is_admin")? == 0 {
+                if row.try_get::<i64>("is_admin")? == 0 {
                     changes.granted.push((id, name.clone()));
                 }
                 listed.push(id);
@@ -51,7 +48,7 @@ pub async fn set_admins(
         changes.granted.clear();
         return Ok(changes);
     }
-    let current = sqlx::query("SELECT id, username FROM users WHERE is_admin = 1")
+    let current = db::query("SELECT id, username FROM users WHERE is_admin = 1")
         .fetch_all(&mut *conn)
         .await?;
     for row in &current {
@@ -66,7 +63,7 @@ pub async fn set_admins(
         .map(|(id, _)| (id, 1))
         .chain(changes.removed.iter().map(|(id, _)| (id, 0)))
     {
-        sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
+        db::query("UPDATE users SET is_admin = $1 WHERE id = $2")
             .bind(flag)
             .bind(*id)
             .execute(&mut *conn)
@@ -89,11 +86,11 @@ pub struct LoggedEvent {
 
 /// Every account's events, newest first: those with an id below `before` (when given).
 pub async fn events(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     before: Option<i64>,
     limit: i64,
-) -> Result<Vec<LoggedEvent>, sqlx::Error> {
-    let rows = sqlx::query(
+) -> Result<Vec<LoggedEvent>, DbError> {
+    let rows = db::query(
         "SELECT e.id, u.username, u.user_handle, e.kind, e.detail, e.ip, e.created_at \
          FROM audit_events e LEFT JOIN users u ON u.id = e.user_id \
          WHERE e.id < $1 ORDER BY e.id DESC LIMIT $2",

@@ -1,59 +1,42 @@
 //! The audit log: what happened to an account, written in the same transaction as the change.
 
-use sqlx::AnyConnection;
-
-use super::AnyQuery;
+use super::db::{self, Conn, DbError};
 use crate::http::ClientMeta;
 
 /// Records an event with who called (IP and user agent).
 pub async fn log(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: Option<i64>,
     kind: &str,
     detail: &serde_json::Value,
     meta: &ClientMeta,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    bind_log(sqlx::query(LOG.0), user_id, kind, detail, meta, now)
-        .execute(&mut *conn)
-        .await?;
+) -> Result<(), DbError> {
+    db::query(
+        "INSERT INTO audit_events (user_id, kind, detail, ip, user_agent, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(user_id)
+    .bind(kind)
+    .bind(detail.to_string())
+    .bind(meta.ip.clone())
+    .bind(meta.user_agent.clone())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
-}
-
-/// [`log`]'s statement and its parameter count.
-pub(super) const LOG: (&str, usize) = (
-    "INSERT INTO audit_events (user_id, kind, detail, ip, user_agent, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6)",
-    6,
-);
-
-pub(super) fn bind_log<'q>(
-    query: AnyQuery<'q>,
-    user_id: Option<i64>,
-    kind: &str,
-    detail: &serde_json::Value,
-    meta: &ClientMeta,
-    now: i64,
-) -> AnyQuery<'q> {
-    query
-        .bind(user_id)
-        .bind(kind.to_owned())
-        .bind(detail.to_string())
-        .bind(meta.ip.clone())
-        .bind(meta.user_agent.clone())
-        .bind(now)
 }
 
 /// Records an event knowing only the caller's IP (see [`log`]).
 pub async fn record(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: Option<i64>,
     kind: &str,
     detail: &serde_json::Value,
     ip: Option<&str>,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<(), DbError> {
+    db::query(
         "INSERT INTO audit_events (user_id, kind, detail, ip, created_at) \
          VALUES ($1, $2, $3, $4, $5)",
     )
@@ -78,13 +61,8 @@ pub struct Event {
 }
 
 /// The user's most recent events, newest first.
-pub async fn of_user(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    limit: i64,
-) -> Result<Vec<Event>, sqlx::Error> {
-    use sqlx::Row;
-    let rows = sqlx::query(
+pub async fn of_user(conn: &mut Conn, user_id: i64, limit: i64) -> Result<Vec<Event>, DbError> {
+    let rows = db::query(
         "SELECT kind, detail, ip, user_agent, created_at FROM audit_events WHERE user_id = $1 \
          ORDER BY created_at DESC, id DESC LIMIT $2",
     )

@@ -3,7 +3,7 @@
 //! their own cap the server at a few hundred writes per second however many cores it has, and
 //! connections queueing for the write lock sleep in SQLite's busy handler.
 //!
-//! Instead, write jobs go to one task with a connection of its own. It takes every job waiting,
+//! Instead, write jobs go to one thread with a connection of its own. It takes every job waiting,
 //! runs them in one `BEGIN IMMEDIATE` transaction, each under its own savepoint (a job that
 //! fails rolls back to its savepoint and leaves the others alone), commits once, and only
 //! then tells each job how it ended. So each job is still atomic, and a job reported as done
@@ -14,9 +14,12 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use sqlx::any::AnyConnectOptions;
-use sqlx::{AnyConnection, ConnectOptions, Executor};
 use tokio::sync::{mpsc, oneshot};
+
+use super::db::{Conn, DbError};
+use std::sync::Arc;
+
+use super::sqlite::{Pool, Pooled};
 
 /// A boxed future borrowing the connection it writes on.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -29,7 +32,7 @@ const MAX_BATCH: usize = 256;
 const MAX_WAITING: usize = 4096;
 
 /// Hands a job's result to its caller, given the batch's commit error if it failed.
-type Deliver = Box<dyn FnOnce(Option<&sqlx::Error>) + Send>;
+type Deliver = Box<dyn FnOnce(Option<&DbError>) + Send>;
 
 /// How a job ended inside its batch, and how to hand over its result once the commit is known.
 struct Done {
@@ -37,21 +40,22 @@ struct Done {
     deliver: Deliver,
 }
 
-type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Done> + Send>;
+type Job = Box<dyn for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Done> + Send>;
 
-/// The sending side of the writer task.
+/// The sending side of the writer thread.
 #[derive(Debug, Clone)]
 pub struct Batcher {
     jobs: mpsc::Sender<Job>,
 }
 
 impl Batcher {
-    /// Starts the writer on a thread of its own; its connection is opened with `options` and
-    /// then set up by `setup` (pragmas). The writer is the one serial part of the server:
-    /// on its own thread (and its own single-threaded runtime) it is woken as soon as SQLite
-    /// answers, instead of queueing behind every request on the shared runtime's workers.
-    /// It stops when the last [`Batcher`] is dropped.
-    pub fn start(options: AnyConnectOptions, setup: &'static str) -> Batcher {
+    /// Starts the writer on a thread of its own, with its own connection to `pool`'s database
+    /// (it stops writing once the pool is closed). The
+    /// writer is the one serial part of the server: on its own thread it runs as soon as a
+    /// job arrives, instead of queueing behind every request on the runtime's workers, and
+    /// its statements are calls on its connection. It stops when the last [`Batcher`] is
+    /// dropped.
+    pub fn start(pool: Arc<Pool>) -> Batcher {
         let (jobs, receiver) = mpsc::channel(MAX_WAITING);
         let spawned = std::thread::Builder::new()
             .name("latch-sqlite-writer".into())
@@ -60,7 +64,7 @@ impl Batcher {
                     .enable_all()
                     .build()
                 {
-                    Ok(runtime) => runtime.block_on(writer(options, setup, receiver)),
+                    Ok(runtime) => writer(&runtime, &pool, receiver),
                     // The receiver is dropped: every write answers that the writer is gone.
                     Err(e) => eprintln!("latch-server: group commit: cannot start: {e}"),
                 }
@@ -75,9 +79,9 @@ impl Batcher {
     /// and none of them persist when it returns `Err`.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
         T: Send + 'static,
-        E: From<sqlx::Error> + Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
         let (send, receive) = oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |conn| {
@@ -96,7 +100,7 @@ impl Batcher {
             })
         });
         let stopped = || {
-            E::from(sqlx::Error::Protocol(
+            E::from(DbError::Other(
                 "the database writer did not run this write".into(),
             ))
         };
@@ -121,18 +125,14 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
     }
 }
 
-/// The error every job of a failed batch gets (sqlx errors cannot be cloned).
-fn failed(e: &sqlx::Error) -> sqlx::Error {
-    sqlx::Error::Protocol(format!("the group commit failed: {e}"))
+/// The error every job of a failed batch gets (database errors cannot be cloned).
+fn failed(e: &DbError) -> DbError {
+    DbError::Other(format!("the group commit failed: {e}"))
 }
 
-async fn writer(
-    options: AnyConnectOptions,
-    setup: &'static str,
-    mut receiver: mpsc::Receiver<Job>,
-) {
-    let mut conn: Option<AnyConnection> = None;
-    while let Some(first) = receiver.recv().await {
+fn writer(runtime: &tokio::runtime::Runtime, pool: &Pool, mut receiver: mpsc::Receiver<Job>) {
+    let mut conn: Option<Conn> = None;
+    while let Some(first) = receiver.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match receiver.try_recv() {
@@ -140,9 +140,15 @@ async fn writer(
                 Err(_) => break,
             }
         }
+        if pool.is_closed() {
+            // Dropped jobs answer their callers with an error; nothing was written.
+            conn = None;
+            drop(jobs);
+            continue;
+        }
         if conn.is_none() {
-            match connect(&options, setup).await {
-                Ok(c) => conn = Some(c),
+            match pool.location().open() {
+                Ok(c) => conn = Some(Conn::Sqlite(Pooled::own(c))),
                 Err(e) => {
                     eprintln!("latch-server: group commit: cannot open the database: {e}");
                     // Dropped jobs answer their callers with an error; nothing was written.
@@ -152,7 +158,7 @@ async fn writer(
             }
         }
         let Some(c) = conn.as_mut() else { continue };
-        if let Err(e) = batch(c, jobs).await {
+        if let Err(e) = runtime.block_on(batch(c, jobs)) {
             // The connection may be in any state: start over with a new one.
             eprintln!("latch-server: group commit: {e}");
             conn = None;
@@ -160,21 +166,18 @@ async fn writer(
     }
 }
 
-async fn connect(options: &AnyConnectOptions, setup: &str) -> Result<AnyConnection, sqlx::Error> {
-    let mut conn = options.connect().await?;
-    conn.execute(setup).await?;
-    Ok(conn)
+/// Runs `sql` (statements without arguments) on the writer's connection.
+fn run(conn: &Conn, sql: &str) -> Result<(), DbError> {
+    match conn {
+        Conn::Sqlite(c) => Ok(c.connection()?.execute_batch(sql)?),
+        _ => Err(DbError::Other("the group commit is for SQLite".into())),
+    }
 }
 
 /// One transaction for `jobs`. Every job is answered, whatever happens; an `Err` means the
 /// connection should not be used again.
-///
-/// The transaction and the savepoints are driven with plain SQL, and each step between two
-/// jobs is one round trip to SQLite's thread (`RELEASE job; SAVEPOINT job`): the writer is
-/// the one serial part of the server, and on a busy machine every round trip costs it a
-/// wake-up of another thread.
-async fn batch(conn: &mut AnyConnection, jobs: Vec<Job>) -> Result<(), sqlx::Error> {
-    conn.execute("BEGIN IMMEDIATE; SAVEPOINT job").await?;
+async fn batch(conn: &mut Conn, jobs: Vec<Job>) -> Result<(), DbError> {
+    run(conn, "BEGIN IMMEDIATE; SAVEPOINT job")?;
     let mut delivered = Vec::with_capacity(jobs.len());
     let mut broken = None;
     let mut jobs = jobs.into_iter().peekable();
@@ -182,7 +185,7 @@ async fn batch(conn: &mut AnyConnection, jobs: Vec<Job>) -> Result<(), sqlx::Err
         let Ok(done) = CatchUnwind(job(&mut *conn)).await else {
             // A bug, not bad input: the job's caller sees the writer as gone, and the batch
             // (whose connection is in an unknown state) is given up, but the writer lives on.
-            broken = Some(sqlx::Error::Protocol("a write panicked".into()));
+            broken = Some(DbError::Other("a write panicked".into()));
             break;
         };
         // A kept job's writes join the transaction; a failed job's are undone. Either way
@@ -194,7 +197,7 @@ async fn batch(conn: &mut AnyConnection, jobs: Vec<Job>) -> Result<(), sqlx::Err
             (false, false) => "ROLLBACK TO job; RELEASE job",
         };
         delivered.push(done.deliver);
-        if let Err(e) = conn.execute(end).await {
+        if let Err(e) = run(conn, end) {
             broken = Some(e);
             break;
         }
@@ -204,11 +207,11 @@ async fn batch(conn: &mut AnyConnection, jobs: Vec<Job>) -> Result<(), sqlx::Err
     drop(jobs);
     let outcome = match broken {
         Some(e) => Err(e),
-        None => conn.execute("COMMIT").await.map(|_| ()),
+        None => run(conn, "COMMIT"),
     };
     if outcome.is_err() {
         // Undo whatever is left; the caller drops the connection anyway.
-        let _ = conn.execute("ROLLBACK").await;
+        let _ = run(conn, "ROLLBACK");
     }
     let error = outcome.as_ref().err();
     for deliver in delivered {

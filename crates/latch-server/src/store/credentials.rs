@@ -2,11 +2,10 @@
 
 use std::sync::LazyLock;
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use super::db::{self, Conn, DbError, Row};
 
+use super::flag;
 use super::users::User;
-use super::{flag, AnyQuery};
 
 /// A stored credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,14 +33,11 @@ const COLUMNS: &str = "id, user_id, public_key, alg, sign_count, transports, aag
     attestation_fmt, backup_eligible, backed_up, user_verified, discoverable, name, created_at, \
     last_used_at";
 
-fn decode_error(column: &str, what: &str) -> sqlx::Error {
-    sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: what.into(),
-    }
+fn decode_error(column: &str, what: &str) -> DbError {
+    DbError::decode(column, what)
 }
 
-fn from_row(row: &AnyRow) -> Result<Credential, sqlx::Error> {
+fn from_row(row: &Row) -> Result<Credential, DbError> {
     let sign_count: i64 = row.try_get("sign_count")?;
     let transports: String = row.try_get("transports")?;
     let aaguid: Vec<u8> = row.try_get("aaguid")?;
@@ -59,9 +55,9 @@ fn from_row(row: &AnyRow) -> Result<Credential, sqlx::Error> {
             .try_into()
             .map_err(|_| decode_error("aaguid", "not 16 bytes"))?,
         attestation_fmt: row.try_get("attestation_fmt")?,
-        backup_eligible: row.try_get::<i64, _>("backup_eligible")? != 0,
-        backed_up: row.try_get::<i64, _>("backed_up")? != 0,
-        user_verified: row.try_get::<i64, _>("user_verified")? != 0,
+        backup_eligible: row.try_get::<i64>("backup_eligible")? != 0,
+        backed_up: row.try_get::<i64>("backed_up")? != 0,
+        user_verified: row.try_get::<i64>("user_verified")? != 0,
         discoverable: discoverable.map(|d| d != 0),
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
@@ -69,9 +65,9 @@ fn from_row(row: &AnyRow) -> Result<Credential, sqlx::Error> {
     })
 }
 
-pub async fn by_id(conn: &mut AnyConnection, id: &[u8]) -> Result<Option<Credential>, sqlx::Error> {
+pub async fn by_id(conn: &mut Conn, id: &[u8]) -> Result<Option<Credential>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM credentials WHERE id = $1");
-    let row = sqlx::query(&sql)
+    let row = db::query(&sql)
         .bind(id.to_vec())
         .fetch_optional(&mut *conn)
         .await?;
@@ -94,7 +90,7 @@ pub(super) static OWNED_COLUMNS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A credential and its owner from a row of [`OWNED_COLUMNS`].
-pub(super) fn owned_from_row(row: &AnyRow) -> Result<(Credential, User), sqlx::Error> {
+pub(super) fn owned_from_row(row: &Row) -> Result<(Credential, User), DbError> {
     let credential = from_row(row)?;
     let user = User {
         id: credential.user_id,
@@ -109,17 +105,14 @@ pub(super) fn owned_from_row(row: &AnyRow) -> Result<(Credential, User), sqlx::E
 
 /// The credential with this id and the account that owns it, in one query (a sign-in needs
 /// both).
-pub async fn with_owner(
-    conn: &mut AnyConnection,
-    id: &[u8],
-) -> Result<Option<(Credential, User)>, sqlx::Error> {
+pub async fn with_owner(conn: &mut Conn, id: &[u8]) -> Result<Option<(Credential, User)>, DbError> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "SELECT {} FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.id = $1",
             OWNED_COLUMNS.as_str()
         )
     });
-    let row = sqlx::query(SQL.as_str())
+    let row = db::query(SQL.as_str())
         .bind(id.to_vec())
         .fetch_optional(&mut *conn)
         .await?;
@@ -128,9 +121,9 @@ pub async fn with_owner(
 
 /// The account with this username and its credentials (oldest first), in one query.
 pub async fn of_username(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     username: &str,
-) -> Result<Option<(User, Vec<Credential>)>, sqlx::Error> {
+) -> Result<Option<(User, Vec<Credential>)>, DbError> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "SELECT u.id AS u_id, {} FROM users u LEFT JOIN credentials c ON c.user_id = u.id \
@@ -138,7 +131,7 @@ pub async fn of_username(
             OWNED_COLUMNS.as_str()
         )
     });
-    let rows = sqlx::query(SQL.as_str())
+    let rows = db::query(SQL.as_str())
         .bind(username)
         .fetch_all(&mut *conn)
         .await?;
@@ -156,7 +149,7 @@ pub async fn of_username(
     let mut credentials = Vec::with_capacity(rows.len());
     for row in &rows {
         // An account without credentials comes back as one row with no credential columns.
-        if row.try_get::<Option<Vec<u8>>, _>("id")?.is_some() {
+        if row.try_get::<Option<Vec<u8>>>("id")?.is_some() {
             credentials.push(from_row(row)?);
         }
     }
@@ -164,30 +157,24 @@ pub async fn of_username(
 }
 
 /// The user's credentials, oldest first.
-pub async fn of_user(
-    conn: &mut AnyConnection,
-    user_id: i64,
-) -> Result<Vec<Credential>, sqlx::Error> {
+pub async fn of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<Credential>, DbError> {
     let sql =
         format!("SELECT {COLUMNS} FROM credentials WHERE user_id = $1 ORDER BY created_at, id");
-    let rows = sqlx::query(&sql)
-        .bind(user_id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = db::query(&sql).bind(user_id).fetch_all(&mut *conn).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Whether a credential with this id is stored.
-pub async fn exists(conn: &mut AnyConnection, id: &[u8]) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query("SELECT 1 AS stored FROM credentials WHERE id = $1")
+pub async fn exists(conn: &mut Conn, id: &[u8]) -> Result<bool, DbError> {
+    let row = db::query("SELECT 1 AS stored FROM credentials WHERE id = $1")
         .bind(id.to_vec())
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.is_some())
 }
 
-pub async fn count_of_user(conn: &mut AnyConnection, user_id: i64) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM credentials WHERE user_id = $1")
+pub async fn count_of_user(conn: &mut Conn, user_id: i64) -> Result<i64, DbError> {
+    let row = db::query("SELECT COUNT(*) AS n FROM credentials WHERE user_id = $1")
         .bind(user_id)
         .fetch_one(&mut *conn)
         .await?;
@@ -195,14 +182,14 @@ pub async fn count_of_user(conn: &mut AnyConnection, user_id: i64) -> Result<i64
 }
 
 /// Inserts a credential; an id that exists already fails with a unique violation.
-pub async fn insert(conn: &mut AnyConnection, c: &Credential) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut Conn, c: &Credential) -> Result<(), DbError> {
     let transports =
-        serde_json::to_string(&c.transports).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        serde_json::to_string(&c.transports).map_err(|e| DbError::Encode(Box::new(e)))?;
     let sql = format!(
         "INSERT INTO credentials ({COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
-    sqlx::query(&sql)
+    db::query(&sql)
         .bind(c.id.clone())
         .bind(c.user_id)
         .bind(c.public_key.clone())
@@ -235,41 +222,33 @@ pub struct Use {
 /// Records a sign-in. The counter moves only forward: the update applies only while the stored
 /// counter is below the new one (or both are zero, for authenticators that keep no counter),
 /// so two concurrent sign-ins can never move it backwards. Returns whether it applied.
-pub async fn record_use(conn: &mut AnyConnection, id: &[u8], u: Use) -> Result<bool, sqlx::Error> {
-    let done = bind_record_use(sqlx::query(RECORD_USE.0), id, u)
-        .execute(&mut *conn)
-        .await?;
+pub async fn record_use(conn: &mut Conn, id: &[u8], u: Use) -> Result<bool, DbError> {
+    let done = db::query(
+        "UPDATE credentials SET sign_count = $1, backup_eligible = $2, backed_up = $3, \
+         last_used_at = $4 \
+         WHERE id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))",
+    )
+    .bind(i64::from(u.sign_count))
+    .bind(flag(u.backup_eligible))
+    .bind(flag(u.backed_up))
+    .bind(u.now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// [`record_use`]'s statement and its parameter count.
-pub(super) const RECORD_USE: (&str, usize) = (
-    "UPDATE credentials SET sign_count = $1, backup_eligible = $2, backed_up = $3, \
-     last_used_at = $4 \
-     WHERE id = $5 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))",
-    5,
-);
-
-pub(super) fn bind_record_use<'q>(query: AnyQuery<'q>, id: &[u8], u: Use) -> AnyQuery<'q> {
-    query
-        .bind(i64::from(u.sign_count))
-        .bind(flag(u.backup_eligible))
-        .bind(flag(u.backed_up))
-        .bind(u.now)
-        .bind(id.to_vec())
 }
 
 /// Renames the user's credential; false when the user has no such credential.
 pub async fn rename(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     id: &[u8],
     name: &str,
-) -> Result<Option<Credential>, sqlx::Error> {
+) -> Result<Option<Credential>, DbError> {
     let sql = format!(
         "UPDATE credentials SET name = $1 WHERE id = $2 AND user_id = $3 RETURNING {COLUMNS}"
     );
-    let row = sqlx::query(&sql)
+    let row = db::query(&sql)
         .bind(name)
         .bind(id.to_vec())
         .bind(user_id)
@@ -279,12 +258,8 @@ pub async fn rename(
 }
 
 /// Deletes the user's credential; false when the user has no such credential.
-pub async fn delete(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    id: &[u8],
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM credentials WHERE id = $1 AND user_id = $2")
+pub async fn delete(conn: &mut Conn, user_id: i64, id: &[u8]) -> Result<bool, DbError> {
+    let done = db::query("DELETE FROM credentials WHERE id = $1 AND user_id = $2")
         .bind(id.to_vec())
         .bind(user_id)
         .execute(&mut *conn)

@@ -2,16 +2,12 @@
 //! (Password attempts are counted in `rate_limits`, per username and per IP; the old
 //! per-account `users.password_failures` columns are no longer read.)
 
-use sqlx::{AnyConnection, Row};
+use super::db::{self, Conn, DbError};
 
 use crate::sealed::SealingKey;
 
-pub async fn set_password(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    hash: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn set_password(conn: &mut Conn, user_id: i64, hash: &str) -> Result<(), DbError> {
+    db::query(
         "UPDATE users SET password_hash = $1, password_failures = 0, password_locked_until = 0 \
          WHERE id = $2",
     )
@@ -53,9 +49,9 @@ fn context(user_id: i64) -> String {
     format!("totp-secret {user_id}")
 }
 
-fn seal(key: &SealingKey, user_id: i64, secret: &[u8]) -> Result<Vec<u8>, sqlx::Error> {
+fn seal(key: &SealingKey, user_id: i64, secret: &[u8]) -> Result<Vec<u8>, DbError> {
     key.seal(&context(user_id), secret)
-        .map_err(|e| sqlx::Error::Encode(Box::new(e)))
+        .map_err(|e| DbError::Encode(Box::new(e)))
 }
 
 /// A secret sealed for its account, ready to store; only [`SealedSecret::new`] makes one.
@@ -66,7 +62,7 @@ pub struct SealedSecret {
 }
 
 impl SealedSecret {
-    pub fn new(key: &SealingKey, user_id: i64, secret: &[u8]) -> Result<Self, sqlx::Error> {
+    pub fn new(key: &SealingKey, user_id: i64, secret: &[u8]) -> Result<Self, DbError> {
         Ok(SealedSecret {
             user_id,
             sealed: seal(key, user_id, secret)?,
@@ -75,36 +71,37 @@ impl SealedSecret {
 }
 
 /// Whether the account has an authenticator app (a confirmed secret).
-pub async fn has_totp(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query("SELECT confirmed FROM totp WHERE user_id = $1")
+pub async fn has_totp(conn: &mut Conn, user_id: i64) -> Result<bool, DbError> {
+    let row = db::query("SELECT confirmed FROM totp WHERE user_id = $1")
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?;
     Ok(match row {
-        Some(row) => row.try_get::<i64, _>("confirmed")? != 0,
+        Some(row) => row.try_get::<i64>("confirmed")? != 0,
         None => false,
     })
 }
 
 pub async fn totp(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     key: &SealingKey,
     user_id: i64,
-) -> Result<Option<Totp>, sqlx::Error> {
-    let row = sqlx::query("SELECT secret, confirmed, last_step FROM totp WHERE user_id = $1")
+) -> Result<Option<Totp>, DbError> {
+    let row = db::query("SELECT secret, confirmed, last_step FROM totp WHERE user_id = $1")
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?;
     row.map(|row| {
         let sealed: Vec<u8> = row.try_get("secret")?;
         let secret = key.open(&context(user_id), &sealed).ok_or_else(|| {
-            sqlx::Error::Decode(
-                format!("the authenticator-app secret of account {user_id} does not open with this key file").into(),
+            DbError::decode(
+                "secret",
+                format!("the authenticator-app secret of account {user_id} does not open with this key file"),
             )
         })?;
         Ok(Totp {
             secret,
-            confirmed: row.try_get::<i64, _>("confirmed")? != 0,
+            confirmed: row.try_get::<i64>("confirmed")? != 0,
             last_step: row.try_get("last_step")?,
         })
     })
@@ -115,11 +112,11 @@ pub async fn totp(
 /// unconfirmed one. One statement, so it cannot race a confirmation: returns false, changing
 /// nothing, when the account has a confirmed secret.
 pub async fn put_unconfirmed_totp(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     secret: &SealedSecret,
     now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+) -> Result<bool, DbError> {
+    let done = db::query(
         "INSERT INTO totp (user_id, secret, confirmed, last_step, created_at) \
          VALUES ($1, $2, 0, 0, $3) \
          ON CONFLICT (user_id) DO UPDATE \
@@ -136,11 +133,8 @@ pub async fn put_unconfirmed_totp(
 
 /// Seals the secrets stored before secrets were sealed (at start, inside the caller's
 /// transaction); returns how many.
-pub async fn seal_plain_secrets(
-    conn: &mut AnyConnection,
-    key: &SealingKey,
-) -> Result<u64, sqlx::Error> {
-    let rows = sqlx::query("SELECT user_id, secret FROM totp WHERE length(secret) = $1")
+pub async fn seal_plain_secrets(conn: &mut Conn, key: &SealingKey) -> Result<u64, DbError> {
+    let rows = db::query("SELECT user_id, secret FROM totp WHERE length(secret) = $1")
         .bind(i64::try_from(PLAIN_SECRET_LEN).unwrap_or(20))
         .fetch_all(&mut *conn)
         .await?;
@@ -148,7 +142,7 @@ pub async fn seal_plain_secrets(
     for row in &rows {
         let user_id: i64 = row.try_get("user_id")?;
         let plain: Vec<u8> = row.try_get("secret")?;
-        sqlx::query("UPDATE totp SET secret = $1 WHERE user_id = $2 AND secret = $3")
+        db::query("UPDATE totp SET secret = $1 WHERE user_id = $2 AND secret = $3")
             .bind(seal(key, user_id, &plain)?)
             .bind(user_id)
             .bind(plain)
@@ -161,12 +155,8 @@ pub async fn seal_plain_secrets(
 
 /// Records an accepted code's step (and confirms the secret). Applies only if the step is
 /// newer than the last one accepted, so two requests cannot both spend one code.
-pub async fn accept_totp_step(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    step: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+pub async fn accept_totp_step(conn: &mut Conn, user_id: i64, step: i64) -> Result<bool, DbError> {
+    let done = db::query(
         "UPDATE totp SET last_step = $1, confirmed = 1 WHERE user_id = $2 AND last_step < $1",
     )
     .bind(step)
@@ -176,8 +166,8 @@ pub async fn accept_totp_step(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn delete_totp(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM totp WHERE user_id = $1")
+pub async fn delete_totp(conn: &mut Conn, user_id: i64) -> Result<bool, DbError> {
+    let done = db::query("DELETE FROM totp WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
@@ -188,17 +178,17 @@ pub async fn delete_totp(conn: &mut AnyConnection, user_id: i64) -> Result<bool,
 
 /// Replaces the account's recovery codes with these hashes.
 pub async fn replace_recovery_codes(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     hashes: &[Vec<u8>],
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+) -> Result<(), DbError> {
+    db::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
     for hash in hashes {
-        sqlx::query(
+        db::query(
             "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
         )
         .bind(user_id)
@@ -212,11 +202,11 @@ pub async fn replace_recovery_codes(
 
 /// Spends one recovery code: true if it existed (it is gone now).
 pub async fn spend_recovery_code(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     hash: &[u8],
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1 AND code_hash = $2")
+) -> Result<bool, DbError> {
+    let done = db::query("DELETE FROM recovery_codes WHERE user_id = $1 AND code_hash = $2")
         .bind(user_id)
         .bind(hash.to_vec())
         .execute(&mut *conn)
@@ -224,11 +214,8 @@ pub async fn spend_recovery_code(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn recovery_codes_left(
-    conn: &mut AnyConnection,
-    user_id: i64,
-) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1")
+pub async fn recovery_codes_left(conn: &mut Conn, user_id: i64) -> Result<i64, DbError> {
+    let row = db::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
         .fetch_one(&mut *conn)
         .await?;
@@ -238,11 +225,8 @@ pub async fn recovery_codes_left(
 // ---- sessions waiting for a second factor ----------------------------------------------------
 
 /// Counts a failed second-factor try on a waiting session; returns the new count.
-pub async fn count_factor_failure(
-    conn: &mut AnyConnection,
-    session_hash: &[u8],
-) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
+pub async fn count_factor_failure(conn: &mut Conn, session_hash: &[u8]) -> Result<i64, DbError> {
+    let row = db::query(
         "UPDATE sessions SET factor_failures = factor_failures + 1 WHERE id = $1 \
          RETURNING factor_failures",
     )

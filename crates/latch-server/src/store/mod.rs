@@ -1,33 +1,34 @@
-//! Storage: one SQL text for SQLite and PostgreSQL through sqlx's `Any` driver.
+//! Storage: one SQL text for SQLite and PostgreSQL, run through [`db`].
 //!
-//! Queries use `$n` placeholders (both drivers accept them), BIGINT for integers and flags,
-//! and BLOB/BYTEA for bytes, which is exactly the set of types `Any` decodes the same way on
-//! both backends. Every function takes a `&mut AnyConnection`, so the same code runs on a
-//! pooled connection or inside a transaction: a finish step opens one transaction, and either
-//! all of its writes commit or none do.
+//! Queries use `$n` placeholders, BIGINT for integers and flags, and BLOB/BYTEA for bytes.
+//! Every function takes a `&mut Conn`, so the same code runs on a pooled connection or
+//! inside a write: a finish step's writes either all commit or none do. SQLite
+//! ([`sqlite`], on rusqlite) runs statements on the calling thread and its writes through one
+//! group-commit writer ([`batch`]); PostgreSQL ([`postgres`], on sqlx) runs them on a pool.
 
 pub mod admin;
 pub mod audit;
 pub mod batch;
 pub mod ceremonies;
 pub mod credentials;
+pub mod db;
 pub mod factors;
 pub mod policy;
+pub mod postgres;
 pub mod rate_limits;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in;
+pub mod sqlite;
 pub mod trusted_browsers;
 pub mod users;
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyConnection, AnyPool, Connection, Executor, Transaction};
+use sqlx::PgPool;
+
+pub use db::{Conn, DbError};
 
 use crate::sealed::SealingKey;
 
@@ -57,11 +58,11 @@ pub enum StoreError {
     #[error("unsupported database URL {0:?}: use sqlite://FILE, sqlite::memory: or postgres://…")]
     UnsupportedUrl(String),
     #[error("cannot open the database: {0}")]
-    Connect(#[source] sqlx::Error),
+    Connect(#[source] DbError),
     #[error("cannot migrate the database: {0}")]
-    Migrate(#[source] sqlx::migrate::MigrateError),
+    Migrate(#[source] DbError),
     #[error("database error: {0}")]
-    Query(#[from] sqlx::Error),
+    Query(#[from] DbError),
     #[error("the system RNG failed")]
     Rng,
     #[error("--admin {}: no such account; start without it, sign up as that user, then start again with --admin", .0.join(", "))]
@@ -74,16 +75,10 @@ pub enum StoreError {
     },
 }
 
-/// A pool of connections to the one database every `latch serve` instance shares.
+/// The database every `latch serve` instance shares, and how this one reaches it.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
-    backend: Backend,
-    /// SQLite files: the group-commit writer ([`batch`]).
-    batcher: Option<batch::Batcher>,
-    /// SQLite files: the connections of [`Store::begin`], apart from the readers', so that
-    /// transactions queueing for the write lock never leave reads without a connection.
-    transactions: Option<AnyPool>,
+    engine: Engine,
     /// SQLite: the key that seals ceremonies into their cookies ([`crate::sealed`]), kept in
     /// `<database file>.key`. PostgreSQL instances, which may run on several hosts, keep
     /// ceremonies in the database instead.
@@ -93,122 +88,25 @@ pub struct Store {
     secrets: Option<Arc<SealingKey>>,
 }
 
-/// Pooled connections to a SQLite file for reads (and single-statement writes). Few: SQLite
-/// serves each from a thread of its own, and after every commit a connection's next read
-/// starts from an empty page cache, so connections that each read more often do less work
-/// (measured with `latch bench login`: 4 did about 10% more sign-ins per second than 8, and
-/// 2 about 15% fewer).
-const SQLITE_READERS: u32 = 4;
-/// Connections to a SQLite file for [`Store::begin`]'s transactions.
-const SQLITE_TRANSACTIONS: u32 = 4;
-
-/// What every SQLite connection runs first. Reading through a memory map spares a system call
-/// per page whenever a connection's page cache was dropped because another one wrote.
-const SQLITE_SETUP: &str =
-    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456";
-
-/// The schema, embedded so the binary migrates its database wherever it runs. The two
-/// directories hold the same tables; never edit a released file (sqlx checks its checksum).
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "schema",
-        include_str!("../../migrations/sqlite/0001_schema.sql"),
-    ),
-    (
-        2,
-        "second factors",
-        include_str!("../../migrations/sqlite/0002_second_factors.sql"),
-    ),
-    (
-        3,
-        "policy",
-        include_str!("../../migrations/sqlite/0003_policy.sql"),
-    ),
-    (
-        4,
-        "security",
-        include_str!("../../migrations/sqlite/0004_security.sql"),
-    ),
-    (
-        5,
-        "sealed ceremonies",
-        include_str!("../../migrations/sqlite/0005_sealed_ceremonies.sql"),
-    ),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "schema",
-        include_str!("../../migrations/postgres/0001_schema.sql"),
-    ),
-    (
-        2,
-        "second factors",
-        include_str!("../../migrations/postgres/0002_second_factors.sql"),
-    ),
-    (
-        3,
-        "policy",
-        include_str!("../../migrations/postgres/0003_policy.sql"),
-    ),
-    (
-        4,
-        "security",
-        include_str!("../../migrations/postgres/0004_security.sql"),
-    ),
-    (
-        5,
-        "sealed ceremonies",
-        include_str!("../../migrations/postgres/0005_sealed_ceremonies.sql"),
-    ),
-];
-
-fn migrator(backend: Backend) -> Migrator {
-    let files = match backend {
-        Backend::Sqlite => SQLITE_MIGRATIONS,
-        Backend::Postgres => POSTGRES_MIGRATIONS,
-    };
-    Migrator {
-        migrations: Cow::Owned(
-            files
-                .iter()
-                .map(|(version, description, sql)| {
-                    Migration::new(
-                        *version,
-                        Cow::Borrowed(*description),
-                        MigrationType::Simple,
-                        Cow::Borrowed(*sql),
-                        false,
-                    )
-                })
-                .collect(),
-        ),
-        ignore_missing: false,
-        // PostgreSQL takes an advisory lock, so instances starting together migrate once.
-        locking: true,
-        no_tx: false,
-    }
-}
-
-/// The database file a SQLite URL names (`None` for an in-memory database).
-fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
-        return None;
-    }
-    Some(PathBuf::from(path))
+#[derive(Debug, Clone)]
+enum Engine {
+    /// Reads on pooled connections, writes through the group-commit writer.
+    Sqlite {
+        pool: Arc<sqlite::Pool>,
+        writer: batch::Batcher,
+        /// Held by a [`Tx`] while it is open, so that a second one waits its turn here,
+        /// asynchronously, instead of in SQLite's busy handler on a runtime worker.
+        turn: Arc<tokio::sync::Mutex<()>>,
+    },
+    Postgres(PgPool),
 }
 
 /// The sealing key of a SQLite database: beside its file, or in memory for a memory database.
-fn sqlite_sealing_key(url: &str) -> Result<SealingKey, StoreError> {
-    let Some(file) = sqlite_file(url) else {
+fn sqlite_sealing_key(file: Option<&Path>) -> Result<SealingKey, StoreError> {
+    let Some(file) = file else {
         return SealingKey::ephemeral().map_err(|_| StoreError::Rng);
     };
-    let mut path = file.into_os_string();
+    let mut path = file.as_os_str().to_owned();
     path.push(".key");
     let path = PathBuf::from(path);
     SealingKey::load_or_create(&path).map_err(|source| StoreError::SealingKey {
@@ -217,14 +115,43 @@ fn sqlite_sealing_key(url: &str) -> Result<SealingKey, StoreError> {
     })
 }
 
-/// SQLite URLs create their file when missing unless they say otherwise.
-fn sqlite_url(url: &str) -> String {
-    if url.contains(":memory:") || url.contains("mode=") {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&mode=rwc")
-    } else {
-        format!("{url}?mode=rwc")
+/// A transaction on a connection of its own: dropped without [`Tx::commit`], it rolls back.
+#[derive(Debug)]
+pub struct Tx {
+    conn: Conn,
+    /// SQLite: this transaction's turn, given up after the connection (fields drop in order).
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), DbError> {
+        match self.conn {
+            Conn::Sqlite(c) => Ok(c.connection()?.execute_batch("COMMIT")?),
+            Conn::PostgresTx(tx) => Ok(tx.commit().await?),
+            Conn::Postgres(_) => Err(DbError::Other("no transaction to commit".into())),
+        }
+    }
+
+    /// Undoes the transaction's writes (as dropping it does).
+    pub async fn rollback(self) -> Result<(), DbError> {
+        match self.conn {
+            Conn::Sqlite(c) => Ok(c.connection()?.execute_batch("ROLLBACK")?),
+            Conn::PostgresTx(tx) => Ok(tx.rollback().await?),
+            Conn::Postgres(_) => Ok(()),
+        }
     }
 }
 
@@ -232,8 +159,8 @@ impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     ///
     /// SQLite runs in WAL mode with `synchronous=FULL`: an acknowledged write survives a
-    /// power loss, and readers never block the writer. `sqlite::memory:` uses one connection
-    /// (each connection would otherwise see its own empty database).
+    /// power loss, and readers never block the writer. `sqlite::memory:` is a database of
+    /// this store's own, gone when it closes.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         Store::connect_with_key(url, None).await
     }
@@ -242,7 +169,6 @@ impl Store {
     /// in `key_file` (made when missing) instead of beside a SQLite file. PostgreSQL has no
     /// file to keep it beside: without one it stores no authenticator-app secrets.
     pub async fn connect_with_key(url: &str, key_file: Option<&Path>) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
         let load = |path: &Path| {
             SealingKey::load_or_create(path)
                 .map(Arc::new)
@@ -251,88 +177,44 @@ impl Store {
                     source,
                 })
         };
-        let mut secrets = key_file.map(load).transpose()?;
-        let Some(backend) = Backend::of_url(url) else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
-        };
-        let mut batcher = None;
-        let mut sealing = None;
-        let mut transactions = None;
-        let pool = match backend {
-            Backend::Sqlite => {
-                let url = sqlite_url(url);
-                let memory = url.contains(":memory:");
-                if !memory {
-                    // journal_mode is stored in the file; set it once, on one connection,
-                    // because switching it needs a lock that busy_timeout does not wait for.
-                    let mut conn = AnyConnection::connect(&url)
-                        .await
-                        .map_err(StoreError::Connect)?;
-                    conn.execute("PRAGMA journal_mode = WAL")
-                        .await
-                        .map_err(StoreError::Connect)?;
-                    conn.close().await.map_err(StoreError::Connect)?;
-                }
-                let options: AnyConnectOptions = url.parse().map_err(StoreError::Connect)?;
-                let key = match secrets.take() {
+        let secrets = key_file.map(load).transpose()?;
+        match Backend::of_url(url) {
+            Some(Backend::Sqlite) => {
+                let location = sqlite::Location::of_url(url)
+                    .ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
+                let key = match secrets {
                     Some(key) => key,
-                    None => Arc::new(sqlite_sealing_key(&url)?),
+                    None => Arc::new(sqlite_sealing_key(location.file.as_deref())?),
                 };
-                secrets = Some(key.clone());
-                sealing = Some(key);
-                let sqlite_pool = |max| {
-                    AnyPoolOptions::new()
-                        .test_before_acquire(false)
-                        .after_connect(|conn, _| {
-                            Box::pin(async move { conn.execute(SQLITE_SETUP).await.map(|_| ()) })
-                        })
-                        .max_connections(max)
-                };
-                if memory {
-                    sqlite_pool(1)
-                        .idle_timeout(None)
-                        .max_lifetime(None)
-                        .connect_with(options)
-                        .await
-                        .map_err(StoreError::Connect)?
-                } else {
-                    batcher = Some(batch::Batcher::start(options.clone(), SQLITE_SETUP));
-                    transactions = Some(
-                        sqlite_pool(SQLITE_TRANSACTIONS)
-                            .connect_with(options.clone())
-                            .await
-                            .map_err(StoreError::Connect)?,
-                    );
-                    sqlite_pool(SQLITE_READERS)
-                        .connect_with(options)
-                        .await
-                        .map_err(StoreError::Connect)?
-                }
+                // Opening and migrating a file is blocking work: off the runtime's workers.
+                let pool = tokio::task::spawn_blocking(move || sqlite::Pool::open(location))
+                    .await
+                    .map_err(|e| StoreError::Connect(DbError::Other(e.to_string())))??;
+                let writer = batch::Batcher::start(pool.clone());
+                Ok(Store {
+                    engine: Engine::Sqlite {
+                        pool,
+                        writer,
+                        turn: Arc::default(),
+                    },
+                    sealing: Some(key.clone()),
+                    secrets: Some(key),
+                })
             }
-            Backend::Postgres => AnyPoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await
-                .map_err(StoreError::Connect)?,
-        };
-        migrator(backend)
-            .run(&pool)
-            .await
-            .map_err(StoreError::Migrate)?;
-        Ok(Store {
-            pool,
-            backend,
-            batcher,
-            transactions,
-            sealing,
-            secrets,
-        })
+            Some(Backend::Postgres) => Ok(Store {
+                engine: Engine::Postgres(postgres::connect(url).await?),
+                sealing: None,
+                secrets,
+            }),
+            None => Err(StoreError::UnsupportedUrl(url.to_owned())),
+        }
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self.engine {
+            Engine::Sqlite { .. } => Backend::Sqlite,
+            Engine::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// The key that seals ceremonies into cookies, when this backend uses one.
@@ -345,13 +227,12 @@ impl Store {
         self.secrets.as_deref()
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
     /// A connection for reads (and single-statement writes).
-    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
-        self.pool.acquire().await
+    pub async fn conn(&self) -> Result<Conn, DbError> {
+        match &self.engine {
+            Engine::Sqlite { pool, .. } => Ok(Conn::Sqlite(pool.get()?)),
+            Engine::Postgres(pool) => Ok(Conn::Postgres(pool.acquire().await?)),
+        }
     }
 
     /// A transaction: dropped without `commit`, it rolls back.
@@ -359,106 +240,73 @@ impl Store {
     /// On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock at once (waiting up to the
     /// busy timeout), so a transaction that reads before it writes cannot fail at its first
     /// write because another one committed in between. PostgreSQL locks rows as it goes.
-    pub async fn begin(&self) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match (self.backend, &self.transactions) {
-            (Backend::Sqlite, Some(transactions)) => {
-                transactions.begin_with("BEGIN IMMEDIATE").await
+    pub async fn begin(&self) -> Result<Tx, DbError> {
+        match &self.engine {
+            Engine::Sqlite { pool, turn, .. } => {
+                let turn = turn.clone().lock_owned().await;
+                let conn = pool.get()?;
+                conn.connection()?.execute_batch("BEGIN IMMEDIATE")?;
+                Ok(Tx {
+                    conn: Conn::Sqlite(conn),
+                    _turn: Some(turn),
+                })
             }
-            (Backend::Sqlite, None) => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            (Backend::Postgres, _) => self.pool.begin().await,
+            Engine::Postgres(pool) => Ok(Tx {
+                conn: Conn::PostgresTx(pool.begin().await?),
+                _turn: None,
+            }),
         }
     }
 
     /// Runs `f` as one atomic, durable write: its writes all commit before this returns `Ok`
-    /// and none persist when it returns `Err`. On a SQLite file it joins the group commit
-    /// ([`batch`]); elsewhere it is a transaction on a pooled connection. `f` should only
+    /// and none persist when it returns `Err`. On SQLite it joins the group commit
+    /// ([`batch`]); on PostgreSQL it is a transaction on a pooled connection. `f` should only
     /// write: read before, and re-check inside `f` whatever the write depends on.
-    ///
-    /// Give back any pooled connection before calling this: a caller that holds one while it
-    /// waits for the group commit keeps it from every other request, and with the pool's few
-    /// connections that would cap how many writes one commit can carry.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> batch::BoxFuture<'c, Result<T, E>>
-            + Send
-            + 'static,
+        F: for<'c> FnOnce(&'c mut Conn) -> batch::BoxFuture<'c, Result<T, E>> + Send + 'static,
         T: Send + 'static,
-        E: From<sqlx::Error> + Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
-        self.write_inner(f, true).await
+        match &self.engine {
+            Engine::Sqlite { writer, .. } => writer.run(f).await,
+            Engine::Postgres(pool) => {
+                let mut tx = Tx {
+                    conn: Conn::PostgresTx(pool.begin().await.map_err(DbError::from)?),
+                    _turn: None,
+                };
+                let value = f(&mut tx).await?;
+                tx.commit().await?;
+                Ok(value)
+            }
+        }
     }
 
     /// Like [`Store::write`], for writes whose statements need not be atomic together (a
-    /// single insert, say): outside SQLite's group commit they run directly on a pooled
-    /// connection, without the round trips of a transaction.
+    /// single insert, say): on PostgreSQL they run directly on a pooled connection, without
+    /// the round trips of a transaction.
     pub async fn write_each<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> batch::BoxFuture<'c, Result<T, E>>
-            + Send
-            + 'static,
+        F: for<'c> FnOnce(&'c mut Conn) -> batch::BoxFuture<'c, Result<T, E>> + Send + 'static,
         T: Send + 'static,
-        E: From<sqlx::Error> + Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
-        self.write_inner(f, false).await
-    }
-
-    async fn write_inner<T, E, F>(&self, f: F, atomic: bool) -> Result<T, E>
-    where
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> batch::BoxFuture<'c, Result<T, E>>
-            + Send
-            + 'static,
-        T: Send + 'static,
-        E: From<sqlx::Error> + Send + 'static,
-    {
-        if let Some(batcher) = &self.batcher {
-            return batcher.run(f).await;
+        match &self.engine {
+            Engine::Sqlite { writer, .. } => writer.run(f).await,
+            Engine::Postgres(pool) => {
+                let mut conn = Conn::Postgres(pool.acquire().await.map_err(DbError::from)?);
+                f(&mut conn).await
+            }
         }
-        let mut conn = self.pool.acquire().await?;
-        if !atomic {
-            return f(&mut conn).await;
-        }
-        let mut tx = match self.backend {
-            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => conn.begin().await?,
-        };
-        let value = f(&mut tx).await?;
-        tx.commit().await?;
-        Ok(value)
     }
 
     /// Closes every connection (at shutdown).
     pub async fn close(&self) {
-        if let Some(transactions) = &self.transactions {
-            transactions.close().await;
-        }
-        self.pool.close().await;
-    }
-}
-
-/// A query with its arguments being bound.
-pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
-/// `sql` with every `$n` parameter renumbered to `$(n + by)`, so that several statements can
-/// be sent to SQLite as one query (one round trip to its thread), each binding its own
-/// arguments after the previous statements' ones.
-pub(crate) fn shift_parameters(sql: &str, by: usize) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c != '$' {
-            continue;
-        }
-        let mut digits = String::new();
-        while let Some(d) = chars.next_if(char::is_ascii_digit) {
-            digits.push(d);
-        }
-        match digits.parse::<usize>() {
-            Ok(n) => out.push_str(&n.saturating_add(by).to_string()),
-            Err(_) => out.push_str(&digits),
+        match &self.engine {
+            Engine::Sqlite { pool, .. } => pool.close(),
+            Engine::Postgres(pool) => pool.close().await,
         }
     }
-    out
 }
 
 /// Flags are stored as 0/1.
@@ -467,39 +315,6 @@ pub(crate) fn flag(b: bool) -> i64 {
 }
 
 /// Is this error a unique-constraint violation (a row that already exists)?
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parameters_shift_and_nothing_else_does() {
-        assert_eq!(
-            shift_parameters("UPDATE t SET a = $1 WHERE b = $12 AND c = $1", 3),
-            "UPDATE t SET a = $4 WHERE b = $15 AND c = $4"
-        );
-        assert_eq!(shift_parameters("SELECT 1", 5), "SELECT 1");
-        assert_eq!(shift_parameters("a $ b $x", 2), "a $ b $x");
-    }
-
-    #[test]
-    fn sqlite_urls_name_their_file() {
-        let file = |url| sqlite_file(url).map(|p| p.display().to_string());
-        assert_eq!(file("sqlite://latch.db").as_deref(), Some("latch.db"));
-        assert_eq!(
-            file("sqlite:latch.db?mode=rwc").as_deref(),
-            Some("latch.db")
-        );
-        assert_eq!(
-            file("sqlite:///var/lib/latch.db").as_deref(),
-            Some("/var/lib/latch.db")
-        );
-        assert_eq!(file("sqlite::memory:"), None);
-        assert_eq!(file("sqlite://x.db?mode=memory"), None);
-        assert_eq!(file("postgres://db/latch"), None);
-    }
+pub fn is_unique_violation(e: &DbError) -> bool {
+    e.is_unique_violation()
 }

@@ -1,7 +1,7 @@
 //! The stored policy (the `settings` row every instance reads) and who applied it.
 
+use super::db::{self, Conn, DbError};
 use serde::{Deserialize, Serialize};
-use sqlx::{AnyConnection, Row};
 
 use crate::policy::Policy;
 
@@ -25,16 +25,16 @@ pub struct Stored {
     pub updated_by: Option<String>,
 }
 
-async fn get_raw(conn: &mut AnyConnection, key: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+async fn get_raw(conn: &mut Conn, key: &str) -> Result<Option<Vec<u8>>, DbError> {
+    let row = db::query("SELECT value FROM settings WHERE key = $1")
         .bind(key)
         .fetch_optional(&mut *conn)
         .await?;
     row.map(|r| r.try_get("value")).transpose()
 }
 
-async fn put_raw(conn: &mut AnyConnection, key: &str, value: &[u8]) -> Result<(), sqlx::Error> {
-    sqlx::query(
+async fn put_raw(conn: &mut Conn, key: &str, value: &[u8]) -> Result<(), DbError> {
+    db::query(
         "INSERT INTO settings (key, value) VALUES ($1, $2) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
@@ -46,33 +46,33 @@ async fn put_raw(conn: &mut AnyConnection, key: &str, value: &[u8]) -> Result<()
 }
 
 /// The stored policy's bytes (JSON of [`Stored`]), if one was ever stored.
-pub async fn raw(conn: &mut AnyConnection) -> Result<Option<Vec<u8>>, sqlx::Error> {
+pub async fn raw(conn: &mut Conn) -> Result<Option<Vec<u8>>, DbError> {
     get_raw(conn, KEY).await
 }
 
 /// Parses stored bytes.
-pub fn parse(bytes: &[u8]) -> Result<Stored, sqlx::Error> {
-    serde_json::from_slice(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+pub fn parse(bytes: &[u8]) -> Result<Stored, DbError> {
+    serde_json::from_slice(bytes).map_err(|e| DbError::decode("value", e.to_string()))
 }
 
-pub async fn get(conn: &mut AnyConnection) -> Result<Option<Stored>, sqlx::Error> {
+pub async fn get(conn: &mut Conn) -> Result<Option<Stored>, DbError> {
     raw(conn).await?.as_deref().map(parse).transpose()
 }
 
-pub async fn put(conn: &mut AnyConnection, stored: &Stored) -> Result<(), sqlx::Error> {
-    let bytes = serde_json::to_vec(stored).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+pub async fn put(conn: &mut Conn, stored: &Stored) -> Result<(), DbError> {
+    let bytes = serde_json::to_vec(stored).map_err(|e| DbError::Encode(Box::new(e)))?;
     put_raw(conn, KEY, &bytes).await
 }
 
 /// Serializes policy changes for the rest of the transaction.
-pub async fn lock(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+pub async fn lock(conn: &mut Conn) -> Result<(), DbError> {
     put_raw(conn, LOCK_KEY, b"1").await
 }
 
-pub async fn file_digest(conn: &mut AnyConnection) -> Result<Option<Vec<u8>>, sqlx::Error> {
+pub async fn file_digest(conn: &mut Conn) -> Result<Option<Vec<u8>>, DbError> {
     get_raw(conn, FILE_DIGEST_KEY).await
 }
 
-pub async fn set_file_digest(conn: &mut AnyConnection, digest: &[u8]) -> Result<(), sqlx::Error> {
+pub async fn set_file_digest(conn: &mut Conn, digest: &[u8]) -> Result<(), DbError> {
     put_raw(conn, FILE_DIGEST_KEY, digest).await
 }

@@ -1,18 +1,18 @@
 //! Attempt counters in fixed windows, kept in the database so that every instance sees the
 //! same counts. One row per (scope, key, window); rows are swept once their window is over.
 
-use sqlx::{AnyConnection, Row};
+use super::db::{self, Conn, DbError};
 
 /// Counts one attempt in the window starting at `window_start` and returns the count so far
 /// (this attempt included). One statement, so concurrent attempts never lose a count.
 pub async fn hit(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     scope: &str,
     key: &str,
     window_start: i64,
     expires_at: i64,
-) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
+) -> Result<i64, DbError> {
+    let row = db::query(
         "INSERT INTO rate_limits (scope, key, window_start, attempts, expires_at) \
          VALUES ($1, $2, $3, 1, $4) \
          ON CONFLICT (scope, key, window_start) \
@@ -30,10 +30,7 @@ pub async fn hit(
 
 /// The attempts counted so far for each (scope, key) in the windows given, in one query
 /// (0 for a pair with none).
-pub async fn counts(
-    conn: &mut AnyConnection,
-    keys: &[(&str, &str, i64)],
-) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn counts(conn: &mut Conn, keys: &[(&str, &str, i64)]) -> Result<Vec<i64>, DbError> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -50,7 +47,7 @@ pub async fn counts(
         .collect::<Vec<_>>()
         .join(" OR ");
     let sql = format!("SELECT scope, key, window_start, attempts FROM rate_limits WHERE {wanted}");
-    let mut query = sqlx::query(&sql);
+    let mut query = db::query(&sql);
     for (scope, key, window_start) in keys {
         query = query.bind(*scope).bind(*key).bind(*window_start);
     }
@@ -71,8 +68,8 @@ pub async fn counts(
 }
 
 /// Forgets the attempts of `key` in `scope` (after a success).
-pub async fn reset(conn: &mut AnyConnection, scope: &str, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM rate_limits WHERE scope = $1 AND key = $2")
+pub async fn reset(conn: &mut Conn, scope: &str, key: &str) -> Result<(), DbError> {
+    db::query("DELETE FROM rate_limits WHERE scope = $1 AND key = $2")
         .bind(scope)
         .bind(key)
         .execute(&mut *conn)
@@ -81,8 +78,8 @@ pub async fn reset(conn: &mut AnyConnection, scope: &str, key: &str) -> Result<(
 }
 
 /// Removes the rows of windows that are over.
-pub async fn purge_expired(conn: &mut AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM rate_limits WHERE expires_at <= $1")
+pub async fn purge_expired(conn: &mut Conn, now: i64) -> Result<u64, DbError> {
+    let done = db::query("DELETE FROM rate_limits WHERE expires_at <= $1")
         .bind(now)
         .execute(&mut *conn)
         .await?;

@@ -1,8 +1,8 @@
 //! Signed-in sessions. The cookie holds a random token; the table holds its SHA-256.
 
-use sqlx::{AnyConnection, Row};
+use super::db::{self, Conn, DbError};
 
-use super::{flag, AnyQuery};
+use super::flag;
 
 /// What a new session records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,40 +33,29 @@ pub struct Session {
     pub authenticated_at: i64,
 }
 
-pub async fn insert(conn: &mut AnyConnection, s: &NewSession<'_>) -> Result<(), sqlx::Error> {
-    bind_insert(sqlx::query(INSERT.0), s)
-        .execute(&mut *conn)
-        .await?;
+pub async fn insert(conn: &mut Conn, s: &NewSession<'_>) -> Result<(), DbError> {
+    db::query(
+        "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, \
+         user_agent, credential_id, second_factor_done, authenticated_at) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(s.id_hash.to_vec())
+    .bind(s.user_id)
+    .bind(s.now)
+    .bind(s.expires_at)
+    .bind(s.ip.map(str::to_owned))
+    .bind(s.user_agent.map(str::to_owned))
+    .bind(s.credential_id.map(<[u8]>::to_vec))
+    .bind(flag(s.second_factor_done))
+    // Never recent: 0 is long before any sign-in.
+    .bind(if s.proven { s.now } else { 0 })
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-/// [`insert`]'s statement and its parameter count.
-pub(super) const INSERT: (&str, usize) = (
-    "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
-     credential_id, second_factor_done, authenticated_at) \
-     VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9)",
-    9,
-);
-
-pub(super) fn bind_insert<'q>(query: AnyQuery<'q>, s: &NewSession<'_>) -> AnyQuery<'q> {
-    query
-        .bind(s.id_hash.to_vec())
-        .bind(s.user_id)
-        .bind(s.now)
-        .bind(s.expires_at)
-        .bind(s.ip.map(str::to_owned))
-        .bind(s.user_agent.map(str::to_owned))
-        .bind(s.credential_id.map(<[u8]>::to_vec))
-        .bind(flag(s.second_factor_done))
-        // Never recent: 0 is long before any sign-in.
-        .bind(if s.proven { s.now } else { 0 })
-}
-
-pub async fn by_id_hash(
-    conn: &mut AnyConnection,
-    id_hash: &[u8],
-) -> Result<Option<Session>, sqlx::Error> {
-    let row = sqlx::query(
+pub async fn by_id_hash(conn: &mut Conn, id_hash: &[u8]) -> Result<Option<Session>, DbError> {
+    let row = db::query(
         "SELECT user_id, created_at, last_seen_at, expires_at, second_factor_done, \
          authenticated_at FROM sessions WHERE id = $1",
     )
@@ -79,15 +68,15 @@ pub async fn by_id_hash(
             created_at: row.try_get("created_at")?,
             last_seen_at: row.try_get("last_seen_at")?,
             expires_at: row.try_get("expires_at")?,
-            second_factor_done: row.try_get::<i64, _>("second_factor_done")? != 0,
+            second_factor_done: row.try_get::<i64>("second_factor_done")? != 0,
             authenticated_at: row.try_get("authenticated_at")?,
         })
     })
     .transpose()
 }
 
-pub async fn touch(conn: &mut AnyConnection, id_hash: &[u8], now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+pub async fn touch(conn: &mut Conn, id_hash: &[u8], now: i64) -> Result<(), DbError> {
+    db::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id_hash.to_vec())
         .execute(&mut *conn)
@@ -95,8 +84,8 @@ pub async fn touch(conn: &mut AnyConnection, id_hash: &[u8], now: i64) -> Result
     Ok(())
 }
 
-pub async fn delete(conn: &mut AnyConnection, id_hash: &[u8]) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
+pub async fn delete(conn: &mut Conn, id_hash: &[u8]) -> Result<bool, DbError> {
+    let done = db::query("DELETE FROM sessions WHERE id = $1")
         .bind(id_hash.to_vec())
         .execute(&mut *conn)
         .await?;
@@ -118,12 +107,12 @@ pub struct Listed {
 /// The user's complete sessions that have neither expired nor been unused since before
 /// `seen_since`, most recently seen first.
 pub async fn of_user(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     now: i64,
     seen_since: i64,
-) -> Result<Vec<Listed>, sqlx::Error> {
-    let rows = sqlx::query(
+) -> Result<Vec<Listed>, DbError> {
+    let rows = db::query(
         "SELECT id, created_at, last_seen_at, expires_at, ip, user_agent, credential_id \
          FROM sessions WHERE user_id = $1 AND expires_at > $2 AND last_seen_at >= $3 \
          AND second_factor_done = 1 ORDER BY last_seen_at DESC, id",
@@ -150,11 +139,11 @@ pub async fn of_user(
 
 /// Ends one of the user's sessions; false when the user has no such session.
 pub async fn delete_of_user(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     id_hash: &[u8],
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+) -> Result<bool, DbError> {
+    let done = db::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
         .bind(id_hash.to_vec())
         .bind(user_id)
         .execute(&mut *conn)
@@ -163,12 +152,8 @@ pub async fn delete_of_user(
 }
 
 /// Records a re-authentication on the session.
-pub async fn set_authenticated(
-    conn: &mut AnyConnection,
-    id_hash: &[u8],
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE sessions SET authenticated_at = $1 WHERE id = $2")
+pub async fn set_authenticated(conn: &mut Conn, id_hash: &[u8], now: i64) -> Result<bool, DbError> {
+    let done = db::query("UPDATE sessions SET authenticated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id_hash.to_vec())
         .execute(&mut *conn)
@@ -178,11 +163,11 @@ pub async fn set_authenticated(
 
 /// Ends every session of the user except `keep` (waiting sign-ins too); returns how many.
 pub async fn delete_others_of_user(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     keep: &[u8],
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+) -> Result<u64, DbError> {
+    let done = db::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
         .bind(user_id)
         .bind(keep.to_vec())
         .execute(&mut *conn)
@@ -192,11 +177,11 @@ pub async fn delete_others_of_user(
 
 /// The ids of the user's sessions that `credential_id` signed in.
 pub async fn ids_by_credential(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     credential_id: &[u8],
-) -> Result<Vec<Vec<u8>>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id FROM sessions WHERE user_id = $1 AND credential_id = $2")
+) -> Result<Vec<Vec<u8>>, DbError> {
+    let rows = db::query("SELECT id FROM sessions WHERE user_id = $1 AND credential_id = $2")
         .bind(user_id)
         .bind(credential_id.to_vec())
         .fetch_all(&mut *conn)
@@ -206,11 +191,11 @@ pub async fn ids_by_credential(
 
 /// Ends the user's sessions that `credential_id` signed in; returns how many.
 pub async fn delete_by_credential(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     credential_id: &[u8],
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND credential_id = $2")
+) -> Result<u64, DbError> {
+    let done = db::query("DELETE FROM sessions WHERE user_id = $1 AND credential_id = $2")
         .bind(user_id)
         .bind(credential_id.to_vec())
         .execute(&mut *conn)

@@ -1,20 +1,16 @@
 //! Server-wide values every instance shares.
 
-use sqlx::{AnyConnection, Row};
+use super::db::{self, Conn, DbError};
 
 /// Returns the value stored under `key`, storing `fresh` first if there is none. Two
 /// instances racing here both end up with whichever value was inserted first.
-pub async fn get_or_insert(
-    conn: &mut AnyConnection,
-    key: &str,
-    fresh: &[u8],
-) -> Result<Vec<u8>, sqlx::Error> {
-    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+pub async fn get_or_insert(conn: &mut Conn, key: &str, fresh: &[u8]) -> Result<Vec<u8>, DbError> {
+    db::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
         .bind(key)
         .bind(fresh.to_vec())
         .execute(&mut *conn)
         .await?;
-    let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+    let row = db::query("SELECT value FROM settings WHERE key = $1")
         .bind(key)
         .fetch_one(&mut *conn)
         .await?;

@@ -6,13 +6,10 @@
 
 use std::sync::LazyLock;
 
-use sqlx::{AnyConnection, Row};
+use super::db::{self, Conn, DbError};
 
-use super::credentials::{self, Credential, Use};
-use super::sessions::{self, NewSession};
+use super::credentials::{self, Credential};
 use super::users::User;
-use super::{audit, ceremonies, is_unique_violation, shift_parameters};
-use crate::http::ClientMeta;
 
 /// What [`read`] found.
 #[derive(Debug)]
@@ -54,11 +51,11 @@ static SQL: LazyLock<String> = LazyLock::new(|| {
 /// Reads what a sign-in with `credential_id` needs; `limits` holds at most [`MAX_LIMITS`]
 /// (scope, key, window start) triples (the rest are not counted).
 pub async fn read(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     credential_id: &[u8],
     limits: &[(&str, &str, i64)],
-) -> Result<SignInRead, sqlx::Error> {
-    let mut query = sqlx::query(SQL.as_str())
+) -> Result<SignInRead, DbError> {
+    let mut query = db::query(SQL.as_str())
         .bind(credential_id.to_vec())
         .bind(super::policy::KEY);
     for i in 0..MAX_LIMITS {
@@ -67,7 +64,7 @@ pub async fn read(
         query = query.bind(scope).bind(key).bind(start);
     }
     let row = query.fetch_one(&mut *conn).await?;
-    let found = match row.try_get::<Option<Vec<u8>>, _>("id")? {
+    let found = match row.try_get::<Option<Vec<u8>>>("id")? {
         Some(_) => Some(credentials::owned_from_row(&row)?),
         None => None,
     };
@@ -81,86 +78,4 @@ pub async fn read(
         policy: row.try_get("policy")?,
         attempts,
     })
-}
-
-/// Everything a passkey sign-in writes once its assertion verified.
-#[derive(Debug)]
-pub struct SignInWrite<'a> {
-    /// The sealed ceremony token's hash and expiry: it is marked used.
-    pub ceremony: (&'a [u8], i64),
-    pub credential_id: &'a [u8],
-    pub usage: Use,
-    /// The `login` audit event's detail, and who called.
-    pub detail: &'a serde_json::Value,
-    pub meta: &'a ClientMeta,
-    pub session: NewSession<'a>,
-}
-
-/// How [`record`] ended; on anything but `Done` the caller must roll back (the statements
-/// after a failed check may have run).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorded {
-    Done,
-    /// The ceremony token was used before: a replay.
-    CeremonyUsed,
-    /// The stored counter moved past this sign-in's since it was checked.
-    CounterRaced,
-    /// The credential (or its account) was deleted since it was checked.
-    CredentialGone,
-}
-
-static RECORD_SQL: LazyLock<String> = LazyLock::new(|| {
-    let mut sql = String::new();
-    let mut before = 0;
-    for (statement, parameters) in [
-        ceremonies::MARK_USED_STRICT,
-        credentials::RECORD_USE,
-        audit::LOG,
-        sessions::INSERT,
-    ] {
-        sql.push_str(&shift_parameters(statement, before));
-        sql.push_str(";\n");
-        before += parameters;
-    }
-    sql
-});
-
-/// Writes a sign-in as one query of four statements: the ceremony is marked used, the counter
-/// moves, the event is logged and the session created. SQLite only (PostgreSQL takes one
-/// statement per query); there, one query is one round trip to SQLite's thread instead of
-/// four, on the group-commit writer, the one serial part of the server.
-pub async fn record(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    w: &SignInWrite<'_>,
-) -> Result<Recorded, sqlx::Error> {
-    let query = sqlx::query(RECORD_SQL.as_str());
-    let query = ceremonies::bind_mark_used(query, w.ceremony.0, w.ceremony.1);
-    let query = credentials::bind_record_use(query, w.credential_id, w.usage);
-    let query = audit::bind_log(query, Some(user_id), "login", w.detail, w.meta, w.usage.now);
-    let query = sessions::bind_insert(query, &w.session);
-    match query.execute(&mut *conn).await {
-        // Only the first statement can conflict (session ids are random), and it stops the rest.
-        Err(e) if is_unique_violation(&e) => Ok(Recorded::CeremonyUsed),
-        // The account is gone: its event and session have nobody to belong to.
-        Err(e)
-            if e.as_database_error()
-                .is_some_and(|d| d.is_foreign_key_violation()) =>
-        {
-            Ok(Recorded::CredentialGone)
-        }
-        Err(e) => Err(e),
-        // One row each: the ceremony, the credential, the event and the session.
-        Ok(done) => match done.rows_affected() {
-            4 => Ok(Recorded::Done),
-            // The counter did not move: it raced ahead, or the credential is gone.
-            3 => match credentials::exists(conn, w.credential_id).await? {
-                true => Ok(Recorded::CounterRaced),
-                false => Ok(Recorded::CredentialGone),
-            },
-            n => Err(sqlx::Error::Protocol(format!(
-                "a sign-in's write changed {n} rows, not 4"
-            ))),
-        },
-    }
 }

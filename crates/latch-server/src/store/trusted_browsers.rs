@@ -1,7 +1,7 @@
 //! Trusted browsers: a password sign-in from one of these skips the second factor until the
 //! row expires or is revoked. The cookie holds a random token; the table holds its SHA-256.
 
-use sqlx::{AnyConnection, Row};
+use super::db::{self, Conn, DbError, Row};
 
 /// What a new trusted browser records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub struct Trusted {
 
 const COLUMNS: &str = "id, user_id, created_at, expires_at, last_used_at, ip, user_agent";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<Trusted, sqlx::Error> {
+fn from_row(row: &Row) -> Result<Trusted, DbError> {
     Ok(Trusted {
         id_hash: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
@@ -40,8 +40,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Trusted, sqlx::Error> {
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, t: &NewTrusted<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, t: &NewTrusted<'_>) -> Result<(), DbError> {
+    db::query(
         "INSERT INTO trusted_browsers (id, user_id, created_at, expires_at, last_used_at, ip, \
          user_agent) VALUES ($1, $2, $3, $4, NULL, $5, $6)",
     )
@@ -57,13 +57,9 @@ pub async fn insert(conn: &mut AnyConnection, t: &NewTrusted<'_>) -> Result<(), 
 }
 
 /// The unexpired trusted browser with this id, if any.
-pub async fn live(
-    conn: &mut AnyConnection,
-    id_hash: &[u8],
-    now: i64,
-) -> Result<Option<Trusted>, sqlx::Error> {
+pub async fn live(conn: &mut Conn, id_hash: &[u8], now: i64) -> Result<Option<Trusted>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM trusted_browsers WHERE id = $1 AND expires_at > $2");
-    let row = sqlx::query(&sql)
+    let row = db::query(&sql)
         .bind(id_hash.to_vec())
         .bind(now)
         .fetch_optional(&mut *conn)
@@ -71,8 +67,8 @@ pub async fn live(
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn touch(conn: &mut AnyConnection, id_hash: &[u8], now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE trusted_browsers SET last_used_at = $1 WHERE id = $2")
+pub async fn touch(conn: &mut Conn, id_hash: &[u8], now: i64) -> Result<(), DbError> {
+    db::query("UPDATE trusted_browsers SET last_used_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id_hash.to_vec())
         .execute(&mut *conn)
@@ -81,16 +77,12 @@ pub async fn touch(conn: &mut AnyConnection, id_hash: &[u8], now: i64) -> Result
 }
 
 /// The user's unexpired trusted browsers, newest first.
-pub async fn of_user(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    now: i64,
-) -> Result<Vec<Trusted>, sqlx::Error> {
+pub async fn of_user(conn: &mut Conn, user_id: i64, now: i64) -> Result<Vec<Trusted>, DbError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM trusted_browsers WHERE user_id = $1 AND expires_at > $2 \
          ORDER BY created_at DESC, id"
     );
-    let rows = sqlx::query(&sql)
+    let rows = db::query(&sql)
         .bind(user_id)
         .bind(now)
         .fetch_all(&mut *conn)
@@ -100,11 +92,11 @@ pub async fn of_user(
 
 /// Revokes one of the user's trusted browsers; false when the user has no such browser.
 pub async fn delete_of_user(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     user_id: i64,
     id_hash: &[u8],
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM trusted_browsers WHERE id = $1 AND user_id = $2")
+) -> Result<bool, DbError> {
+    let done = db::query("DELETE FROM trusted_browsers WHERE id = $1 AND user_id = $2")
         .bind(id_hash.to_vec())
         .bind(user_id)
         .execute(&mut *conn)
@@ -113,11 +105,8 @@ pub async fn delete_of_user(
 }
 
 /// Revokes every trusted browser of the user; returns how many there were.
-pub async fn delete_all_of_user(
-    conn: &mut AnyConnection,
-    user_id: i64,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM trusted_browsers WHERE user_id = $1")
+pub async fn delete_all_of_user(conn: &mut Conn, user_id: i64) -> Result<u64, DbError> {
+    let done = db::query("DELETE FROM trusted_browsers WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;

@@ -1,7 +1,6 @@
 //! Accounts.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use super::db::{self, Conn, DbError, Row};
 
 /// A stored account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +16,7 @@ pub struct User {
 
 const COLUMNS: &str = "id, username, display_name, user_handle, password_hash, created_at";
 
-fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+fn from_row(row: &Row) -> Result<User, DbError> {
     Ok(User {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
@@ -28,40 +27,34 @@ fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     })
 }
 
-pub async fn by_username(
-    conn: &mut AnyConnection,
-    username: &str,
-) -> Result<Option<User>, sqlx::Error> {
+pub async fn by_username(conn: &mut Conn, username: &str) -> Result<Option<User>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
-    let row = sqlx::query(&sql)
+    let row = db::query(&sql)
         .bind(username)
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<User>, sqlx::Error> {
+pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<User>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = db::query(&sql).bind(id).fetch_optional(&mut *conn).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// Inserts an account; a taken username fails with a unique violation.
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     username: &str,
     display_name: &str,
     user_handle: &[u8],
     now: i64,
-) -> Result<User, sqlx::Error> {
+) -> Result<User, DbError> {
     let sql = format!(
         "INSERT INTO users (username, display_name, user_handle, password_hash, created_at) \
          VALUES ($1, $2, $3, NULL, $4) RETURNING {COLUMNS}"
     );
-    let row = sqlx::query(&sql)
+    let row = db::query(&sql)
         .bind(username)
         .bind(display_name)
         .bind(user_handle.to_vec())
@@ -73,8 +66,8 @@ pub async fn insert(
 
 /// Takes the account's row lock for the rest of the transaction (PostgreSQL locks the row,
 /// SQLite the database), so checks such as "is this the last credential" cannot race.
-pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET id = id WHERE id = $1")
+pub async fn lock(conn: &mut Conn, id: i64) -> Result<bool, DbError> {
+    let done = db::query("UPDATE users SET id = id WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
@@ -82,12 +75,8 @@ pub async fn lock(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error
 }
 
 /// Renames the account as people see it (the username stays).
-pub async fn set_display_name(
-    conn: &mut AnyConnection,
-    id: i64,
-    display_name: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+pub async fn set_display_name(conn: &mut Conn, id: i64, display_name: &str) -> Result<(), DbError> {
+    db::query("UPDATE users SET display_name = $1 WHERE id = $2")
         .bind(display_name)
         .bind(id)
         .execute(&mut *conn)

@@ -528,25 +528,26 @@ async fn metrics_are_private_by_default() {
 }
 
 async fn stored_totp_secret(server: &Server, user_id: i64) -> Vec<u8> {
-    use sqlx::Row;
+    use latch_server::store::db::query;
     let mut conn = server.store.conn().await.unwrap();
-    let row = sqlx::query("SELECT secret FROM totp WHERE user_id = $1")
+    let row = query("SELECT secret FROM totp WHERE user_id = $1")
         .bind(user_id)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut conn)
         .await
         .unwrap();
-    row.get::<Vec<u8>, _>(0)
+    row.try_get::<Vec<u8>>("secret").unwrap()
 }
 
 async fn user_id(server: &Server, username: &str) -> i64 {
-    use sqlx::Row;
+    use latch_server::store::db::query;
     let mut conn = server.store.conn().await.unwrap();
-    sqlx::query("SELECT id FROM users WHERE username = $1")
+    query("SELECT id FROM users WHERE username = $1")
         .bind(username)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut conn)
         .await
         .unwrap()
-        .get::<i64, _>(0)
+        .try_get::<i64>("id")
+        .unwrap()
 }
 
 /// Authenticator-app secrets are sealed under the key kept outside the database: a dump of
@@ -568,13 +569,13 @@ async fn a_database_dump_holds_no_authenticator_app_secret() {
         set_password(&mut bob_client).await;
         let bob = user_id(&server, "bob").await;
         let mut conn = server.store.conn().await.unwrap();
-        sqlx::query(
+        latch_server::store::db::query(
             "INSERT INTO totp (user_id, secret, confirmed, last_step, created_at) \
              VALUES ($1, $2, 1, 0, 0)",
         )
         .bind(bob)
         .bind(stored)
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .unwrap();
         drop(conn);
@@ -597,13 +598,13 @@ async fn plain_secrets_from_before_are_sealed_at_start() {
         let ada = user_id(&server, "ada").await;
         let secret = [7u8; 20];
         let mut conn = server.store.conn().await.unwrap();
-        sqlx::query(
+        latch_server::store::db::query(
             "INSERT INTO totp (user_id, secret, confirmed, last_step, created_at) \
              VALUES ($1, $2, 1, 0, 0)",
         )
         .bind(ada)
         .bind(secret.to_vec())
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .unwrap();
         drop(conn);

@@ -3,8 +3,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use latch_server::store::db::query;
 use latch_server::Store;
-use sqlx::{AnyConnection, Connection, Executor, Row};
+use sqlx::{Connection, Executor, PgConnection};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -46,7 +47,7 @@ impl Drop for TestDb {
                     .build()
                     .unwrap();
                 rt.block_on(async {
-                    let mut conn = AnyConnection::connect(&base).await.unwrap();
+                    let mut conn = PgConnection::connect(&base).await.unwrap();
                     // The test's pool may still hold a connection whose rollback is queued on
                     // the (now blocked) test runtime; end those connections first.
                     conn.execute(
@@ -108,9 +109,8 @@ async fn sqlite() -> TestDb {
 }
 
 async fn postgres(base: &str) -> TestDb {
-    sqlx::any::install_default_drivers();
     let schema = unique_name("latch_test");
-    let mut conn = AnyConnection::connect(base).await.unwrap();
+    let mut conn = PgConnection::connect(base).await.unwrap();
     conn.execute(format!("CREATE SCHEMA {schema}").as_str())
         .await
         .unwrap();
@@ -169,14 +169,14 @@ pub async fn snapshot(store: &Store) -> Snapshot {
         "used_ceremonies",
         "audit_events",
     ] {
-        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-            .fetch_one(&mut *conn)
+        let row = query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&mut conn)
             .await
             .unwrap();
-        counts.push((table, row.try_get::<i64, _>("n").unwrap()));
+        counts.push((table, row.try_get::<i64>("n").unwrap()));
     }
-    let rows = sqlx::query("SELECT id, sign_count, last_used_at FROM credentials ORDER BY id")
-        .fetch_all(&mut *conn)
+    let rows = query("SELECT id, sign_count, last_used_at FROM credentials ORDER BY id")
+        .fetch_all(&mut conn)
         .await
         .unwrap();
     let counters = rows

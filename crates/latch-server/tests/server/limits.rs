@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::http::StatusCode;
+use latch_server::store::db::query;
 use serde_json::json;
 
 use crate::authenticator::Tweak;
@@ -98,13 +99,13 @@ async fn many_usernames_from_one_address_are_limited_per_ip() {
         let now = server.clock_now();
         let start = now - now % 900;
         let mut conn = server.store.conn().await.unwrap();
-        sqlx::query(
+        query(
             "INSERT INTO rate_limits (scope, key, window_start, attempts, expires_at) \
              VALUES ('password_ip', '198.51.100.7', $1, 100, $2)",
         )
         .bind(start)
         .bind(start + 900)
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .unwrap();
         drop(conn);
@@ -152,13 +153,13 @@ async fn failed_passkey_sign_ins_are_limited_per_credential_and_address_and_per_
         let now = server.clock_now();
         let start = now - now % 900;
         let mut conn = server.store.conn().await.unwrap();
-        sqlx::query(
+        query(
             "INSERT INTO rate_limits (scope, key, window_start, attempts, expires_at) \
              VALUES ('assertion_ip', '192.0.2.9', $1, 100, $2)",
         )
         .bind(start)
         .bind(start + 900)
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .unwrap();
         drop(conn);

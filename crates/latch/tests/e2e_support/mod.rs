@@ -8,7 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use latch_ctap::client::{Ctap2, HidDevice};
-use sqlx::{AnyConnection, Connection, Executor, Row};
+use latch_server::store::db::query;
+use latch_server::store::Store;
+use sqlx::{Connection, Executor, PgConnection};
 
 use crate::udp::UdpTransport;
 
@@ -58,7 +60,6 @@ pub struct Db {
 
 /// A fresh SQLite database, then PostgreSQL when `LATCH_TEST_POSTGRES_URL` is set.
 pub fn databases() -> Vec<Db> {
-    sqlx::any::install_default_drivers();
     let path = std::env::temp_dir().join(format!("{}.db", unique("latch_e2e")));
     let mut dbs = vec![Db {
         name: "sqlite",
@@ -70,7 +71,7 @@ pub fn databases() -> Vec<Db> {
         Ok(base) if !base.is_empty() => {
             let schema = unique("latch_e2e");
             block_on(async {
-                let mut conn = AnyConnection::connect(&base).await.unwrap();
+                let mut conn = PgConnection::connect(&base).await.unwrap();
                 conn.execute(format!("CREATE SCHEMA {schema}").as_str())
                     .await
                     .unwrap();
@@ -93,13 +94,17 @@ impl Db {
     /// Every credential's stored signature counter.
     pub fn counters(&self) -> Vec<i64> {
         block_on(async {
-            let mut conn = AnyConnection::connect(&self.url).await.unwrap();
-            let rows = sqlx::query("SELECT sign_count FROM credentials ORDER BY id")
+            let store = Store::connect(&self.url).await.unwrap();
+            let mut conn = store.conn().await.unwrap();
+            let rows = query("SELECT sign_count FROM credentials ORDER BY id")
                 .fetch_all(&mut conn)
                 .await
                 .unwrap();
-            conn.close().await.unwrap();
-            rows.iter().map(|r| r.get::<i64, _>("sign_count")).collect()
+            drop(conn);
+            store.close().await;
+            rows.iter()
+                .map(|r| r.try_get::<i64>("sign_count").unwrap())
+                .collect()
         })
     }
 }
@@ -116,7 +121,7 @@ impl Drop for Db {
         }
         if let Some((base, schema)) = self.schema.take() {
             block_on(async {
-                if let Ok(mut conn) = AnyConnection::connect(&base).await {
+                if let Ok(mut conn) = PgConnection::connect(&base).await {
                     let _ = conn
                         .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
                         .await;
