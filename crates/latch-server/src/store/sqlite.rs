@@ -20,8 +20,7 @@ use super::StoreError;
 /// disk, so an acknowledged write survives a power loss. Reading through a memory map spares
 /// a system call per page whenever a connection's page cache was dropped because another one
 /// wrote.
-const SETUP: &str =
-    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456";
+const SETUP: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON";
 
 /// How long a statement waits for another connection's write lock before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
