@@ -3,24 +3,22 @@
 //! their own cap the server at a few hundred writes per second however many cores it has, and
 //! connections queueing for the write lock sleep in SQLite's busy handler.
 //!
-//! Instead, write jobs queue for one connection kept for writing. Whoever gets the connection
-//! (the leader) takes every job waiting, its own and others', runs them in one
-//! `BEGIN IMMEDIATE` transaction, each under its own savepoint (a job that fails rolls back to
-//! its savepoint and leaves the others alone), commits once, and only then tells each job how
-//! it ended. So each job is still atomic, and a job reported as done is as durable as before
-//! (its commit's fsync has returned); only the fsync is shared. A write that finds nobody
-//! writing leads at once, on its own thread: no hand-over to another thread and back.
+//! Instead, write jobs go to one thread with a connection of its own. It takes every job waiting,
+//! runs them in one `BEGIN IMMEDIATE` transaction, each under its own savepoint (a job that
+//! fails rolls back to its savepoint and leaves the others alone), commits once, and only
+//! then tells each job how it ended. So each job is still atomic, and a job reported as done
+//! is as durable as before (its commit's fsync has returned); only the fsync is shared.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::db::{Conn, DbError};
+use std::sync::Arc;
+
 use super::sqlite::{Pool, Pooled};
 
 /// A boxed future borrowing the connection it writes on.
@@ -28,6 +26,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Jobs taken into one transaction at most.
 const MAX_BATCH: usize = 256;
+
+/// Jobs waiting for the writer at most; past that a write waits for room (backpressure)
+/// instead of queueing without bound while the disk falls behind.
+const MAX_WAITING: usize = 4096;
 
 /// Hands a job's result to its caller, given the batch's commit error if it failed.
 type Deliver = Box<dyn FnOnce(Option<&DbError>) + Send>;
@@ -40,30 +42,37 @@ struct Done {
 
 type Job = Box<dyn for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Done> + Send>;
 
-/// The write connection of one SQLite database and the jobs waiting for it.
-#[derive(Clone)]
+/// The sending side of the writer thread.
+#[derive(Debug, Clone)]
 pub struct Batcher {
-    pool: Arc<Pool>,
-    queue: Arc<Mutex<VecDeque<Job>>>,
-    /// The write connection (opened on first use, and again after a failed batch); holding
-    /// the lock is leading.
-    conn: Arc<tokio::sync::Mutex<Option<Conn>>>,
-}
-
-impl std::fmt::Debug for Batcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Batcher")
-    }
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Batcher {
-    /// The writer of `pool`'s database (it stops writing once the pool is closed).
-    pub fn new(pool: Arc<Pool>) -> Batcher {
-        Batcher {
-            pool,
-            queue: Arc::default(),
-            conn: Arc::default(),
+    /// Starts the writer on a thread of its own, with its own connection to `pool`'s database
+    /// (it stops writing once the pool is closed). The
+    /// writer is the one serial part of the server: on its own thread it runs as soon as a
+    /// job arrives, instead of queueing behind every request on the runtime's workers, and
+    /// its statements are calls on its connection. It stops when the last [`Batcher`] is
+    /// dropped.
+    pub fn start(pool: Arc<Pool>) -> Batcher {
+        let (jobs, receiver) = mpsc::channel(MAX_WAITING);
+        let spawned = std::thread::Builder::new()
+            .name("latch-sqlite-writer".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => writer(&runtime, &pool, receiver),
+                    // The receiver is dropped: every write answers that the writer is gone.
+                    Err(e) => eprintln!("latch-server: group commit: cannot start: {e}"),
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("latch-server: group commit: cannot start its thread: {e}");
         }
+        Batcher { jobs }
     }
 
     /// Runs `f` inside the next batch; its writes commit (durably) before this returns `Ok`,
@@ -74,7 +83,7 @@ impl Batcher {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let (send, mut receive) = oneshot::channel::<Result<T, E>>();
+        let (send, receive) = oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |conn| {
             Box::pin(async move {
                 let result = f(conn).await;
@@ -95,59 +104,8 @@ impl Batcher {
                 "the database writer did not run this write".into(),
             ))
         };
-        self.queue.lock().map_err(|_| stopped())?.push_back(job);
-        // Done by the leader of the moment, or lead: whichever comes first.
-        tokio::select! {
-            biased;
-            done = &mut receive => return done.map_err(|_| stopped())?,
-            mut conn = self.conn.lock() => self.lead(&mut conn).await,
-        }
+        self.jobs.send(job).await.map_err(|_| stopped())?;
         receive.await.map_err(|_| stopped())?
-    }
-
-    /// Runs the jobs waiting (its own among them) as one batch on the write connection. Jobs
-    /// queued meanwhile wait for the next leader: each of their callers is waiting for the
-    /// connection too.
-    async fn lead(&self, conn: &mut Option<Conn>) {
-        let jobs: Vec<Job> = match self.queue.lock() {
-            Ok(mut queue) => {
-                let n = queue.len().min(MAX_BATCH);
-                queue.drain(..n).collect()
-            }
-            Err(_) => return,
-        };
-        if jobs.is_empty() {
-            return;
-        }
-        if self.pool.is_closed() {
-            // Dropped jobs answer their callers with an error; nothing was written.
-            *conn = None;
-            return;
-        }
-        if let Some(Conn::Sqlite(c)) = conn.as_ref() {
-            // A leader cancelled half-way left its transaction open, and its jobs were
-            // dropped unanswered (an error for their callers): undo their writes.
-            if c.connection().is_ok_and(|c| !c.is_autocommit())
-                && run(conn.as_ref(), "ROLLBACK").is_err()
-            {
-                *conn = None;
-            }
-        }
-        if conn.is_none() {
-            match self.pool.location().open() {
-                Ok(c) => *conn = Some(Conn::Sqlite(Pooled::own(c))),
-                Err(e) => {
-                    eprintln!("latch-server: group commit: cannot open the database: {e}");
-                    return;
-                }
-            }
-        }
-        let Some(c) = conn.as_mut() else { return };
-        if let Err(e) = batch(c, jobs).await {
-            // The connection may be in any state: start over with a new one.
-            eprintln!("latch-server: group commit: {e}");
-            *conn = None;
-        }
     }
 }
 
@@ -172,10 +130,46 @@ fn failed(e: &DbError) -> DbError {
     DbError::Other(format!("the group commit failed: {e}"))
 }
 
-/// Runs `sql` (statements without arguments) on the write connection.
-fn run(conn: Option<&Conn>, sql: &str) -> Result<(), DbError> {
+fn writer(runtime: &tokio::runtime::Runtime, pool: &Pool, mut receiver: mpsc::Receiver<Job>) {
+    let mut conn: Option<Conn> = None;
+    while let Some(first) = receiver.blocking_recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        if pool.is_closed() {
+            // Dropped jobs answer their callers with an error; nothing was written.
+            conn = None;
+            drop(jobs);
+            continue;
+        }
+        if conn.is_none() {
+            match pool.location().open() {
+                Ok(c) => conn = Some(Conn::Sqlite(Pooled::own(c))),
+                Err(e) => {
+                    eprintln!("latch-server: group commit: cannot open the database: {e}");
+                    // Dropped jobs answer their callers with an error; nothing was written.
+                    drop(jobs);
+                    continue;
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        if let Err(e) = runtime.block_on(batch(c, jobs)) {
+            // The connection may be in any state: start over with a new one.
+            eprintln!("latch-server: group commit: {e}");
+            conn = None;
+        }
+    }
+}
+
+/// Runs `sql` (statements without arguments) on the writer's connection.
+fn run(conn: &Conn, sql: &str) -> Result<(), DbError> {
     match conn {
-        Some(Conn::Sqlite(c)) => Ok(c.connection()?.execute_batch(sql)?),
+        Conn::Sqlite(c) => Ok(c.connection()?.execute_batch(sql)?),
         _ => Err(DbError::Other("the group commit is for SQLite".into())),
     }
 }
@@ -183,7 +177,7 @@ fn run(conn: Option<&Conn>, sql: &str) -> Result<(), DbError> {
 /// One transaction for `jobs`. Every job is answered, whatever happens; an `Err` means the
 /// connection should not be used again.
 async fn batch(conn: &mut Conn, jobs: Vec<Job>) -> Result<(), DbError> {
-    run(Some(conn), "BEGIN IMMEDIATE; SAVEPOINT job")?;
+    run(conn, "BEGIN IMMEDIATE; SAVEPOINT job")?;
     let mut delivered = Vec::with_capacity(jobs.len());
     let mut broken = None;
     let mut jobs = jobs.into_iter().peekable();
@@ -203,7 +197,7 @@ async fn batch(conn: &mut Conn, jobs: Vec<Job>) -> Result<(), DbError> {
             (false, false) => "ROLLBACK TO job; RELEASE job",
         };
         delivered.push(done.deliver);
-        if let Err(e) = run(Some(conn), end) {
+        if let Err(e) = run(conn, end) {
             broken = Some(e);
             break;
         }
@@ -213,11 +207,11 @@ async fn batch(conn: &mut Conn, jobs: Vec<Job>) -> Result<(), DbError> {
     drop(jobs);
     let outcome = match broken {
         Some(e) => Err(e),
-        None => run(Some(conn), "COMMIT"),
+        None => run(conn, "COMMIT"),
     };
     if outcome.is_err() {
         // Undo whatever is left; the caller drops the connection anyway.
-        let _ = run(Some(conn), "ROLLBACK");
+        let _ = run(conn, "ROLLBACK");
     }
     let error = outcome.as_ref().err();
     for deliver in delivered {

@@ -190,7 +190,7 @@ impl Store {
                 let pool = tokio::task::spawn_blocking(move || sqlite::Pool::open(location))
                     .await
                     .map_err(|e| StoreError::Connect(DbError::Other(e.to_string())))??;
-                let writer = batch::Batcher::new(pool.clone());
+                let writer = batch::Batcher::start(pool.clone());
                 Ok(Store {
                     engine: Engine::Sqlite {
                         pool,

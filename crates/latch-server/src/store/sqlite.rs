@@ -17,10 +17,13 @@ use super::db::DbError;
 use super::StoreError;
 
 /// What every connection runs first. `synchronous = FULL`: a commit returns once it is on
-/// disk, so an acknowledged write survives a power loss. Reading through a memory map spares
-/// a system call per page whenever a connection's page cache was dropped because another one
-/// wrote.
-const SETUP: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON";
+/// disk, so an acknowledged write survives a power loss. No memory map: remapping it after
+/// every commit that grew the file cost more than the reads it spared (measured). The WAL is
+/// copied back into the database every 10,000 pages (40 MB) instead of SQLite's 1,000: pages
+/// written again and again (a credential's counter, the sessions' index) are copied once per
+/// checkpoint, so fewer checkpoints copy less.
+const SETUP: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+    PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864";
 
 /// How long a statement waits for another connection's write lock before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
