@@ -213,6 +213,24 @@ impl From<crate::store::DbError> for ApiError {
     }
 }
 
+impl From<crate::store::commit::CommitError> for ApiError {
+    fn from(e: crate::store::commit::CommitError) -> ApiError {
+        use crate::store::commit::CommitError;
+        match e {
+            CommitError::CeremonyUsed => ApiError::CeremonyNotFound,
+            CommitError::CeremonyExpired => ApiError::CeremonyExpired,
+            CommitError::UsernameTaken => ApiError::UsernameTaken,
+            CommitError::CredentialExists => ApiError::CredentialExists,
+            CommitError::TooManyCredentials { max } => ApiError::TooManyCredentials { max },
+            CommitError::AccountGone | CommitError::SessionGone => ApiError::NotSignedIn,
+            CommitError::CredentialGone => ApiError::UnknownCredential,
+            CommitError::CounterRaced => ApiError::CounterRaced,
+            CommitError::NoPendingSession => ApiError::NoPendingSignIn,
+            CommitError::Db(e) => e.into(),
+        }
+    }
+}
+
 /// The stable code of an error response, left in the response's extensions for the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorCode(pub &'static str);

@@ -232,6 +232,15 @@ pub struct ClientMeta {
     pub user_agent: Option<String>,
 }
 
+impl From<&ClientMeta> for crate::store::audit::Caller {
+    fn from(meta: &ClientMeta) -> Self {
+        crate::store::audit::Caller {
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        }
+    }
+}
+
 /// [`ClientMeta::ip_key`] of `ip`.
 pub fn rate_limit_key(ip: IpAddr, ipv6_prefix: u8) -> String {
     match ip {

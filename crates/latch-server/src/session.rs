@@ -81,8 +81,7 @@ async fn write(
     Ok(new.cookie)
 }
 
-/// A new session's token, made before its row is written: for a caller that writes the row
-/// together with others ([`crate::store::sign_in::record`]).
+/// A new session's token, made before its row is written (by a commit, say).
 #[derive(Debug)]
 pub struct NewToken {
     hash: Vec<u8>,
@@ -109,6 +108,16 @@ impl NewToken {
             complete,
             cookie: set_cookie(state, Cookie::Session, &token, ttl)?,
         })
+    }
+
+    /// The session a [`crate::store::commit::Commit`] begins under this token.
+    pub fn new_session(&self) -> crate::store::commit::NewSession {
+        crate::store::commit::NewSession {
+            id_hash: self.hash.clone(),
+            expires_at: self.now.saturating_add(self.ttl),
+            second_factor_done: self.complete,
+            proven: self.complete,
+        }
     }
 
     /// The row that makes the token a session of `user_id`.

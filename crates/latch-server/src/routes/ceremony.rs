@@ -10,6 +10,8 @@ use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{cookie, set_cookie, Cookie};
 use crate::state::{AppState, Sweep, CEREMONY_TTL};
+use crate::store::audit::Caller;
+use crate::store::commit::{CeremonyUse, Commit, CommitError, Committed};
 use crate::store::credentials::Credential;
 use crate::store::{ceremonies, Conn};
 use latch_webauthn::b64;
@@ -25,6 +27,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Assertions: a failed finish uses its ceremony up all the same, so that one ceremony
+    /// cannot be used to try response after response (credential ids, say). A refused
+    /// registration leaves its ceremony: nothing is guessed there, and the person may try
+    /// another key.
+    fn guessable(self) -> bool {
+        matches!(self, Kind::Login | Kind::SecondFactor | Kind::Reauth)
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Kind::Signup => "signup",
@@ -84,7 +94,7 @@ pub async fn begin<T: Serialize>(
     user_id: Option<i64>,
     ceremony: &T,
 ) -> Result<HeaderValue, ApiError> {
-    drop(conn);
+    conn.give_back();
     let now = state.now();
     let expires_at = now.saturating_add(CEREMONY_TTL);
     let sealed = match state.store.sealing_key() {
@@ -128,49 +138,123 @@ async fn store<T: Serialize>(
     let sweep = state.sweep_due(Sweep::Ceremonies, now);
     state
         .store
-        .write_each(move |conn| {
-            Box::pin(async move {
-                // Abandoned ceremonies are swept now and then rather than by a background task.
-                if sweep {
-                    ceremonies::purge_expired(conn, now).await?;
-                }
-                ceremonies::insert(conn, &hash, kind, user_id, &json, now, expires_at).await
-            })
-        })
-        .await
-        .map_err(ApiError::from)?;
+        .insert_ceremony(hash, kind, user_id, json, now, expires_at, sweep)
+        .await?;
     Ok(token)
 }
 
-/// A ceremony read back by its finish, not yet used up: see [`consume`].
+/// A ceremony read back by its finish, not yet used up.
 #[derive(Debug)]
 pub struct Opened<T> {
     pub value: T,
     pub user_id: Option<i64>,
-    ticket: Ticket,
 }
 
-/// What [`consume`] needs to use the ceremony up.
+/// What using the ceremony up needs.
 #[derive(Debug, Clone)]
-pub struct Ticket {
+struct Ticket {
     hash: Vec<u8>,
     sealed_until: Option<i64>,
 }
 
-impl<T> Opened<T> {
-    pub fn ticket(&self) -> Ticket {
-        self.ticket.clone()
+impl Ticket {
+    /// How the commit uses it up, sweeping old records of used tokens now and then (see
+    /// [`AppState::sweep_due`]), keeping each a ceremony's lifetime past its token's expiry.
+    fn to_use(&self, state: &AppState, now: i64) -> CeremonyUse {
+        match self.sealed_until {
+            Some(expires_at) => CeremonyUse::Sealed {
+                hash: self.hash.clone(),
+                expires_at,
+                sweep_before: state
+                    .sweep_due(Sweep::UsedCeremonies, now)
+                    .then(|| now.saturating_sub(CEREMONY_TTL)),
+            },
+            None => CeremonyUse::Stored {
+                hash: self.hash.clone(),
+            },
+        }
     }
 }
 
-/// Reads the ceremony the request's cookie names, writing nothing: for a finish that checks
-/// the response first and then, inside its write, [`consume`]s the ceremony.
-pub async fn open<T: DeserializeOwned>(
+/// A ceremony's finish, in the one order every finish follows: [`Finish::start`], reads
+/// (and [`Finish::open`]) on its connection, the check with no lock held, then
+/// [`Finish::commit`], which gives the connection back, reports a check that failed on a
+/// ceremony used meanwhile as the replay it is, uses a failed assertion's ceremony up, and
+/// hands the verified writes to the store as one [`Commit`].
+pub struct Finish<'s> {
+    state: &'s AppState,
+    kind: Kind,
+    conn: Conn,
+    ticket: Option<Ticket>,
+}
+
+impl<'s> Finish<'s> {
+    pub async fn start(state: &'s AppState, kind: Kind) -> Result<Finish<'s>, ApiError> {
+        Ok(Finish {
+            state,
+            kind,
+            conn: state.store.conn().await?,
+            ticket: None,
+        })
+    }
+
+    /// The connection for the check's reads.
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+
+    /// Reads the ceremony the request's cookie names, writing nothing.
+    pub async fn open<T: DeserializeOwned>(
+        &mut self,
+        headers: &HeaderMap,
+    ) -> Result<Opened<T>, ApiError> {
+        let (opened, ticket) = open(&mut self.conn, self.state, headers, self.kind).await?;
+        self.ticket = Some(ticket);
+        Ok(opened)
+    }
+
+    /// Commits what the check asks for, or answers why it failed.
+    pub async fn commit(
+        self,
+        checked: Result<Commit, ApiError>,
+        caller: impl Into<Caller>,
+    ) -> Result<Committed, ApiError> {
+        let Finish {
+            state,
+            kind,
+            conn,
+            ticket,
+        } = self;
+        let Some(ticket) = ticket else {
+            return Err(ApiError::internal(
+                "a finish committed without its ceremony",
+            ));
+        };
+        // The connection goes back with this block: the commit may wait for the group
+        // commit, and holding a connection through that could starve the readers.
+        let checked = {
+            let mut conn = conn;
+            replay_first(&mut conn, &ticket, checked).await
+        };
+        let commit = match checked {
+            Ok(commit) => commit,
+            Err(e) if kind.guessable() => return Err(use_up_after(state, &ticket, e).await),
+            Err(e) => return Err(e),
+        };
+        let now = state.now();
+        Ok(state
+            .store
+            .commit(ticket.to_use(state, now), commit, caller.into(), now)
+            .await?)
+    }
+}
+
+async fn open<T: DeserializeOwned>(
     conn: &mut Conn,
     state: &AppState,
     headers: &HeaderMap,
     kind: Kind,
-) -> Result<Opened<T>, ApiError> {
+) -> Result<(Opened<T>, Ticket), ApiError> {
     let Some(token) = cookie(headers, state, Cookie::Ceremony) else {
         return Err(ApiError::CeremonyNotFound);
     };
@@ -184,21 +268,23 @@ pub async fn open<T: DeserializeOwned>(
     if stored.expires_at <= state.now() {
         return Err(ApiError::CeremonyExpired);
     }
-    Ok(Opened {
-        value: serde_json::from_str(&stored.state).map_err(ApiError::internal)?,
-        user_id: stored.user_id,
-        ticket: Ticket {
+    Ok((
+        Opened {
+            value: serde_json::from_str(&stored.state).map_err(ApiError::internal)?,
+            user_id: stored.user_id,
+        },
+        Ticket {
             hash,
             sealed_until: None,
         },
-    })
+    ))
 }
 
 fn open_sealed<T: DeserializeOwned>(
     state: &AppState,
     sealed: &str,
     kind: Kind,
-) -> Result<Opened<T>, ApiError> {
+) -> Result<(Opened<T>, Ticket), ApiError> {
     // A token this instance cannot open (forged, altered, sealed under another key or for
     // another kind of ceremony) names no ceremony here.
     let key = state
@@ -216,58 +302,22 @@ fn open_sealed<T: DeserializeOwned>(
     if opened.expires_at <= state.now() {
         return Err(ApiError::CeremonyExpired);
     }
-    Ok(Opened {
-        value: opened.state,
-        user_id: opened.user_id,
-        ticket: Ticket {
+    Ok((
+        Opened {
+            value: opened.state,
+            user_id: opened.user_id,
+        },
+        Ticket {
             hash,
             sealed_until: Some(opened.expires_at),
         },
-    })
-}
-
-/// Uses the ceremony up, inside the finish's transaction: a ceremony answers one finish only,
-/// and if the finish fails afterwards the rollback leaves it usable. A ceremony another finish
-/// used up first is [`ApiError::CeremonyNotFound`].
-pub async fn consume(conn: &mut Conn, state: &AppState, ticket: &Ticket) -> Result<(), ApiError> {
-    let fresh = match ticket.sealed_until {
-        Some(expires_at) => {
-            before_marking_used(conn, state, expires_at).await?;
-            ceremonies::mark_used(conn, &ticket.hash, expires_at).await?
-        }
-        None => ceremonies::delete(conn, &ticket.hash).await?,
-    };
-    if fresh {
-        Ok(())
-    } else {
-        Err(ApiError::CeremonyNotFound)
-    }
-}
-
-/// Inside a finish's write, just before a sealed token expiring at `expires_at` is marked
-/// used. Refuses the token if it expired since it was opened: records of used tokens are swept
-/// once their tokens expire, so an expired token's earlier use may be forgotten. Now and then
-/// (see [`AppState::sweep_due`]) it sweeps those records, keeping each a ceremony's lifetime
-/// past its token's expiry.
-async fn before_marking_used(
-    conn: &mut Conn,
-    state: &AppState,
-    expires_at: i64,
-) -> Result<(), ApiError> {
-    let now = state.now();
-    if expires_at <= now {
-        return Err(ApiError::CeremonyExpired);
-    }
-    if state.sweep_due(Sweep::UsedCeremonies, now) {
-        ceremonies::purge_used(conn, now.saturating_sub(CEREMONY_TTL)).await?;
-    }
-    Ok(())
+    ))
 }
 
 /// A finish's check, which ran before its write: when it failed on a ceremony that another
 /// finish used up meanwhile, the failure is reported as the replay it is
 /// ([`ApiError::CeremonyNotFound`]), whatever else the stale response fails.
-pub async fn replay_first<T>(
+async fn replay_first<T>(
     conn: &mut Conn,
     ticket: &Ticket,
     checked: Result<T, ApiError>,
@@ -282,21 +332,6 @@ pub async fn replay_first<T>(
     Err(if used { ApiError::CeremonyNotFound } else { e })
 }
 
-/// An assertion finish's check, after [`replay_first`] and with no connection held: when it
-/// failed, the ceremony is used up all the same, so that one ceremony cannot be used to try
-/// response after response (credential ids, say). (A refused registration leaves its
-/// ceremony: nothing is guessed there, and the person may try another key.)
-pub async fn used_up_on_failure<T>(
-    state: &AppState,
-    ticket: &Ticket,
-    checked: Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    match checked {
-        Ok(checked) => Ok(checked),
-        Err(e) => Err(use_up_after(state, ticket, e).await),
-    }
-}
-
 /// Uses the ceremony up after its finish failed with `error`, which is what the caller
 /// answers.
 async fn use_up_after(state: &AppState, ticket: &Ticket, error: ApiError) -> ApiError {
@@ -306,15 +341,11 @@ async fn use_up_after(state: &AppState, ticket: &Ticket, error: ApiError) -> Api
     ) {
         return error;
     }
-    let (job_state, ticket) = (state.clone(), ticket.clone());
-    let used = state
-        .store
-        .write(move |tx| Box::pin(async move { consume(tx, &job_state, &ticket).await }))
-        .await;
-    match used {
+    let now = state.now();
+    match state.store.use_up(ticket.to_use(state, now), now).await {
         // Used up now, or by another finish meanwhile: either way it answers no more.
-        Ok(()) | Err(ApiError::CeremonyNotFound | ApiError::CeremonyExpired) => error,
-        Err(other) => other,
+        Ok(()) | Err(CommitError::CeremonyUsed | CommitError::CeremonyExpired) => error,
+        Err(other) => other.into(),
     }
 }
 

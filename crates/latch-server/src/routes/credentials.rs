@@ -12,12 +12,13 @@ use latch_webauthn::{verify_registration, UnixTime};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::ceremony::{self, AddCredential, Kind};
+use super::ceremony::{self, AddCredential, Finish, Kind};
 use super::{names, registration, security, trusted};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
+use crate::store::commit::{Commit, Committed};
 use crate::store::{audit, credentials, sessions, users};
 use crate::views::CredentialView;
 
@@ -97,61 +98,37 @@ pub async fn finish(
         .as_deref()
         .map(names::credential_name)
         .transpose()?;
-    // Checked first (reads only, no lock held while the attestation verifies), then written
-    // in one go: the ceremony is used up and the credential stored, with the account locked
-    // and its credentials counted again, so two finishes racing for the last place cannot
-    // both take it.
+    // Checked first (reads only, no lock held while the attestation verifies), then
+    // committed: the account is locked and its credentials counted again there, so two
+    // finishes racing for the last place cannot both take it.
     let user_id = signed_in.user.id;
-    let mut conn = state.store.conn().await?;
-    let opened =
-        ceremony::open::<AddCredential>(&mut conn, &state, &headers, Kind::AddCredential).await?;
+    let mut finish = Finish::start(&state, Kind::AddCredential).await?;
+    let opened = finish.open::<AddCredential>(&headers).await?;
     if opened.user_id != Some(user_id) {
         return Err(ApiError::CeremonyUserMismatch);
     }
-    let ticket = opened.ticket();
-    let effective = state.policy(&mut conn).await?;
+    let effective = state.policy(finish.conn()).await?;
     let max = effective.policy.max_credentials;
-    if credentials::count_of_user(&mut conn, user_id).await? >= i64::from(max) {
+    if credentials::count_of_user(finish.conn(), user_id).await? >= i64::from(max) {
         return Err(ApiError::TooManyCredentials { max });
     }
     let now = state.now();
-    let verified = verify_registration(
+    let checked = verify_registration(
         &effective.rp,
         &opened.value.registration,
         &body.credential,
         UnixTime(now),
     )
+    .map(|verified| Commit::AddCredential {
+        credential: registration::credential(&state, &verified, user_id, name, now),
+        max_credentials: max,
+    })
     .map_err(ApiError::from);
-    let verified = ceremony::replay_first(&mut conn, &ticket, verified).await?;
-    drop(conn);
-    let job_state = state.clone();
-    let credential = state
-        .store
-        .write(move |tx| {
-            Box::pin(async move {
-                let state = job_state;
-                ceremony::consume(tx, &state, &ticket).await?;
-                if !users::lock(tx, user_id).await? {
-                    return Err(ApiError::NotSignedIn);
-                }
-                if credentials::count_of_user(tx, user_id).await? >= i64::from(max) {
-                    return Err(ApiError::TooManyCredentials { max });
-                }
-                let credential =
-                    registration::store(tx, &state, &verified, user_id, name, now).await?;
-                audit::log(
-                    tx,
-                    Some(user_id),
-                    "credential_added",
-                    &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-                    &meta,
-                    now,
-                )
-                .await?;
-                Ok::<_, ApiError>(credential)
-            })
-        })
-        .await?;
+    let Committed::AddCredential { credential } = finish.commit(checked, &meta).await? else {
+        return Err(ApiError::internal(
+            "an added key committed as something else",
+        ));
+    };
     Ok((
         AppendHeaders([(SET_COOKIE, ceremony::clear(&state)?)]),
         Json(json!({ "credential": CredentialView::new(&state, &credential) })),

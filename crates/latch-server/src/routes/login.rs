@@ -6,14 +6,13 @@ use axum::http::header::SET_COOKIE;
 use axum::http::HeaderMap;
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::Json;
-use latch_webauthn::b64::Base64Url;
 use latch_webauthn::options::{request_options, SystemRng};
 use latch_webauthn::wire::{AuthenticationResponseJson, CredentialDescriptor};
 use latch_webauthn::{verify_authentication, AuthenticationState, StoredCredential, UnixTime};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::ceremony::{self, Kind, Login};
+use super::ceremony::{self, Finish, Kind, Login};
 use super::names;
 use super::signup::USER_HANDLE_LEN;
 use crate::crypto;
@@ -23,9 +22,10 @@ use crate::limits::{self, Keyed};
 use crate::policy::runtime::Effective;
 use crate::session;
 use crate::state::AppState;
+use crate::store::commit::{Assertion, Commit};
 use crate::store::credentials::{self, Credential, Use};
+use crate::store::sign_in;
 use crate::store::users::User;
-use crate::store::{audit, sign_in};
 use crate::views::UserView;
 
 #[derive(Debug, Default, Deserialize)]
@@ -243,14 +243,14 @@ fn check_found(
     })
 }
 
-/// Moves the counter of a checked assertion forward, inside the caller's transaction. The
-/// update re-checks the stored counter, so a sign-in that raced past this one since the check
-/// makes this one fail ([`ApiError::CounterRaced`]) instead of moving the counter back.
-pub async fn record_assertion(conn: &mut Conn, checked: &CheckedAssertion) -> Result<(), ApiError> {
-    if credentials::record_use(conn, &checked.credential.id, checked.usage).await? {
-        Ok(())
-    } else {
-        Err(ApiError::CounterRaced)
+impl CheckedAssertion {
+    /// What the commit records of it: the counter's move, re-checked there.
+    pub fn assertion(&self) -> Assertion {
+        Assertion {
+            user_id: self.user.id,
+            credential_id: self.credential.id.clone(),
+            usage: self.usage,
+        }
     }
 }
 
@@ -292,20 +292,18 @@ async fn finish_write(
     body: FinishBody,
 ) -> Result<Response, ApiError> {
     // One read (store::sign_in) brings the credential, its owner, the policy and the attempt
-    // counts; the limits are checked before anything else. The checks read only, so they run
-    // here, in parallel with other sign-ins. Then one write: the ceremony is used up, the
-    // counter moves and the session is created, all together or not at all. On SQLite it
-    // joins the group commit (store::batch) and shares its fsync; both the ceremony and the
-    // counter are re-checked inside it, so a replay or a race lost since the check fails
-    // there and writes nothing.
+    // counts; the limits are checked before anything else. The check reads only, so it runs
+    // in parallel with other sign-ins; then the commit uses the ceremony up, moves the counter
+    // and creates the session, all together or not at all, re-checking the ceremony and the
+    // counter (a replay, or a race lost since the check, writes nothing).
     let now = state.now();
-    let mut conn = state.store.conn().await?;
+    let mut finish = Finish::start(state, Kind::Login).await?;
     let windows = limits::windows(keys, now);
-    let read = sign_in::read(&mut conn, body.credential.raw_id.as_ref(), &windows).await?;
+    let read = sign_in::read(finish.conn(), body.credential.raw_id.as_ref(), &windows).await?;
     limits::refuse_used_up(keys, &read.attempts, now)?;
-    let opened = ceremony::open::<Login>(&mut conn, state, &headers, Kind::Login).await?;
-    let ticket = opened.ticket();
+    let opened = finish.open::<Login>(&headers).await?;
     let effective = state.policy_of(read.policy)?;
+    let token = session::NewToken::make(state, true)?;
     let checked = check_found(
         state,
         &effective,
@@ -313,38 +311,19 @@ async fn finish_write(
         &body.credential,
         read.found,
     );
-    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await;
-    drop(conn);
-    let checked = ceremony::used_up_on_failure(state, &ticket, checked).await?;
-    let job_state = state.clone();
-    let (checked, session_cookie) = state
-        .store
-        .write(move |tx| {
-            Box::pin(async move {
-                let state = job_state;
-                let detail = json!({ "credentialId": Base64Url(checked.credential.id.clone()) });
-                ceremony::consume(tx, &state, &ticket).await?;
-                record_assertion(tx, &checked).await?;
-                let now = state.now();
-                audit::log(tx, Some(checked.user.id), "login", &detail, &meta, now).await?;
-                let cookie = session::issue(
-                    tx,
-                    &state,
-                    checked.user.id,
-                    Some(&checked.credential.id),
-                    &meta,
-                )
-                .await?;
-                Ok::<_, ApiError>((checked, cookie))
-            })
-        })
-        .await?;
+    let user = checked.as_ref().ok().map(|c| c.user.clone());
+    let checked = checked.map(|checked| Commit::SignIn {
+        assertion: checked.assertion(),
+        session: token.new_session(),
+    });
+    finish.commit(checked, &meta).await?;
+    let user = user.ok_or_else(|| ApiError::internal("a sign-in committed unchecked"))?;
     Ok((
         AppendHeaders([
-            (SET_COOKIE, session_cookie),
+            (SET_COOKIE, token.cookie),
             (SET_COOKIE, ceremony::clear(state)?),
         ]),
-        Json(json!({ "user": UserView::from(&checked.user) })),
+        Json(json!({ "user": UserView::from(&user) })),
     )
         .into_response())
 }

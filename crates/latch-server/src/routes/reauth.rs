@@ -11,19 +11,20 @@ use axum::http::header::SET_COOKIE;
 use axum::http::HeaderMap;
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::Json;
-use latch_webauthn::b64::{self, Base64Url};
+use latch_webauthn::b64;
 use latch_webauthn::options::{request_options, SystemRng};
 use latch_webauthn::wire::AuthenticationResponseJson;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::ceremony::{self, Kind, Login};
-use super::login::{check_assertion, record_assertion};
+use super::ceremony::{self, Finish, Kind, Login};
+use super::login::check_assertion;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::limits::{self, Keyed};
 use crate::session::SignedIn;
 use crate::state::AppState;
+use crate::store::commit::Commit;
 use crate::store::{audit, credentials, factors, sessions};
 use crate::views::timestamp;
 use crate::{crypto, password};
@@ -168,45 +169,33 @@ async fn assertion_tx(
     headers: &HeaderMap,
     credential: &AuthenticationResponseJson,
 ) -> Result<Response, ApiError> {
-    // Checked first (reads only), then written in one go, re-checking the ceremony, the
-    // counter and the session, through the group commit.
+    // Checked first (reads only), then committed, re-checking the ceremony, the counter and
+    // the session.
     let user_id = signed_in.user.id;
-    let mut conn = state.store.conn().await?;
-    let opened = ceremony::open::<Login>(&mut conn, state, headers, Kind::Reauth).await?;
+    let mut finish = Finish::start(state, Kind::Reauth).await?;
+    let opened = finish.open::<Login>(headers).await?;
     if opened.user_id != Some(user_id) {
         return Err(ApiError::CeremonyUserMismatch);
     }
-    let ticket = opened.ticket();
-    let checked = check_assertion(&mut conn, state, &opened.value.authentication, credential).await;
-    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await;
-    drop(conn);
-    let checked = ceremony::used_up_on_failure(state, &ticket, checked).await?;
-    if checked.user.id != user_id {
-        return Err(ApiError::CeremonyUserMismatch);
-    }
-    let now = state.now();
-    let job_state = state.clone();
-    let session_hash = signed_in.session_hash.clone();
-    let meta = meta.clone();
-    state
-        .store
-        .write(move |tx| {
-            Box::pin(async move {
-                let state = job_state;
-                ceremony::consume(tx, &state, &ticket).await?;
-                record_assertion(tx, &checked).await?;
-                if !sessions::set_authenticated(tx, &session_hash, now).await? {
-                    return Err(ApiError::NotSignedIn);
-                }
-                let detail = json!({
-                    "method": "webauthn",
-                    "credentialId": Base64Url(checked.credential.id.clone()),
-                });
-                audit::log(tx, Some(user_id), "reauthenticated", &detail, &meta, now).await?;
-                Ok::<_, ApiError>(())
-            })
+    let checked = check_assertion(
+        finish.conn(),
+        state,
+        &opened.value.authentication,
+        credential,
+    )
+    .await;
+    let checked = checked.and_then(|checked| {
+        // Someone else's key is no proof that this session's owner is here.
+        if checked.user.id != user_id {
+            return Err(ApiError::CeremonyUserMismatch);
+        }
+        Ok(Commit::Reauth {
+            assertion: checked.assertion(),
+            session_hash: signed_in.session_hash.clone(),
         })
-        .await?;
+    });
+    finish.commit(checked, meta).await?;
+    let now = state.now();
     Ok((
         AppendHeaders([(SET_COOKIE, ceremony::clear(state)?)]),
         done(now),

@@ -1,12 +1,9 @@
 //! What signup and "add a key" share: turning a verified registration into a stored row.
 
-use crate::store::Conn;
 use latch_webauthn::VerifiedRegistration;
 
-use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::credentials::{self, Credential};
-use crate::store::is_unique_violation;
+use crate::store::credentials::Credential;
 use crate::views::authenticator_name;
 
 /// The transports WebAuthn Level 3 defines (`AuthenticatorTransport`).
@@ -23,16 +20,15 @@ fn known_transports(reported: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Stores the verified credential for `user_id` (inside the caller's transaction).
-/// §7.1 step 26: a credential id registered already (to anyone) is refused.
-pub async fn store(
-    conn: &mut Conn,
+/// The row a verified registration becomes for `user_id`, named `name` or after its
+/// authenticator's model (or what kind of key it is).
+pub fn credential(
     state: &AppState,
     verified: &VerifiedRegistration,
     user_id: i64,
     name: Option<String>,
     now: i64,
-) -> Result<Credential, ApiError> {
+) -> Credential {
     let name = name.unwrap_or_else(|| {
         authenticator_name(state, &verified.aaguid).unwrap_or_else(|| {
             if verified.backup_eligible {
@@ -42,7 +38,7 @@ pub async fn store(
             }
         })
     });
-    let credential = Credential {
+    Credential {
         id: verified.credential_id.clone(),
         user_id,
         public_key: verified.public_key_cose.clone(),
@@ -58,11 +54,6 @@ pub async fn store(
         name,
         created_at: now,
         last_used_at: None,
-    };
-    match credentials::insert(conn, &credential).await {
-        Ok(()) => Ok(credential),
-        Err(e) if is_unique_violation(&e) => Err(ApiError::CredentialExists),
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -6,14 +6,13 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::Json;
-use latch_webauthn::b64::Base64Url;
 use latch_webauthn::options::{request_options, SystemRng};
 use latch_webauthn::wire::AuthenticationResponseJson;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::ceremony::{self, Kind, Login};
-use super::login::{check_assertion, record_assertion};
+use super::ceremony::{self, Finish, Kind, Login};
+use super::login::check_assertion;
 use super::{activity, trusted};
 use crate::crypto;
 use crate::error::ApiError;
@@ -21,6 +20,7 @@ use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::limits;
 use crate::session::{self, PendingSignIn};
 use crate::state::AppState;
+use crate::store::commit::Commit;
 use crate::store::{audit, credentials, factors, sessions, users, Conn};
 use crate::views::UserView;
 
@@ -169,50 +169,36 @@ pub async fn webauthn_finish(
     headers: HeaderMap,
     ApiJson(body): ApiJson<WebauthnBody>,
 ) -> Result<Response, ApiError> {
-    // Checked first (reads only, no lock held while the signature verifies), then written in
-    // one go, re-checking the ceremony and the counter, through the group commit.
-    let mut conn = state.store.conn().await?;
-    let opened = ceremony::open::<Login>(&mut conn, &state, &headers, Kind::SecondFactor).await?;
+    // Checked first (reads only, no lock held while the signature verifies), then committed,
+    // re-checking the ceremony, the counter and the waiting session.
+    let mut finish = Finish::start(&state, Kind::SecondFactor).await?;
+    let opened = finish.open::<Login>(&headers).await?;
     if opened.user_id != Some(pending.user_id) {
         return Err(ApiError::CeremonyUserMismatch);
     }
-    let ticket = opened.ticket();
     let checked = check_assertion(
-        &mut conn,
+        finish.conn(),
         &state,
         &opened.value.authentication,
         &body.credential,
     )
     .await;
-    let checked = ceremony::replay_first(&mut conn, &ticket, checked).await;
-    drop(conn);
-    let checked = ceremony::used_up_on_failure(&state, &ticket, checked).await?;
-    let job_state = state.clone();
-    let trust_browser = body.trust_browser;
-    let (user, cookie, trust) = state
-        .store
-        .write(move |tx| {
-            Box::pin(async move {
-                let state = job_state;
-                ceremony::consume(tx, &state, &ticket).await?;
-                record_assertion(tx, &checked).await?;
-                let credential_id = checked.credential.id.as_slice();
-                let cookie =
-                    session::complete(tx, &state, &pending, Some(credential_id), &meta).await?;
-                audit::log(
-                    tx,
-                    Some(checked.user.id),
-                    "login_password_webauthn",
-                    &json!({ "credentialId": Base64Url(credential_id.to_vec()) }),
-                    &meta,
-                    state.now(),
-                )
-                .await?;
-                let trust = maybe_trust(tx, &state, trust_browser, checked.user.id, &meta).await?;
-                Ok::<_, ApiError>((checked.user, cookie, trust))
-            })
-        })
-        .await?;
+    let token = session::NewToken::make(&state, true)?;
+    let trusted = body
+        .trust_browser
+        .then(|| trusted::NewToken::make(&state))
+        .transpose()?;
+    let user = checked.as_ref().ok().map(|c| c.user.clone());
+    let checked = checked.map(|checked| Commit::SecondFactor {
+        assertion: checked.assertion(),
+        pending_session: pending.session_hash.clone(),
+        session: token.new_session(),
+        trust: trusted.as_ref().map(trusted::NewToken::new_trust),
+    });
+    finish.commit(checked, &meta).await?;
+    let user = user.ok_or_else(|| ApiError::internal("a second factor committed unchecked"))?;
+    let cookie = token.cookie;
+    let trust = trusted.map(|t| t.cookie);
     let mut reply = with_cookie(signed_in_reply(cookie, &user, json!({})), trust);
     reply
         .headers_mut()

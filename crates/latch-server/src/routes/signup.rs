@@ -13,7 +13,7 @@ use latch_webauthn::{verify_registration, UnixTime};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::ceremony::{self, Kind, Signup};
+use super::ceremony::{self, Finish, Kind, Signup};
 use super::{names, registration};
 use crate::crypto;
 use crate::error::ApiError;
@@ -21,6 +21,7 @@ use crate::http::{ApiJson, ClientMeta};
 use crate::limits;
 use crate::session;
 use crate::state::AppState;
+use crate::store::commit::{Commit, Committed};
 use crate::store::{audit, factors, is_unique_violation, users};
 use crate::views::{CredentialView, UserView};
 
@@ -113,61 +114,32 @@ pub async fn finish(
         .map(names::credential_name)
         .transpose()?;
     // The check reads only, so it runs first, holding no lock (a registration's attestation
-    // can take a while to verify). Then one write: the ceremony is used up, and the account,
-    // its credential and the session are created, all together or not at all; a ceremony
-    // used since the check, or a username taken since, fails there and writes nothing.
-    let mut conn = state.store.conn().await?;
-    let opened = ceremony::open::<Signup>(&mut conn, &state, &headers, Kind::Signup).await?;
-    let ticket = opened.ticket();
-    let effective = state.policy(&mut conn).await?;
+    // can take a while to verify); then the commit creates the account, its credential and
+    // the session, or nothing (a ceremony used since, or a username taken since).
+    let mut finish = Finish::start(&state, Kind::Signup).await?;
+    let opened = finish.open::<Signup>(&headers).await?;
+    let effective = state.policy(finish.conn()).await?;
     let now = state.now();
     let ceremony = opened.value;
-    let verified = verify_registration(
+    let token = session::NewToken::make(&state, true)?;
+    let checked = verify_registration(
         &effective.rp,
         &ceremony.registration,
         &body.credential,
         UnixTime(now),
     )
+    .map(|verified| Commit::SignUp {
+        credential: registration::credential(&state, &verified, 0, name, now),
+        username: ceremony.username,
+        display_name: ceremony.display_name,
+        user_handle: ceremony.user_handle,
+        session: token.new_session(),
+    })
     .map_err(ApiError::from);
-    let verified = ceremony::replay_first(&mut conn, &ticket, verified).await?;
-    drop(conn);
-    let job_state = state.clone();
-    let (user, credential, session_cookie) = state
-        .store
-        .write(move |tx| {
-            Box::pin(async move {
-                let state = job_state;
-                ceremony::consume(tx, &state, &ticket).await?;
-                let user = match users::insert(
-                    tx,
-                    &ceremony.username,
-                    &ceremony.display_name,
-                    &ceremony.user_handle,
-                    now,
-                )
-                .await
-                {
-                    Ok(user) => user,
-                    Err(e) if is_unique_violation(&e) => return Err(ApiError::UsernameTaken),
-                    Err(e) => return Err(e.into()),
-                };
-                let credential =
-                    registration::store(tx, &state, &verified, user.id, name, now).await?;
-                audit::log(
-                    tx,
-                    Some(user.id),
-                    "signup",
-                    &json!({ "credentialId": Base64Url(credential.id.clone()) }),
-                    &meta,
-                    now,
-                )
-                .await?;
-                let session_cookie =
-                    session::issue(tx, &state, user.id, Some(&credential.id), &meta).await?;
-                Ok::<_, ApiError>((user, credential, session_cookie))
-            })
-        })
-        .await?;
+    let Committed::SignUp { user, credential } = finish.commit(checked, &meta).await? else {
+        return Err(ApiError::internal("a sign-up committed as something else"));
+    };
+    let session_cookie = token.cookie;
     Ok((
         AppendHeaders([
             (SET_COOKIE, session_cookie),

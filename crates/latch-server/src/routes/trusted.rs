@@ -5,6 +5,7 @@
 //! forged cookie is refused before the database is asked). Revocable one by one or all at
 //! once; changing the password or removing a second factor revokes them all.
 
+use crate::store::commit::NewTrust;
 use crate::store::Conn;
 use aws_lc_rs::constant_time;
 use axum::extract::{Path, State};
@@ -43,6 +44,35 @@ fn token<'h>(state: &AppState, headers: &'h HeaderMap) -> Option<&'h str> {
     Some(token)
 }
 
+/// A trusted-browser token, made before its row is written (by a commit, or [`remember`]).
+#[derive(Debug)]
+pub struct NewToken {
+    hash: Vec<u8>,
+    expires_at: i64,
+    /// The `Set-Cookie` that hands the token to the browser.
+    pub cookie: HeaderValue,
+}
+
+impl NewToken {
+    pub fn make(state: &AppState) -> Result<NewToken, ApiError> {
+        let (token, hash) = crypto::new_token()?;
+        let value = format!("{token}.{}", b64::encode(mac(state, &token)));
+        Ok(NewToken {
+            hash,
+            expires_at: state.now().saturating_add(TRUST_TTL),
+            cookie: set_cookie(state, Cookie::Trusted, &value, TRUST_TTL)?,
+        })
+    }
+
+    /// The row a commit writes for it.
+    pub fn new_trust(&self) -> NewTrust {
+        NewTrust {
+            id_hash: self.hash.clone(),
+            expires_at: self.expires_at,
+        }
+    }
+}
+
 /// Trusts this browser for `user_id` (inside the caller's transaction): the row, the audit
 /// event, and the `Set-Cookie` to send.
 pub async fn remember(
@@ -51,15 +81,15 @@ pub async fn remember(
     user_id: i64,
     meta: &ClientMeta,
 ) -> Result<HeaderValue, ApiError> {
-    let (token, hash) = crypto::new_token()?;
+    let new = NewToken::make(state)?;
     let now = state.now();
     trusted_browsers::insert(
         conn,
         &NewTrusted {
-            id_hash: &hash,
+            id_hash: &new.hash,
             user_id,
             now,
-            expires_at: now.saturating_add(TRUST_TTL),
+            expires_at: new.expires_at,
             ip: meta.ip.as_deref(),
             user_agent: meta.user_agent.as_deref(),
         },
@@ -69,13 +99,12 @@ pub async fn remember(
         conn,
         Some(user_id),
         "trusted_browser_added",
-        &json!({ "trustedBrowserId": b64::encode(&hash) }),
+        &json!({ "trustedBrowserId": b64::encode(&new.hash) }),
         meta,
         now,
     )
     .await?;
-    let value = format!("{token}.{}", b64::encode(mac(state, &token)));
-    set_cookie(state, Cookie::Trusted, &value, TRUST_TTL)
+    Ok(new.cookie)
 }
 
 /// Is this browser trusted by `user_id`? If so, its use is recorded and its id returned.

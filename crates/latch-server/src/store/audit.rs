@@ -1,7 +1,13 @@
 //! The audit log: what happened to an account, written in the same transaction as the change.
 
 use super::db::{self, Conn, DbError};
-use crate::http::ClientMeta;
+
+/// Who called: what an event records of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
 
 /// Records an event with who called (IP and user agent).
 pub async fn log(
@@ -9,7 +15,19 @@ pub async fn log(
     user_id: Option<i64>,
     kind: &str,
     detail: &serde_json::Value,
-    meta: &ClientMeta,
+    caller: impl Into<Caller>,
+    now: i64,
+) -> Result<(), DbError> {
+    insert(conn, user_id, kind, detail, &caller.into(), now).await
+}
+
+/// [`log`] for a caller already known as a [`Caller`].
+pub async fn insert(
+    conn: &mut Conn,
+    user_id: Option<i64>,
+    kind: &str,
+    detail: &serde_json::Value,
+    caller: &Caller,
     now: i64,
 ) -> Result<(), DbError> {
     db::query(
@@ -19,8 +37,8 @@ pub async fn log(
     .bind(user_id)
     .bind(kind)
     .bind(detail.to_string())
-    .bind(meta.ip.clone())
-    .bind(meta.user_agent.clone())
+    .bind(caller.ip.clone())
+    .bind(caller.user_agent.clone())
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -79,6 +79,12 @@ pub enum Conn {
     PostgresTx(Transaction<'static, Postgres>),
 }
 
+impl Conn {
+    /// Returns the connection to its pool now, before a wait (for a write, say) during which
+    /// holding it would keep it from other requests.
+    pub fn give_back(self) {}
+}
+
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

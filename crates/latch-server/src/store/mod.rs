@@ -10,6 +10,7 @@ pub mod admin;
 pub mod audit;
 pub mod batch;
 pub mod ceremonies;
+pub mod commit;
 pub mod credentials;
 pub mod db;
 pub mod factors;
@@ -298,6 +299,55 @@ impl Store {
                 f(&mut conn).await
             }
         }
+    }
+
+    /// Applies a finish's writes, `ceremony` used up first, atomically and durably: on SQLite
+    /// inside the group commit, on PostgreSQL as a transaction (see [`commit`]).
+    pub async fn commit(
+        &self,
+        ceremony: commit::CeremonyUse,
+        commit: commit::Commit,
+        caller: audit::Caller,
+        now: i64,
+    ) -> Result<commit::Committed, commit::CommitError> {
+        self.write(move |conn| {
+            Box::pin(async move { commit::apply(conn, &ceremony, &commit, &caller, now).await })
+        })
+        .await
+    }
+
+    /// Uses a ceremony up without writing anything else (a failed assertion's).
+    pub async fn use_up(
+        &self,
+        ceremony: commit::CeremonyUse,
+        now: i64,
+    ) -> Result<(), commit::CommitError> {
+        self.write(move |conn| Box::pin(async move { commit::use_up(conn, &ceremony, now).await }))
+            .await
+    }
+
+    /// Stores a begun ceremony under its token's hash, sweeping expired ones first when
+    /// `sweep` says so (now and then, rather than by a background task).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_ceremony(
+        &self,
+        hash: Vec<u8>,
+        kind: &'static str,
+        user_id: Option<i64>,
+        state: String,
+        now: i64,
+        expires_at: i64,
+        sweep: bool,
+    ) -> Result<(), DbError> {
+        self.write_each(move |conn| {
+            Box::pin(async move {
+                if sweep {
+                    ceremonies::purge_expired(conn, now).await?;
+                }
+                ceremonies::insert(conn, &hash, kind, user_id, &state, now, expires_at).await
+            })
+        })
+        .await
     }
 
     /// Closes every connection (at shutdown).
