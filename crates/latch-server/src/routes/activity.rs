@@ -50,16 +50,10 @@ pub async fn sign_in_failed(
     method: &'static str,
     meta: &ClientMeta,
 ) {
-    let now = state.now();
-    let meta = meta.clone();
+    let detail = json!({ "method": method });
     let recorded = state
         .store
-        .write_each(move |conn| {
-            Box::pin(async move {
-                let detail = json!({ "method": method });
-                audit::log(conn, user_id, "login_failed", &detail, &meta, now).await
-            })
-        })
+        .log_event(user_id, "login_failed", detail, meta.into(), state.now())
         .await;
     if let Err(e) = recorded {
         eprintln!("latch-server: cannot record a failed sign-in: {e}");

@@ -27,12 +27,7 @@ pub async fn totp_begin(
     let secret = crypto::random_bytes(totp::SECRET_LEN)?;
     let sealed = factors::SealedSecret::new(state.secrets_key()?, user.id, &secret)?;
     let now = state.now();
-    let started = state
-        .store
-        .write_each(move |conn| {
-            Box::pin(async move { factors::put_unconfirmed_totp(conn, &sealed, now).await })
-        })
-        .await?;
+    let started = state.store.start_totp(sealed, now).await?;
     if !started {
         return Err(ApiError::TotpAlreadyEnabled);
     }

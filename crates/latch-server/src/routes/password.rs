@@ -104,12 +104,10 @@ pub async fn login(
     let tries = limits::PasswordTry::new(&body.username, meta.ip_key.as_deref());
     // The attempt is counted (and committed) before the password is checked.
     tries.count(&state).await?;
-    let mut conn = state.store.conn().await?;
     let user = match names::username(&body.username) {
-        Ok(name) => users::by_username(&mut conn, &name).await?,
+        Ok(name) => users::by_username(&mut state.store.conn().await?, &name).await?,
         Err(_) => None,
     };
-    drop(conn);
     let Some(user) = user else {
         // Same work as for a real account, same answer.
         password::verify(&state.hashing, body.password, None).await?;

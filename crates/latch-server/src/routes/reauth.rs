@@ -211,14 +211,17 @@ async fn with_password(
     code: Option<String>,
 ) -> Result<Response, ApiError> {
     let user = &signed_in.user;
-    let mut conn = state.store.conn().await?;
-    let has_keys = credentials::count_of_user(&mut conn, user.id).await? > 0;
-    let needs = password_code(&mut conn, user.id).await?;
-    let totp = match needs {
-        Some(Code::Totp) => factors::totp(&mut conn, state.secrets_key()?, user.id).await?,
-        _ => None,
+    // Read, and the connection given back, before the password is hashed.
+    let (has_keys, needs, totp) = {
+        let mut conn = state.store.conn().await?;
+        let has_keys = credentials::count_of_user(&mut conn, user.id).await? > 0;
+        let needs = password_code(&mut conn, user.id).await?;
+        let totp = match needs {
+            Some(Code::Totp) => factors::totp(&mut conn, state.secrets_key()?, user.id).await?,
+            _ => None,
+        };
+        (has_keys, needs, totp)
     };
-    drop(conn);
     if has_keys {
         // The password alone was never enough to sign this account in.
         return Err(ApiError::ReauthMethodUnavailable(

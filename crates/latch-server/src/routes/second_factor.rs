@@ -21,7 +21,7 @@ use crate::limits;
 use crate::session::{self, PendingSignIn};
 use crate::state::AppState;
 use crate::store::commit::Commit;
-use crate::store::{audit, credentials, factors, sessions, users, Conn};
+use crate::store::{audit, credentials, factors, users, Conn};
 use crate::views::UserView;
 
 /// Wrong second factors before the waiting sign-in is dropped (and the password is needed
@@ -91,24 +91,14 @@ async fn wrong_code(
 
 /// Records a failed try; past the limit the waiting sign-in is gone.
 async fn fail(state: &AppState, pending: &PendingSignIn, error: ApiError) -> ApiError {
-    let session_hash = pending.session_hash.clone();
     let ended = state
         .store
-        .write(move |conn| {
-            Box::pin(async move {
-                let failures = factors::count_factor_failure(conn, &session_hash).await?;
-                if failures >= FACTOR_ATTEMPTS {
-                    sessions::delete(conn, &session_hash).await?;
-                    return Ok::<_, ApiError>(true);
-                }
-                Ok(false)
-            })
-        })
+        .fail_second_factor(pending.session_hash.clone(), FACTOR_ATTEMPTS)
         .await;
     match ended {
         Ok(true) => ApiError::TooManyFactorFailures,
         Ok(false) => error,
-        Err(e) => e,
+        Err(e) => e.into(),
     }
 }
 
@@ -224,11 +214,11 @@ pub async fn totp_login(
 ) -> Result<Response, ApiError> {
     let account = count_code_attempt(&state, &pending, &meta).await?;
     let now = state.now();
-    let mut conn = state.store.conn().await?;
-    let enrolled = factors::totp(&mut conn, state.secrets_key()?, pending.user_id)
-        .await?
-        .filter(|t| t.confirmed);
-    drop(conn);
+    let enrolled = {
+        let mut conn = state.store.conn().await?;
+        factors::totp(&mut conn, state.secrets_key()?, pending.user_id).await?
+    };
+    let enrolled = enrolled.filter(|t| t.confirmed);
     let step = enrolled.and_then(|t| t.fresh_step(&body.code, now));
     let Some(step) = step else {
         return Err(wrong_code(&state, &pending, &meta, "totp").await);

@@ -45,6 +45,23 @@ pub async fn insert(
     Ok(())
 }
 
+impl super::Store {
+    /// Records an event as a durable write of its own (not part of another change).
+    pub async fn log_event(
+        &self,
+        user_id: Option<i64>,
+        kind: &'static str,
+        detail: serde_json::Value,
+        caller: Caller,
+        now: i64,
+    ) -> Result<(), DbError> {
+        self.write_each(move |conn| {
+            Box::pin(async move { insert(conn, user_id, kind, &detail, &caller, now).await })
+        })
+        .await
+    }
+}
+
 /// Records an event knowing only the caller's IP (see [`log`]).
 pub async fn record(
     conn: &mut Conn,

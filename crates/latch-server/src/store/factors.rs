@@ -238,3 +238,32 @@ pub async fn count_factor_failure(conn: &mut Conn, session_hash: &[u8]) -> Resul
         None => Ok(i64::MAX),
     }
 }
+
+impl super::Store {
+    /// [`put_unconfirmed_totp`] as a durable write of its own.
+    pub async fn start_totp(&self, secret: SealedSecret, now: i64) -> Result<bool, DbError> {
+        self.write_each(move |conn| {
+            Box::pin(async move { put_unconfirmed_totp(conn, &secret, now).await })
+        })
+        .await
+    }
+
+    /// Counts a failed second-factor try on a waiting session; at `max` failures the session
+    /// is deleted (the sign-in must start over) and this returns true.
+    pub async fn fail_second_factor(
+        &self,
+        session_hash: Vec<u8>,
+        max: i64,
+    ) -> Result<bool, DbError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                if count_factor_failure(conn, &session_hash).await? < max {
+                    return Ok(false);
+                }
+                super::sessions::delete(conn, &session_hash).await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+}

@@ -486,3 +486,125 @@ async fn a_new_authenticator_secret_never_replaces_a_confirmed_one() {
         );
     }
 }
+
+/// A sign-in's commit, through the store's interface on each backend: it writes its rows
+/// together, and each re-check inside it (the ceremony, the counter, the credential, the
+/// token's expiry) refuses on its own and leaves everything as it was.
+#[tokio::test]
+async fn a_sign_in_commit_writes_all_or_nothing_and_rechecks_each_thing() {
+    use latch_server::store::audit::Caller;
+    use latch_server::store::commit::{
+        Assertion, CeremonyUse, Commit, CommitError, Committed, NewSession,
+    };
+    for db in databases().await {
+        println!("backend: {}", db.name);
+        let store = db.store().await;
+        let mut conn = store.conn().await.unwrap();
+        let ada = users::insert(&mut conn, "ada", "Ada", &[1; 32], 50)
+            .await
+            .unwrap();
+        credentials::insert(&mut conn, &credential(b"cred", ada.id, 5))
+            .await
+            .unwrap();
+        drop(conn);
+        let sign_in = |count: u32, session: &[u8]| Commit::SignIn {
+            assertion: Assertion {
+                user_id: ada.id,
+                credential_id: b"cred".to_vec(),
+                usage: Use {
+                    sign_count: count,
+                    backup_eligible: true,
+                    backed_up: true,
+                    now: 100,
+                },
+            },
+            session: NewSession {
+                id_hash: session.to_vec(),
+                expires_at: 200,
+                second_factor_done: true,
+                proven: true,
+            },
+        };
+        let sealed = |token: &[u8], expires_at| CeremonyUse::Sealed {
+            hash: token.to_vec(),
+            expires_at,
+            sweep_before: None,
+        };
+        let caller = Caller {
+            ip: Some("192.0.2.1".into()),
+            user_agent: None,
+        };
+        let before = snapshot(&store).await;
+        let done = store
+            .commit(sealed(b"t1", 400), sign_in(6, b"s1"), caller.clone(), 100)
+            .await
+            .unwrap();
+        assert_eq!(done, Committed::SignIn);
+        let after = snapshot(&store).await;
+        assert_eq!(after.count("sessions"), before.count("sessions") + 1);
+        assert_eq!(after.count("used_ceremonies"), 1);
+        assert_eq!(
+            after.count("audit_events"),
+            before.count("audit_events") + 1
+        );
+        assert_eq!(after.counters, vec![(b"cred".to_vec(), 6, Some(100))]);
+        let mut conn = store.conn().await.unwrap();
+        let session = latch_server::store::sessions::by_id_hash(&mut conn, b"s1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((session.user_id, session.expires_at), (ada.id, 200));
+        drop(conn);
+
+        // The same token again: a replay.
+        let replay = store
+            .commit(sealed(b"t1", 400), sign_in(7, b"s2"), caller.clone(), 100)
+            .await;
+        assert!(
+            matches!(replay, Err(CommitError::CeremonyUsed)),
+            "{replay:?}"
+        );
+        // A counter that another sign-in moved past this one's.
+        let raced = store
+            .commit(sealed(b"t2", 400), sign_in(6, b"s3"), caller.clone(), 100)
+            .await;
+        assert!(matches!(raced, Err(CommitError::CounterRaced)), "{raced:?}");
+        // A token that expired since it was opened.
+        let late = store
+            .commit(sealed(b"t3", 100), sign_in(9, b"s4"), caller.clone(), 100)
+            .await;
+        assert!(
+            matches!(late, Err(CommitError::CeremonyExpired)),
+            "{late:?}"
+        );
+        // A stored ceremony that is not there (used up by another instance).
+        let gone = CeremonyUse::Stored {
+            hash: b"nothing".to_vec(),
+        };
+        let used = store
+            .commit(gone, sign_in(9, b"s5"), caller.clone(), 100)
+            .await;
+        assert!(matches!(used, Err(CommitError::CeremonyUsed)), "{used:?}");
+        assert_eq!(
+            snapshot(&store).await,
+            after,
+            "refused commits wrote nothing"
+        );
+
+        // The credential deleted since the check.
+        let mut conn = store.conn().await.unwrap();
+        assert!(credentials::delete(&mut conn, ada.id, b"cred")
+            .await
+            .unwrap());
+        drop(conn);
+        let deleted = snapshot(&store).await;
+        let vanished = store
+            .commit(sealed(b"t4", 400), sign_in(9, b"s6"), caller, 100)
+            .await;
+        assert!(
+            matches!(vanished, Err(CommitError::CredentialGone)),
+            "{vanished:?}"
+        );
+        assert_eq!(snapshot(&store).await, deleted);
+    }
+}
