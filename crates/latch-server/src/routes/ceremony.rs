@@ -6,15 +6,14 @@ use latch_webauthn::{AuthenticationState, RegistrationState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{cookie, set_cookie, Cookie};
 use crate::state::{AppState, Sweep, CEREMONY_TTL};
 use crate::store::audit::Caller;
+use crate::store::ceremonies::{self, Ticket};
 use crate::store::commit::{CeremonyUse, Commit, CommitError, Committed};
 use crate::store::credentials::Credential;
-use crate::store::{ceremonies, Conn};
-use latch_webauthn::b64;
+use crate::store::Conn;
 
 /// Which call a ceremony belongs to; a finish only takes its own kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,28 +64,11 @@ pub struct AddCredential {
     pub registration: RegistrationState,
 }
 
-/// Sealed tokens start with this (a stored ceremony's token is bare base64url, which has no
-/// `.`), so a finish knows where to look.
-const SEALED_PREFIX: &str = "s.";
-
-/// The longest sealed token put in a cookie: browsers keep cookies up to about 4 KiB,
-/// attributes included. Larger states (a long allowCredentials) are stored instead.
-const MAX_SEALED_TOKEN: usize = 3000;
-
-/// What a sealed token carries (its kind is bound to it as associated data).
-#[derive(Serialize, Deserialize)]
-struct SealedCeremony<S> {
-    user_id: Option<i64>,
-    expires_at: i64,
-    state: S,
-}
-
-/// Starts a ceremony and returns the `Set-Cookie` that names it. On SQLite its state is
-/// sealed into the cookie ([`crate::sealed`]) and nothing is written; otherwise (PostgreSQL,
-/// or a state too large for a cookie) it is stored under the hash of a random token.
+/// Starts a ceremony and returns the `Set-Cookie` that names it; the store holds it until
+/// its finish ([`crate::store::Store::hold_ceremony`]).
 ///
-/// It takes the caller's pooled connection to give it back first: a stored ceremony waits for
-/// a write, and holding a connection through that could starve the pool.
+/// It takes the caller's pooled connection to give it back first: holding a ceremony may
+/// wait for a write, and holding a connection through that could starve the pool.
 pub async fn begin<T: Serialize>(
     conn: Conn,
     state: &AppState,
@@ -96,51 +78,20 @@ pub async fn begin<T: Serialize>(
 ) -> Result<HeaderValue, ApiError> {
     conn.give_back();
     let now = state.now();
-    let expires_at = now.saturating_add(CEREMONY_TTL);
-    let sealed = match state.store.sealing_key() {
-        Some(key) => {
-            let plain = serde_json::to_vec(&SealedCeremony {
-                user_id,
-                expires_at,
-                state: ceremony,
-            })
-            .map_err(ApiError::internal)?;
-            let token = format!(
-                "{SEALED_PREFIX}{}",
-                b64::encode(
-                    &key.seal(kind.as_str(), &plain)
-                        .map_err(ApiError::internal)?
-                )
-            );
-            Some(token).filter(|t| t.len() <= MAX_SEALED_TOKEN)
-        }
-        None => None,
-    };
-    let token = match sealed {
-        Some(token) => token,
-        None => store(state, kind, user_id, ceremony, now, expires_at).await?,
-    };
-    set_cookie(state, Cookie::Ceremony, &token, CEREMONY_TTL)
-}
-
-/// Stores a ceremony in the database; returns its token.
-async fn store<T: Serialize>(
-    state: &AppState,
-    kind: Kind,
-    user_id: Option<i64>,
-    ceremony: &T,
-    now: i64,
-    expires_at: i64,
-) -> Result<String, ApiError> {
-    let (token, hash) = crypto::new_token()?;
     let json = serde_json::to_string(ceremony).map_err(ApiError::internal)?;
-    let kind = kind.as_str();
     let sweep = state.sweep_due(Sweep::Ceremonies, now);
-    state
+    let token = state
         .store
-        .insert_ceremony(hash, kind, user_id, json, now, expires_at, sweep)
+        .hold_ceremony(
+            kind.as_str(),
+            user_id,
+            &json,
+            now,
+            now.saturating_add(CEREMONY_TTL),
+            sweep,
+        )
         .await?;
-    Ok(token)
+    set_cookie(state, Cookie::Ceremony, &token, CEREMONY_TTL)
 }
 
 /// A ceremony read back by its finish, not yet used up.
@@ -148,32 +99,6 @@ async fn store<T: Serialize>(
 pub struct Opened<T> {
     pub value: T,
     pub user_id: Option<i64>,
-}
-
-/// What using the ceremony up needs.
-#[derive(Debug, Clone)]
-struct Ticket {
-    hash: Vec<u8>,
-    sealed_until: Option<i64>,
-}
-
-impl Ticket {
-    /// How the commit uses it up, sweeping old records of used tokens now and then (see
-    /// [`AppState::sweep_due`]), keeping each a ceremony's lifetime past its token's expiry.
-    fn to_use(&self, state: &AppState, now: i64) -> CeremonyUse {
-        match self.sealed_until {
-            Some(expires_at) => CeremonyUse::Sealed {
-                hash: self.hash.clone(),
-                expires_at,
-                sweep_before: state
-                    .sweep_due(Sweep::UsedCeremonies, now)
-                    .then(|| now.saturating_sub(CEREMONY_TTL)),
-            },
-            None => CeremonyUse::Stored {
-                hash: self.hash.clone(),
-            },
-        }
-    }
 }
 
 /// A ceremony's finish, in the one order every finish follows: [`Finish::start`], reads
@@ -244,7 +169,7 @@ impl<'s> Finish<'s> {
         let now = state.now();
         Ok(state
             .store
-            .commit(ticket.to_use(state, now), commit, caller.into(), now)
+            .commit(to_use(state, &ticket, now), commit, caller.into(), now)
             .await?)
     }
 }
@@ -258,60 +183,30 @@ async fn open<T: DeserializeOwned>(
     let Some(token) = cookie(headers, state, Cookie::Ceremony) else {
         return Err(ApiError::CeremonyNotFound);
     };
-    if let Some(sealed) = token.strip_prefix(SEALED_PREFIX) {
-        return open_sealed(state, sealed, kind);
-    }
-    let hash = crypto::token_hash(token);
-    let Some(stored) = ceremonies::get(conn, &hash, kind.as_str()).await? else {
+    let Some(held) = state
+        .store
+        .find_ceremony(conn, token, kind.as_str())
+        .await?
+    else {
         return Err(ApiError::CeremonyNotFound);
     };
-    if stored.expires_at <= state.now() {
+    if held.expires_at <= state.now() {
         return Err(ApiError::CeremonyExpired);
     }
     Ok((
         Opened {
-            value: serde_json::from_str(&stored.state).map_err(ApiError::internal)?,
-            user_id: stored.user_id,
+            value: serde_json::from_str(&held.state).map_err(ApiError::internal)?,
+            user_id: held.user_id,
         },
-        Ticket {
-            hash,
-            sealed_until: None,
-        },
+        held.ticket,
     ))
 }
 
-fn open_sealed<T: DeserializeOwned>(
-    state: &AppState,
-    sealed: &str,
-    kind: Kind,
-) -> Result<(Opened<T>, Ticket), ApiError> {
-    // A token this instance cannot open (forged, altered, sealed under another key or for
-    // another kind of ceremony) names no ceremony here.
-    let key = state
-        .store
-        .sealing_key()
-        .ok_or(ApiError::CeremonyNotFound)?;
-    let raw = b64::decode(sealed).ok_or(ApiError::CeremonyNotFound)?;
-    let plain = key
-        .open(kind.as_str(), &raw)
-        .ok_or(ApiError::CeremonyNotFound)?;
-    // The token is known by the bytes it decodes to, not by its text: base64 has more than
-    // one spelling of the same bytes (padding), and each must not be a fresh token.
-    let hash = crypto::digest(&raw);
-    let opened: SealedCeremony<T> = serde_json::from_slice(&plain).map_err(ApiError::internal)?;
-    if opened.expires_at <= state.now() {
-        return Err(ApiError::CeremonyExpired);
-    }
-    Ok((
-        Opened {
-            value: opened.state,
-            user_id: opened.user_id,
-        },
-        Ticket {
-            hash,
-            sealed_until: Some(opened.expires_at),
-        },
-    ))
+/// How the commit uses the ceremony up, sweeping old records of used tokens now and then (see
+/// [`AppState::sweep_due`]), keeping each a ceremony's lifetime past its token's expiry.
+fn to_use(state: &AppState, ticket: &Ticket, now: i64) -> CeremonyUse {
+    let sweep = state.sweep_due(Sweep::UsedCeremonies, now);
+    ticket.to_use(sweep.then(|| now.saturating_sub(CEREMONY_TTL)))
 }
 
 /// A finish's check, which ran before its write: when it failed on a ceremony that another
@@ -325,10 +220,7 @@ async fn replay_first<T>(
     let Err(e) = checked else {
         return checked;
     };
-    let used = match ticket.sealed_until {
-        Some(_) => ceremonies::is_used(conn, &ticket.hash).await?,
-        None => !ceremonies::exists(conn, &ticket.hash).await?,
-    };
+    let used = ceremonies::was_used(conn, ticket).await?;
     Err(if used { ApiError::CeremonyNotFound } else { e })
 }
 
@@ -342,7 +234,7 @@ async fn use_up_after(state: &AppState, ticket: &Ticket, error: ApiError) -> Api
         return error;
     }
     let now = state.now();
-    match state.store.use_up(ticket.to_use(state, now), now).await {
+    match state.store.use_up(to_use(state, ticket, now), now).await {
         // Used up now, or by another finish meanwhile: either way it answers no more.
         Ok(()) | Err(CommitError::CeremonyUsed | CommitError::CeremonyExpired) => error,
         Err(other) => other.into(),

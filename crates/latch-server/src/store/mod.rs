@@ -326,30 +326,6 @@ impl Store {
             .await
     }
 
-    /// Stores a begun ceremony under its token's hash, sweeping expired ones first when
-    /// `sweep` says so (now and then, rather than by a background task).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn insert_ceremony(
-        &self,
-        hash: Vec<u8>,
-        kind: &'static str,
-        user_id: Option<i64>,
-        state: String,
-        now: i64,
-        expires_at: i64,
-        sweep: bool,
-    ) -> Result<(), DbError> {
-        self.write_each(move |conn| {
-            Box::pin(async move {
-                if sweep {
-                    ceremonies::purge_expired(conn, now).await?;
-                }
-                ceremonies::insert(conn, &hash, kind, user_id, &state, now, expires_at).await
-            })
-        })
-        .await
-    }
-
     /// Closes every connection (at shutdown).
     pub async fn close(&self) {
         match &self.engine {
