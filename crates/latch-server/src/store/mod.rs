@@ -310,6 +310,16 @@ impl Store {
         caller: audit::Caller,
         now: i64,
     ) -> Result<commit::Committed, commit::CommitError> {
+        if let (
+            Engine::Postgres(pool),
+            commit::CeremonyUse::Stored { hash },
+            commit::Commit::SignIn { assertion, session },
+        ) = (&self.engine, &ceremony, &commit)
+        {
+            // The commit every sign-in makes, in one round trip.
+            let mut conn = Conn::Postgres(pool.acquire().await.map_err(DbError::from)?);
+            return postgres::sign_in(&mut conn, hash, assertion, session, &caller, now).await;
+        }
         self.write(move |conn| {
             Box::pin(async move { commit::apply(conn, &ceremony, &commit, &caller, now).await })
         })

@@ -7,8 +7,13 @@ use std::time::Duration;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::db::DbError;
-use super::StoreError;
+use latch_webauthn::b64::Base64Url;
+use serde_json::json;
+
+use super::audit::Caller;
+use super::commit::{Assertion, CommitError, Committed, NewSession};
+use super::db::{self, Conn, DbError};
+use super::{ceremonies, credentials, flag, StoreError};
 
 /// Connections per instance: enough for the requests two cores keep in flight.
 const MAX_CONNECTIONS: u32 = 16;
@@ -80,4 +85,90 @@ pub async fn connect(url: &str) -> Result<PgPool, StoreError> {
         .await
         .map_err(|e| StoreError::Migrate(DbError::Other(e.to_string())))?;
     Ok(pool)
+}
+
+/// A passkey sign-in's commit ([`Commit::SignIn`] with a stored ceremony) as one statement:
+/// one round trip to PostgreSQL, where the general path takes six (`BEGIN`, four writes,
+/// `COMMIT`). The ceremony is deleted, and only if it was there does the counter move
+/// (re-checked as in `credentials::record_use`); only if it moved are the event logged and
+/// the session inserted. A statement is atomic, so when the ceremony or the counter check
+/// fails the division by zero at the end undoes the rest, and this reads why.
+///
+/// [`Commit::SignIn`]: super::commit::Commit::SignIn
+const SIGN_IN: &str = "\
+WITH used AS (
+    DELETE FROM ceremonies WHERE id = $1 RETURNING id
+), moved AS (
+    UPDATE credentials
+    SET sign_count = $2, backup_eligible = $3, backed_up = $4, last_used_at = $5
+    WHERE id = $6 AND user_id = $7 AND (sign_count < $2 OR (sign_count = 0 AND $2 = 0))
+        AND EXISTS (SELECT 1 FROM used)
+    RETURNING user_id
+), event AS (
+    INSERT INTO audit_events (user_id, kind, detail, ip, user_agent, created_at)
+    SELECT user_id, 'login', $8, $9, $10, $5 FROM moved
+    RETURNING id
+), session AS (
+    INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent,
+        credential_id, second_factor_done, authenticated_at)
+    SELECT $11, user_id, $5, $5, $12, $9, $10, $6, $13, $14 FROM moved
+    RETURNING id
+)
+SELECT 1 / (SELECT COUNT(*) FROM moved) AS done, (SELECT COUNT(*) FROM event) AS events,
+    (SELECT COUNT(*) FROM session) AS sessions";
+
+/// PostgreSQL's code for a division by zero.
+const DIVISION_BY_ZERO: &str = "22012";
+
+/// [`SIGN_IN`] on a pooled connection.
+pub async fn sign_in(
+    conn: &mut Conn,
+    ceremony: &[u8],
+    assertion: &Assertion,
+    session: &NewSession,
+    caller: &Caller,
+    now: i64,
+) -> Result<Committed, CommitError> {
+    let id = &assertion.credential_id;
+    let detail = json!({ "credentialId": Base64Url(id.clone()) }).to_string();
+    let done = db::query(SIGN_IN)
+        .bind(ceremony)
+        .bind(i64::from(assertion.usage.sign_count))
+        .bind(flag(assertion.usage.backup_eligible))
+        .bind(flag(assertion.usage.backed_up))
+        .bind(now)
+        .bind(id.as_slice())
+        .bind(assertion.user_id)
+        .bind(detail)
+        .bind(caller.ip.clone())
+        .bind(caller.user_agent.clone())
+        .bind(session.id_hash.as_slice())
+        .bind(session.expires_at)
+        .bind(flag(session.second_factor_done))
+        .bind(if session.proven { now } else { 0 })
+        .fetch_one(conn)
+        .await;
+    match done {
+        Ok(row) if row.try_get::<i64>("sessions")? == 1 && row.try_get::<i64>("events")? == 1 => {
+            Ok(Committed::SignIn)
+        }
+        Ok(_) => Err(DbError::Other("a sign-in's statement wrote part of its rows".into()).into()),
+        Err(DbError::Postgres(e))
+            if e.as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| c == DIVISION_BY_ZERO) =>
+        {
+            // Nothing was written: say which check failed.
+            if !ceremonies::exists(conn, ceremony).await? {
+                return Err(CommitError::CeremonyUsed);
+            }
+            Err(match credentials::by_id(conn, id).await? {
+                Some(c) if c.user_id == assertion.user_id => CommitError::CounterRaced,
+                _ => CommitError::CredentialGone,
+            })
+        }
+        // The account went (with its sessions' owner) since the check.
+        Err(e) if e.is_foreign_key_violation() => Err(CommitError::CredentialGone),
+        Err(e) => Err(e.into()),
+    }
 }

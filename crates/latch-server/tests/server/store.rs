@@ -591,6 +591,51 @@ async fn a_sign_in_commit_writes_all_or_nothing_and_rechecks_each_thing() {
             "refused commits wrote nothing"
         );
 
+        // A ceremony stored in the database (PostgreSQL's way, and SQLite's for large ones):
+        // a lost counter race leaves it in place, a success takes it, a replay finds it gone.
+        let mut conn = store.conn().await.unwrap();
+        ceremonies::insert(&mut conn, b"c1", "login", None, "{}", 100, 400)
+            .await
+            .unwrap();
+        drop(conn);
+        let stored = || CeremonyUse::Stored {
+            hash: b"c1".to_vec(),
+        };
+        let with_ceremony = snapshot(&store).await;
+        let raced = store
+            .commit(stored(), sign_in(6, b"s7"), caller.clone(), 100)
+            .await;
+        assert!(matches!(raced, Err(CommitError::CounterRaced)), "{raced:?}");
+        assert_eq!(
+            snapshot(&store).await,
+            with_ceremony,
+            "the race wrote nothing"
+        );
+        let done = store
+            .commit(stored(), sign_in(8, b"s8"), caller.clone(), 100)
+            .await
+            .unwrap();
+        assert_eq!(done, Committed::SignIn);
+        let taken = snapshot(&store).await;
+        assert_eq!(
+            taken.count("ceremonies"),
+            with_ceremony.count("ceremonies") - 1
+        );
+        assert_eq!(taken.count("sessions"), with_ceremony.count("sessions") + 1);
+        assert_eq!(
+            taken.count("audit_events"),
+            with_ceremony.count("audit_events") + 1
+        );
+        assert_eq!(taken.counters, vec![(b"cred".to_vec(), 8, Some(100))]);
+        let replay = store
+            .commit(stored(), sign_in(9, b"s9"), caller.clone(), 100)
+            .await;
+        assert!(
+            matches!(replay, Err(CommitError::CeremonyUsed)),
+            "{replay:?}"
+        );
+        assert_eq!(snapshot(&store).await, taken);
+
         // The credential deleted since the check.
         let mut conn = store.conn().await.unwrap();
         assert!(credentials::delete(&mut conn, ada.id, b"cred")
@@ -599,7 +644,7 @@ async fn a_sign_in_commit_writes_all_or_nothing_and_rechecks_each_thing() {
         drop(conn);
         let deleted = snapshot(&store).await;
         let vanished = store
-            .commit(sealed(b"t4", 400), sign_in(9, b"s6"), caller, 100)
+            .commit(sealed(b"t4", 400), sign_in(10, b"s6"), caller, 100)
             .await;
         assert!(
             matches!(vanished, Err(CommitError::CredentialGone)),
