@@ -2,7 +2,7 @@
 //!
 //! The Latch identity server: accounts, passkey and security-key sign-in, and the signed-in
 //! account's credentials, over the JSON API of `shared/ARCHITECTURE.md`. Ceremonies are
-//! verified by `latch-webauthn`; everything is stored through sqlx in SQLite (the default) or
+//! verified by `latch-webauthn`; everything is stored ([`store`]) in SQLite (the default) or
 //! PostgreSQL (many stateless instances sharing one database: a ceremony begun on one
 //! instance can be finished on another).
 //!

@@ -120,7 +120,7 @@ SELECT 1 / (SELECT COUNT(*) FROM moved) AS done, (SELECT COUNT(*) FROM event) AS
 /// PostgreSQL's code for a division by zero.
 const DIVISION_BY_ZERO: &str = "22012";
 
-/// [`SIGN_IN`] on a pooled connection.
+/// The one-statement sign-in commit (see `SIGN_IN`) on a pooled connection.
 pub async fn sign_in(
     conn: &mut Conn,
     ceremony: &[u8],
