@@ -79,7 +79,6 @@ pub async fn begin<T: Serialize>(
     conn.give_back();
     let now = state.now();
     let json = serde_json::to_string(ceremony).map_err(ApiError::internal)?;
-    let sweep = state.sweep_due(Sweep::Ceremonies, now);
     let token = state
         .store
         .hold_ceremony(
@@ -88,7 +87,7 @@ pub async fn begin<T: Serialize>(
             &json,
             now,
             now.saturating_add(CEREMONY_TTL),
-            sweep,
+            || state.sweep_due(Sweep::Ceremonies, now),
         )
         .await?;
     set_cookie(state, Cookie::Ceremony, &token, CEREMONY_TTL)
@@ -205,7 +204,7 @@ async fn open<T: DeserializeOwned>(
 /// How the commit uses the ceremony up, sweeping old records of used tokens now and then (see
 /// [`AppState::sweep_due`]), keeping each a ceremony's lifetime past its token's expiry.
 fn to_use(state: &AppState, ticket: &Ticket, now: i64) -> CeremonyUse {
-    let sweep = state.sweep_due(Sweep::UsedCeremonies, now);
+    let sweep = ticket.is_sealed() && state.sweep_due(Sweep::UsedCeremonies, now);
     ticket.to_use(sweep.then(|| now.saturating_sub(CEREMONY_TTL)))
 }
 

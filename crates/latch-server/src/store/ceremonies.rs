@@ -154,6 +154,11 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// Whether the token carries the ceremony (its use is recorded until it expires).
+    pub fn is_sealed(&self) -> bool {
+        self.sealed_until.is_some()
+    }
+
     /// What the finish's commit does to use it up; `sweep_before`, when given, sweeps the
     /// records of used sealed tokens that expired before it (stored ceremonies need no sweep
     /// here: their rows go when used).
@@ -185,8 +190,8 @@ impl Store {
     /// Holds a begun ceremony of `kind` until its finish, and returns the token that names it.
     /// SQLite seals the state into the token (nothing is written; the database holds only the
     /// tokens used up); PostgreSQL, whose instances may run on several hosts, and a state too
-    /// large for a cookie, store it under the hash of a random token. `sweep` also removes
-    /// expired stored ceremonies.
+    /// large for a cookie, store it under the hash of a random token. Storing one also removes
+    /// the expired ones when `sweep` (asked only then) says it is time.
     #[allow(clippy::too_many_arguments)]
     pub async fn hold_ceremony(
         &self,
@@ -195,7 +200,7 @@ impl Store {
         state: &str,
         now: i64,
         expires_at: i64,
-        sweep: bool,
+        sweep: impl FnOnce() -> bool,
     ) -> Result<String, DbError> {
         if let Some(key) = self.sealing_key() {
             let state = RawValue::from_string(state.to_owned())
@@ -220,6 +225,7 @@ impl Store {
         let token = b64::encode(raw);
         let hash = crypto::token_hash(&token);
         let state = state.to_owned();
+        let sweep = sweep();
         self.write_each(move |conn| {
             Box::pin(async move {
                 // Abandoned ceremonies are swept now and then rather than by a background task.

@@ -137,10 +137,24 @@ impl std::ops::DerefMut for Tx {
     }
 }
 
+/// Runs `sql` on a SQLite connection on a blocking thread, and hands the connection back.
+async fn on_blocking_thread(
+    conn: sqlite::Pooled,
+    sql: &'static str,
+) -> Result<sqlite::Pooled, DbError> {
+    tokio::task::spawn_blocking(move || {
+        conn.connection()?.execute_batch(sql)?;
+        Ok(conn)
+    })
+    .await
+    .map_err(|e| DbError::Other(format!("a blocking task failed: {e}")))?
+}
+
 impl Tx {
     pub async fn commit(self) -> Result<(), DbError> {
         match self.conn {
-            Conn::Sqlite(c) => Ok(c.connection()?.execute_batch("COMMIT")?),
+            // A commit waits for its fsync: off the runtime's workers.
+            Conn::Sqlite(c) => on_blocking_thread(c, "COMMIT").await.map(drop),
             Conn::PostgresTx(tx) => Ok(tx.commit().await?),
             Conn::Postgres(_) => Err(DbError::Other("no transaction to commit".into())),
         }
@@ -245,8 +259,9 @@ impl Store {
         match &self.engine {
             Engine::Sqlite { pool, turn, .. } => {
                 let turn = turn.clone().lock_owned().await;
-                let conn = pool.get()?;
-                conn.connection()?.execute_batch("BEGIN IMMEDIATE")?;
+                // Taking the write lock may wait for the writer's batch (and its fsync): off
+                // the runtime's workers.
+                let conn = on_blocking_thread(pool.get()?, "BEGIN IMMEDIATE").await?;
                 Ok(Tx {
                     conn: Conn::Sqlite(conn),
                     _turn: Some(turn),

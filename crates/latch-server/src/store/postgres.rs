@@ -100,7 +100,7 @@ WITH used AS (
     DELETE FROM ceremonies WHERE id = $1 RETURNING id
 ), moved AS (
     UPDATE credentials
-    SET sign_count = $2, backup_eligible = $3, backed_up = $4, last_used_at = $5
+    SET sign_count = $2, backup_eligible = $3, backed_up = $4, last_used_at = $15
     WHERE id = $6 AND user_id = $7 AND (sign_count < $2 OR (sign_count = 0 AND $2 = 0))
         AND EXISTS (SELECT 1 FROM used)
     RETURNING user_id
@@ -146,6 +146,7 @@ pub async fn sign_in(
         .bind(session.expires_at)
         .bind(flag(session.second_factor_done))
         .bind(if session.proven { now } else { 0 })
+        .bind(assertion.usage.now)
         .fetch_one(conn)
         .await;
     match done {

@@ -235,6 +235,17 @@ fn migrate(conn: &Connection) -> Result<(), DbError> {
             execution_time BIGINT NOT NULL
         )",
     )?;
+    // A database a newer version migrated further is not opened by an older one.
+    let known = MIGRATIONS.iter().map(|(v, _, _)| *v).max().unwrap_or(0);
+    let newest: Option<i64> =
+        conn.query_row("SELECT MAX(version) FROM _sqlx_migrations", [], |row| {
+            row.get(0)
+        })?;
+    if let Some(newest) = newest.filter(|n| *n > known) {
+        return Err(DbError::Other(format!(
+            "the database has migration {newest}, which this version does not know: run a newer latch"
+        )));
+    }
     for (version, description, sql) in MIGRATIONS {
         let checksum = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA384, sql.as_bytes());
         // Taken before looking, so that two processes starting together apply it once.
@@ -351,5 +362,19 @@ mod tests {
         .unwrap();
         let refused = migrate(&conn).unwrap_err().to_string();
         assert!(refused.contains("migration 3"), "{refused}");
+    }
+
+    #[test]
+    fn a_database_migrated_by_a_newer_version_is_refused() {
+        let conn = Location::of_url("sqlite::memory:").unwrap().open().unwrap();
+        migrate(&conn).unwrap();
+        conn.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99, 'future', TRUE, x'00', 0)",
+            [],
+        )
+        .unwrap();
+        let refused = migrate(&conn).unwrap_err().to_string();
+        assert!(refused.contains("migration 99"), "{refused}");
     }
 }
