@@ -22,7 +22,7 @@ use crate::limits;
 use crate::session;
 use crate::state::AppState;
 use crate::store::commit::{Commit, Committed};
-use crate::store::{audit, factors, is_unique_violation, users};
+use crate::store::{audit, factors, users};
 use crate::views::{CredentialView, UserView};
 
 /// WebAuthn user handles are random and carry nothing about the person.
@@ -179,7 +179,7 @@ pub async fn password(
     let mut tx = state.store.begin().await?;
     let user = match users::insert(&mut tx, &username, &display_name, &user_handle, now).await {
         Ok(user) => user,
-        Err(e) if is_unique_violation(&e) => return Err(ApiError::UsernameTaken),
+        Err(e) if e.is_unique_violation() => return Err(ApiError::UsernameTaken),
         Err(e) => return Err(e.into()),
     };
     factors::set_password(&mut tx, user.id, &hash).await?;

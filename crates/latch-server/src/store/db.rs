@@ -55,19 +55,6 @@ impl DbError {
             _ => false,
         }
     }
-
-    /// A foreign key refused the row: what it points to is gone.
-    pub fn is_foreign_key_violation(&self) -> bool {
-        match self {
-            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
-                e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
-            }
-            DbError::Postgres(e) => e
-                .as_database_error()
-                .is_some_and(|d| d.is_foreign_key_violation()),
-            _ => false,
-        }
-    }
 }
 
 /// A connection to either database, for reads and writes alike.

@@ -225,13 +225,6 @@ impl Store {
         }
     }
 
-    pub fn backend(&self) -> Backend {
-        match self.engine {
-            Engine::Sqlite { .. } => Backend::Sqlite,
-            Engine::Postgres(_) => Backend::Postgres,
-        }
-    }
-
     /// The key that seals ceremonies into cookies, when this backend uses one.
     pub fn sealing_key(&self) -> Option<&SealingKey> {
         self.sealing.as_deref()
@@ -363,9 +356,4 @@ impl Store {
 /// Flags are stored as 0/1.
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
-}
-
-/// Is this error a unique-constraint violation (a row that already exists)?
-pub fn is_unique_violation(e: &DbError) -> bool {
-    e.is_unique_violation()
 }

@@ -168,8 +168,6 @@ pub async fn sign_in(
                 _ => CommitError::CredentialGone,
             })
         }
-        // The account went (with its sessions' owner) since the check.
-        Err(e) if e.is_foreign_key_violation() => Err(CommitError::CredentialGone),
         Err(e) => Err(e.into()),
     }
 }

@@ -76,13 +76,16 @@ pub struct Location {
 
 impl Location {
     /// The database a `sqlite:` URL names: `sqlite://FILE`, `sqlite:FILE` (options after `?`
-    /// are ignored but `mode=ro`), or `sqlite::memory:` (private to this store).
+    /// are ignored), or `sqlite::memory:` (private to this store).
     pub fn of_url(url: &str) -> Option<Location> {
         let rest = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))?;
         let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
-        let base = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let flags = OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE;
         if path.is_empty() || path.contains(":memory:") || options.contains("mode=memory") {
             // The memdb VFS shares a database named with a leading slash among this
             // process's connections, with the usual locking; the counter keeps each store's
@@ -91,18 +94,13 @@ impl Location {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             return Some(Location {
                 target: format!("file:/latch-{}-{n}?vfs=memdb", std::process::id()),
-                flags: base | OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+                flags,
                 file: None,
             });
         }
-        let access = if options.split('&').any(|o| o == "mode=ro") {
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
-        };
         Some(Location {
             target: path.to_owned(),
-            flags: base | access,
+            flags,
             file: Some(PathBuf::from(path)),
         })
     }

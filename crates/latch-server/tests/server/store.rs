@@ -1,9 +1,7 @@
 //! The storage layer on its own: migrations, the single-use ceremony, the forward-only counter.
 
 use latch_server::store::credentials::{self, Credential, Use};
-use latch_server::store::{
-    ceremonies, factors, is_unique_violation, rate_limits, settings, sign_in, users,
-};
+use latch_server::store::{ceremonies, factors, rate_limits, settings, sign_in, users};
 use latch_server::Store;
 
 use crate::db::{databases, snapshot};
@@ -57,12 +55,12 @@ async fn users_and_credentials_round_trip() {
         let dup = users::insert(&mut conn, "ada", "Other", &[2; 32], 51)
             .await
             .unwrap_err();
-        assert!(is_unique_violation(&dup), "{dup}");
+        assert!(dup.is_unique_violation(), "{dup}");
 
         let c = credential(b"cred-1", user.id, 3);
         credentials::insert(&mut conn, &c).await.unwrap();
         let dup = credentials::insert(&mut conn, &c).await.unwrap_err();
-        assert!(is_unique_violation(&dup), "{dup}");
+        assert!(dup.is_unique_violation(), "{dup}");
         assert_eq!(
             credentials::by_id(&mut conn, b"cred-1").await.unwrap(),
             Some(c.clone())
