@@ -165,8 +165,9 @@ pub struct Checkpoint {
 pub struct Member {
     pub public: DevicePublic,
     pub via: Via,
-    /// The entry that added it.
+    /// The entry that added it, and who signed that entry.
     pub seq: u64,
+    pub added_by: Signer,
     pub time: u64,
 }
 
@@ -241,6 +242,7 @@ impl Ledger {
             public: *device,
             via: Via::Create,
             seq: 0,
+            added_by: body.signer,
             time: body.time,
         };
         Ok(Ledger {
@@ -341,6 +343,7 @@ impl Ledger {
                     public: *device,
                     via: *via,
                     seq: body.seq,
+                    added_by: body.signer,
                     time: body.time,
                 };
                 self.members.insert(device.id(), member);

@@ -17,6 +17,7 @@ pub mod identity;
 mod ids;
 pub mod item;
 pub mod ledger;
+pub mod pairing;
 pub mod recovery;
 mod seal;
 mod wire;
