@@ -94,8 +94,8 @@ pub enum VaultError {
     DuplicateGuardian(String),
     #[error("the guardians do not agree on one registration")]
     VersionMismatch,
-    #[error("the passcode is wrong")]
-    WrongPasscode,
+    #[error("the passcode is wrong; {guesses_left} guesses are left")]
+    WrongPasscode { guesses_left: u32 },
     #[error("no guesses are left; the escrow record is destroyed")]
     NoGuesses,
     #[error("the escrow record is not registered")]

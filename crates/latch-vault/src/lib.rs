@@ -13,6 +13,7 @@
 pub mod content;
 pub mod epoch;
 mod error;
+pub mod escrow;
 pub mod identity;
 mod ids;
 pub mod item;

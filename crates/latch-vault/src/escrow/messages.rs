@@ -1,0 +1,117 @@
+//! What the client and a guardian say to each other, as CBOR. A guardian parses only these, so
+//! they are where untrusted bytes enter it (and what the fuzz target feeds).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::VaultError;
+use crate::wire::{decode, encode};
+
+pub const MAX_MESSAGE_BYTES: usize = 2048;
+
+/// The first phase of a registration: stored beside the current record, not yet used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    #[serde(with = "serde_bytes")]
+    pub version: [u8; 16],
+    /// This guardian's x-coordinate in the secret sharing, 1..=n.
+    pub index: u8,
+    /// How many guardians a recovery needs.
+    pub threshold: u8,
+    /// How many guesses this guardian allows before it erases the record.
+    pub allowed: u32,
+    /// This guardian's OPRF key for this registration (RFC 9497, ristretto255-SHA512).
+    #[serde(with = "serde_bytes")]
+    pub oprf_key: [u8; 32],
+    /// The share, masked with this guardian's OPRF output on the stretched passcode.
+    #[serde(with = "serde_bytes")]
+    pub masked_share: [u8; 32],
+    /// A hash of the secret: how a client tells a right guess from a wrong one.
+    #[serde(with = "serde_bytes")]
+    pub commitment: [u8; 32],
+    /// What a client that recovered the secret shows to reset the count.
+    #[serde(with = "serde_bytes")]
+    pub unlock_tag: [u8; 32],
+    #[serde(with = "serde_bytes")]
+    pub salt: [u8; 32],
+    /// The recovery key, encrypted under a key derived from the secret.
+    #[serde(with = "serde_bytes")]
+    pub wrapped_key: Vec<u8>,
+}
+
+/// The second phase: the staged registration replaces the current one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    #[serde(with = "serde_bytes")]
+    pub version: [u8; 16],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Registered,
+    NoGuesses,
+}
+
+/// What a guardian says of a record without counting a guess.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub state: State,
+    #[serde(with = "serde_bytes")]
+    pub version: [u8; 16],
+    pub index: u8,
+    pub threshold: u8,
+    #[serde(with = "serde_bytes")]
+    pub salt: [u8; 32],
+    pub guesses_left: u32,
+}
+
+/// One guess: the stretched passcode, blinded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluate {
+    #[serde(with = "serde_bytes")]
+    pub version: [u8; 16],
+    #[serde(with = "serde_bytes")]
+    pub blinded: [u8; 32],
+}
+
+/// A guardian's answer to a guess, sent only after the guess was counted durably.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    #[serde(with = "serde_bytes")]
+    pub version: [u8; 16],
+    pub index: u8,
+    #[serde(with = "serde_bytes")]
+    pub evaluated: [u8; 32],
+    #[serde(with = "serde_bytes")]
+    pub masked_share: [u8; 32],
+    #[serde(with = "serde_bytes")]
+    pub commitment: [u8; 32],
+    #[serde(with = "serde_bytes")]
+    pub wrapped_key: Vec<u8>,
+    pub guesses_left: u32,
+}
+
+/// Proof that the client recovered the secret: resets the guess count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unlock {
+    #[serde(with = "serde_bytes")]
+    pub version: [u8; 16],
+    #[serde(with = "serde_bytes")]
+    pub tag: [u8; 32],
+}
+
+macro_rules! wire {
+    ($($t:ident),*) => {$(
+        impl $t {
+            pub fn parse(bytes: &[u8]) -> Result<Self, VaultError> {
+                decode(stringify!($t), bytes, MAX_MESSAGE_BYTES)
+            }
+
+            pub fn to_bytes(&self) -> Result<Vec<u8>, VaultError> {
+                encode(stringify!($t), self)
+            }
+        }
+    )*};
+}
+
+wire!(Stage, Commit, Status, Evaluate, Evaluation, Unlock);
