@@ -13,6 +13,7 @@ pub mod config;
 mod crypto;
 mod csrf;
 pub mod error;
+pub mod guardian;
 mod http;
 mod limits;
 mod metrics;

@@ -28,6 +28,8 @@ enum Command {
     Key(cmd::key::KeyArgs),
     /// The identity server: accounts, passkey and security-key sign-in, over HTTP.
     Serve(cmd::serve::ServeArgs),
+    /// One escrow guardian for passkey-sync recovery (run several, each with its own database).
+    Guardian(cmd::guardian::GuardianArgs),
     /// Load generators against a running server (`login`: complete passkey sign-ins).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -40,5 +42,6 @@ fn main() -> ExitCode {
         Command::Key(args) => cmd::key::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Bench(c) => cmd::bench::run(c),
+        Command::Guardian(args) => cmd::guardian::run(args),
     }
 }

@@ -53,6 +53,17 @@ impl Backend {
     }
 }
 
+/// Which tables a database holds: `latch serve`'s, or one escrow guardian's (each guardian
+/// keeps a database of its own, shared with nothing else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    Server,
+    Guardian,
+}
+
+/// A schema's migrations, in order: (version, description, SQL).
+pub(crate) type Migrations = &'static [(i64, &'static str, &'static str)];
+
 /// Why the database could not be opened or migrated.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -184,6 +195,18 @@ impl Store {
     /// in `key_file` (made when missing) instead of beside a SQLite file. PostgreSQL has no
     /// file to keep it beside: without one it stores no authenticator-app secrets.
     pub async fn connect_with_key(url: &str, key_file: Option<&Path>) -> Result<Store, StoreError> {
+        Store::open(url, Schema::Server, key_file).await
+    }
+
+    /// A guardian's database: its own tables, and no sealing key (it seals nothing).
+    pub async fn connect_guardian(url: &str) -> Result<Store, StoreError> {
+        let mut store = Store::open(url, Schema::Guardian, None).await?;
+        store.sealing = None;
+        store.secrets = None;
+        Ok(store)
+    }
+
+    async fn open(url: &str, schema: Schema, key_file: Option<&Path>) -> Result<Store, StoreError> {
         let load = |path: &Path| {
             SealingKey::load_or_create(path)
                 .map(Arc::new)
@@ -197,14 +220,20 @@ impl Store {
             Some(Backend::Sqlite) => {
                 let location = sqlite::Location::of_url(url)
                     .ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
-                let key = match secrets {
-                    Some(key) => key,
-                    None => Arc::new(sqlite_sealing_key(location.file.as_deref())?),
+                let key = match (secrets, schema) {
+                    (Some(key), _) => key,
+                    (None, Schema::Server) => {
+                        Arc::new(sqlite_sealing_key(location.file.as_deref())?)
+                    }
+                    (None, Schema::Guardian) => {
+                        Arc::new(SealingKey::ephemeral().map_err(|_| StoreError::Rng)?)
+                    }
                 };
                 // Opening and migrating a file is blocking work: off the runtime's workers.
-                let pool = tokio::task::spawn_blocking(move || sqlite::Pool::open(location))
-                    .await
-                    .map_err(|e| StoreError::Connect(DbError::Other(e.to_string())))??;
+                let pool =
+                    tokio::task::spawn_blocking(move || sqlite::Pool::open(location, schema))
+                        .await
+                        .map_err(|e| StoreError::Connect(DbError::Other(e.to_string())))??;
                 let writer = batch::Batcher::start(pool.clone());
                 Ok(Store {
                     engine: Engine::Sqlite {
@@ -217,7 +246,7 @@ impl Store {
                 })
             }
             Some(Backend::Postgres) => Ok(Store {
-                engine: Engine::Postgres(postgres::connect(url).await?),
+                engine: Engine::Postgres(postgres::connect(url, schema).await?),
                 sealing: None,
                 secrets,
             }),

@@ -13,14 +13,14 @@ use serde_json::json;
 use super::audit::Caller;
 use super::commit::{Assertion, CommitError, Committed, NewSession};
 use super::db::{self, Conn, DbError};
-use super::{ceremonies, credentials, flag, StoreError};
+use super::{ceremonies, credentials, flag, Migrations, Schema, StoreError};
 
 /// Connections per instance: enough for the requests two cores keep in flight.
 const MAX_CONNECTIONS: u32 = 16;
 
 /// The schema, embedded so the binary migrates its database wherever it runs; the same tables
 /// as SQLite's. Never edit a released file (sqlx checks its checksum).
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+const SERVER_MIGRATIONS: Migrations = &[
     (
         1,
         "schema",
@@ -48,10 +48,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-fn migrator() -> Migrator {
+/// A guardian's tables (`latch guardian`), in a database of its own.
+const GUARDIAN_MIGRATIONS: Migrations = &[(
+    1,
+    "escrows",
+    include_str!("../../migrations/guardian/postgres/0001_escrows.sql"),
+)];
+
+fn migrator(schema: Schema) -> Migrator {
+    let migrations = match schema {
+        Schema::Server => SERVER_MIGRATIONS,
+        Schema::Guardian => GUARDIAN_MIGRATIONS,
+    };
     Migrator {
         migrations: Cow::Owned(
-            MIGRATIONS
+            migrations
                 .iter()
                 .map(|(version, description, sql)| {
                     Migration::new(
@@ -72,7 +83,7 @@ fn migrator() -> Migrator {
 }
 
 /// Connects to `url` and brings its schema up to date.
-pub async fn connect(url: &str) -> Result<PgPool, StoreError> {
+pub async fn connect(url: &str, schema: Schema) -> Result<PgPool, StoreError> {
     let pool = PgPoolOptions::new()
         .test_before_acquire(false)
         .max_connections(MAX_CONNECTIONS)
@@ -80,7 +91,7 @@ pub async fn connect(url: &str) -> Result<PgPool, StoreError> {
         .connect(url)
         .await
         .map_err(|e| StoreError::Connect(e.into()))?;
-    migrator()
+    migrator(schema)
         .run(&pool)
         .await
         .map_err(|e| StoreError::Migrate(DbError::Other(e.to_string())))?;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 use super::db::DbError;
-use super::StoreError;
+use super::{Migrations, Schema, StoreError};
 
 /// What every connection runs first. `synchronous = FULL`: a commit returns once it is on
 /// disk, so an acknowledged write survives a power loss. No memory map: remapping it after
@@ -36,7 +36,7 @@ const STATEMENT_CACHE: usize = 128;
 
 /// The schema, embedded so the binary migrates its database wherever it runs. Never edit a
 /// released file: its checksum is recorded when it is applied, and checked at every start.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+const SERVER_MIGRATIONS: Migrations = &[
     (
         1,
         "schema",
@@ -63,6 +63,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_sealed_ceremonies.sql"),
     ),
 ];
+
+/// A guardian's tables (`latch guardian`), in a database of its own.
+const GUARDIAN_MIGRATIONS: Migrations = &[(
+    1,
+    "escrows",
+    include_str!("../../migrations/guardian/sqlite/0001_escrows.sql"),
+)];
+
+fn migrations(schema: Schema) -> Migrations {
+    match schema {
+        Schema::Server => SERVER_MIGRATIONS,
+        Schema::Guardian => GUARDIAN_MIGRATIONS,
+    }
+}
 
 /// Where the database is: a file, or a named in-memory database of this process.
 #[derive(Debug, Clone)]
@@ -164,14 +178,14 @@ impl Drop for Pooled {
 
 impl Pool {
     /// Opens the database (creating the file if needed) in WAL mode, and migrates it.
-    pub fn open(location: Location) -> Result<Arc<Pool>, StoreError> {
+    pub fn open(location: Location, schema: Schema) -> Result<Arc<Pool>, StoreError> {
         let conn = location.open().map_err(StoreError::Connect)?;
         if location.file.is_some() {
             // Stored in the file, so set once; in-memory databases keep their own journal.
             conn.execute_batch("PRAGMA journal_mode = WAL")
                 .map_err(|e| StoreError::Connect(e.into()))?;
         }
-        migrate(&conn).map_err(StoreError::Migrate)?;
+        migrate(&conn, migrations(schema)).map_err(StoreError::Migrate)?;
         Ok(Arc::new(Pool {
             location,
             // Kept: it is also what keeps an in-memory database alive.
@@ -222,7 +236,7 @@ impl Pool {
 /// Applies the migrations not yet applied, each in a transaction of its own, recording them
 /// in `_sqlx_migrations` as sqlx does (so databases migrated by earlier versions, which ran
 /// sqlx's migrator, carry on). An applied migration whose text changed since is refused.
-fn migrate(conn: &Connection) -> Result<(), DbError> {
+fn migrate(conn: &Connection, migrations: Migrations) -> Result<(), DbError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
             version BIGINT PRIMARY KEY,
@@ -234,7 +248,7 @@ fn migrate(conn: &Connection) -> Result<(), DbError> {
         )",
     )?;
     // A database a newer version migrated further is not opened by an older one.
-    let known = MIGRATIONS.iter().map(|(v, _, _)| *v).max().unwrap_or(0);
+    let known = migrations.iter().map(|(v, _, _)| *v).max().unwrap_or(0);
     let newest: Option<i64> =
         conn.query_row("SELECT MAX(version) FROM _sqlx_migrations", [], |row| {
             row.get(0)
@@ -244,7 +258,7 @@ fn migrate(conn: &Connection) -> Result<(), DbError> {
             "the database has migration {newest}, which this version does not know: run a newer latch"
         )));
     }
-    for (version, description, sql) in MIGRATIONS {
+    for (version, description, sql) in migrations {
         let checksum = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA384, sql.as_bytes());
         // Taken before looking, so that two processes starting together apply it once.
         conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -320,8 +334,8 @@ mod tests {
         ) else {
             panic!("memory URLs parse");
         };
-        let a = Pool::open(a).unwrap();
-        let b = Pool::open(b).unwrap();
+        let a = Pool::open(a, Schema::Server).unwrap();
+        let b = Pool::open(b, Schema::Server).unwrap();
         let one = a.get().unwrap();
         one.connection()
             .unwrap()
@@ -347,32 +361,32 @@ mod tests {
     #[test]
     fn migrating_twice_changes_nothing_and_a_changed_migration_is_refused() {
         let conn = Location::of_url("sqlite::memory:").unwrap().open().unwrap();
-        migrate(&conn).unwrap();
-        migrate(&conn).unwrap();
+        migrate(&conn, SERVER_MIGRATIONS).unwrap();
+        migrate(&conn, SERVER_MIGRATIONS).unwrap();
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM _sqlx_migrations", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, i64::try_from(MIGRATIONS.len()).unwrap());
+        assert_eq!(n, i64::try_from(SERVER_MIGRATIONS.len()).unwrap());
         conn.execute(
             "UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 3",
             [],
         )
         .unwrap();
-        let refused = migrate(&conn).unwrap_err().to_string();
+        let refused = migrate(&conn, SERVER_MIGRATIONS).unwrap_err().to_string();
         assert!(refused.contains("migration 3"), "{refused}");
     }
 
     #[test]
     fn a_database_migrated_by_a_newer_version_is_refused() {
         let conn = Location::of_url("sqlite::memory:").unwrap().open().unwrap();
-        migrate(&conn).unwrap();
+        migrate(&conn, SERVER_MIGRATIONS).unwrap();
         conn.execute(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
              VALUES (99, 'future', TRUE, x'00', 0)",
             [],
         )
         .unwrap();
-        let refused = migrate(&conn).unwrap_err().to_string();
+        let refused = migrate(&conn, SERVER_MIGRATIONS).unwrap_err().to_string();
         assert!(refused.contains("migration 99"), "{refused}");
     }
 }

@@ -9,9 +9,13 @@ use voprf::{EvaluationElement, OprfClient, OprfServer, Ristretto255};
 use zeroize::Zeroizing;
 
 use crate::error::VaultError;
-use crate::escrow::messages::{Evaluate, Evaluation, Stage, State, Status, Unlock};
+use crate::escrow::messages::{
+    stage_signed_bytes, Evaluate, Evaluation, SignedStage, Stage, State, Status, Unlock,
+    STAGE_CONTEXT,
+};
 use crate::escrow::shamir::{combine, random_scalar, split};
 use crate::escrow::{GUESS_LIMIT, MAX_GUESSES_PER_GUARDIAN};
+use crate::identity::SigningKey;
 use crate::recovery::RecoveryKey;
 use crate::seal::{derive, open, seal, NONCE_LEN};
 use crate::wire::sha256;
@@ -145,6 +149,7 @@ pub fn register(
     passcode: &[u8],
     rng: &mut impl CryptoRngCore,
 ) -> Result<Vec<Stage>, VaultError> {
+    let owner = key.signing_key()?.public();
     let mut version = [0u8; 16];
     rng.fill_bytes(&mut version);
     let mut salt = [0u8; 32];
@@ -176,6 +181,7 @@ pub fn register(
                 .map_err(|_| VaultError::Oprf)?;
             Ok(Stage {
                 version,
+                owner,
                 index,
                 threshold,
                 allowed: params.guesses_per_guardian,
@@ -188,6 +194,18 @@ pub fn register(
             })
         })
         .collect()
+}
+
+/// A staged registration for the guardian's escrow `escrow`, signed by `signer`: the key that
+/// owns the escrow now (for a first registration, the new owner itself).
+pub fn sign_stage(
+    escrow: &[u8; 16],
+    stage: &Stage,
+    signer: &SigningKey,
+) -> Result<Vec<u8>, VaultError> {
+    let bytes = stage.to_bytes()?;
+    let sig = signer.sign(STAGE_CONTEXT, &stage_signed_bytes(escrow, &bytes));
+    SignedStage { stage: bytes, sig }.to_bytes()
 }
 
 /// A recovery in progress: the guesses sent to t guardians, waiting for their evaluations.

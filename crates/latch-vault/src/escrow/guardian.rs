@@ -9,8 +9,34 @@ use voprf::{BlindedElement, OprfServer, Ristretto255};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::VaultError;
-use crate::escrow::messages::{Evaluate, Evaluation, Stage, State, Status, Unlock};
+use crate::escrow::messages::{
+    stage_signed_bytes, Evaluate, Evaluation, SignedStage, Stage, State, Status, Unlock,
+    STAGE_CONTEXT,
+};
 use crate::escrow::MAX_GUESSES_PER_GUARDIAN;
+use crate::identity::verify;
+
+/// Opens a signed staged registration for `escrow`: signed by `owner`, the key that owns the
+/// escrow now, or for a first registration (`None`) by the owner the stage names. Checked
+/// before anything is stored.
+pub fn open_stage(
+    bytes: &[u8],
+    escrow: &[u8; 16],
+    owner: Option<[u8; 32]>,
+) -> Result<Stage, VaultError> {
+    let signed = SignedStage::parse(bytes)?;
+    let stage = Stage::parse(&signed.stage)?;
+    let key = owner.unwrap_or(stage.owner);
+    verify(
+        &key,
+        STAGE_CONTEXT,
+        &stage_signed_bytes(escrow, &signed.stage),
+        &signed.sig,
+        "escrow registration",
+    )?;
+    Registration::from_stage(&stage)?;
+    Ok(stage)
+}
 
 /// What is erased when the guesses run out.
 #[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]

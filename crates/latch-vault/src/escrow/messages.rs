@@ -13,6 +13,9 @@ pub const MAX_MESSAGE_BYTES: usize = 2048;
 pub struct Stage {
     #[serde(with = "serde_bytes")]
     pub version: [u8; 16],
+    /// The Ed25519 key that may replace this registration later (the recovery signing key).
+    #[serde(with = "serde_bytes")]
+    pub owner: [u8; 32],
     /// This guardian's x-coordinate in the secret sharing, 1..=n.
     pub index: u8,
     /// How many guardians a recovery needs.
@@ -36,6 +39,25 @@ pub struct Stage {
     /// The recovery key, encrypted under a key derived from the secret.
     #[serde(with = "serde_bytes")]
     pub wrapped_key: Vec<u8>,
+}
+
+/// A [`Stage`] as sent: signed by the key that owns the escrow now (for a first registration,
+/// by the owner it names), so only the holder of the recovery key can replace a registration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedStage {
+    #[serde(with = "serde_bytes")]
+    pub stage: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub sig: Vec<u8>,
+}
+
+pub(crate) const STAGE_CONTEXT: &[u8] = b"latch-vault/escrow-stage/v1";
+
+/// What a staged registration's signature covers: the escrow it is for, and the stage.
+pub(crate) fn stage_signed_bytes(escrow: &[u8; 16], stage: &[u8]) -> Vec<u8> {
+    let mut m = escrow.to_vec();
+    m.extend_from_slice(stage);
+    m
 }
 
 /// The second phase: the staged registration replaces the current one.
@@ -114,4 +136,12 @@ macro_rules! wire {
     )*};
 }
 
-wire!(Stage, Commit, Status, Evaluate, Evaluation, Unlock);
+wire!(
+    Stage,
+    SignedStage,
+    Commit,
+    Status,
+    Evaluate,
+    Evaluation,
+    Unlock
+);

@@ -20,7 +20,8 @@ pub mod guardian;
 pub mod messages;
 mod shamir;
 
-pub use client::{register, Params, Recovery};
+pub use client::{register, sign_stage, Params, Recovery};
+pub use guardian::open_stage;
 
 /// The most guesses a registration may allow in total, as Apple's and Google's escrow do.
 pub const GUESS_LIMIT: usize = 10;
@@ -165,6 +166,34 @@ mod tests {
             tag: [0; 32],
         };
         assert_eq!(next.unlock(&forged).err(), Some(VaultError::BadUnlockTag));
+    }
+
+    #[test]
+    fn only_the_owner_replaces_a_registration() {
+        let mut r = rng(72);
+        let key = RecoveryKey::generate(&mut r);
+        let params = Params::for_guardians(3).unwrap();
+        let stage = &register(&params, &key, b"1", &mut r).unwrap()[0];
+        let owner = key.signing_key().unwrap();
+        let escrow = [4u8; 16];
+        let signed = sign_stage(&escrow, stage, &owner).unwrap();
+        assert_eq!(open_stage(&signed, &escrow, None).unwrap(), *stage);
+        assert_eq!(
+            open_stage(&signed, &escrow, Some(owner.public())).unwrap(),
+            *stage
+        );
+        let refused = Some(VaultError::BadSignature {
+            what: "escrow registration",
+        });
+        assert_eq!(open_stage(&signed, &[5; 16], None).err(), refused);
+        // Someone else's registration over an existing one.
+        let other = RecoveryKey::generate(&mut r);
+        let theirs = &register(&params, &other, b"2", &mut r).unwrap()[0];
+        let signed = sign_stage(&escrow, theirs, &other.signing_key().unwrap()).unwrap();
+        assert_eq!(
+            open_stage(&signed, &escrow, Some(owner.public())).err(),
+            refused
+        );
     }
 
     #[test]

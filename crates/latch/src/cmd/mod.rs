@@ -1,5 +1,6 @@
 //! One module per subcommand.
 pub mod bench;
+pub mod guardian;
 pub mod key;
 pub mod serve;
 pub mod webauthn;

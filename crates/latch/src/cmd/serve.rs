@@ -126,7 +126,7 @@ impl ServeArgs {
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             eprintln!("latch serve: cannot listen for Ctrl-C: {e}");

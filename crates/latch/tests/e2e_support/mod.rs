@@ -202,6 +202,48 @@ impl Drop for Server {
     }
 }
 
+/// A `latch guardian` process on its own database.
+#[allow(dead_code)] // used by the escrow tests only
+pub struct Guardian {
+    pub url: String,
+    pub listen: String,
+    child: Child,
+}
+
+#[allow(dead_code)]
+impl Guardian {
+    pub fn start(db: &str) -> Guardian {
+        Guardian::start_at(db, "127.0.0.1:0")
+    }
+
+    pub fn start_at(db: &str, listen: &str) -> Guardian {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_latch"))
+            .args(["guardian", "--listen", listen, "--db", db])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let addr = address_after(&mut child, "listening on http://");
+        Guardian {
+            url: format!("http://{addr}"),
+            listen: addr,
+            child,
+        }
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Guardian {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// A `latch key run --presence auto --built-in-uv` process with a fresh state file (the
 /// server requires user verification for passkeys by default).
 pub struct Key {
