@@ -99,6 +99,26 @@ pub enum ApiError {
     MetricsPrivate,
     #[error("metrics need the token: Authorization: Bearer <--metrics-token>")]
     MetricsTokenRequired,
+    #[error("{0}")]
+    Vault(#[from] latch_vault::VaultError),
+    #[error("this account has no vault yet (POST /api/v1/vault creates one)")]
+    NoVault,
+    #[error("this account has a vault already")]
+    VaultExists,
+    #[error(
+        "vault writes need the device's signature (Latch-Device, Latch-Timestamp, Latch-Signature)"
+    )]
+    DeviceSignatureRequired,
+    #[error("device {0} is not a member of this vault")]
+    DeviceNotMember(String),
+    #[error("the ledger moved on (its head is entry {head}); fetch it and try again")]
+    LedgerConflict { head: i64 },
+    #[error("items are written under the current epoch, {current}; fetch its key share")]
+    StaleEpoch { current: i64 },
+    #[error("no pairing with this id is in progress")]
+    PairingNotFound,
+    #[error("the vault has no recovery wrap for epoch {0}")]
+    WrapNotFound(i64),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -146,6 +166,15 @@ impl ApiError {
             ApiError::CredentialNotFound | ApiError::SessionNotFound | ApiError::RouteNotFound => {
                 StatusCode::NOT_FOUND
             }
+            ApiError::Vault(_) => StatusCode::BAD_REQUEST,
+            ApiError::NoVault | ApiError::PairingNotFound | ApiError::WrapNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::VaultExists
+            | ApiError::LedgerConflict { .. }
+            | ApiError::StaleEpoch { .. } => StatusCode::CONFLICT,
+            ApiError::DeviceSignatureRequired => StatusCode::UNAUTHORIZED,
+            ApiError::DeviceNotMember(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MetricsPrivate => StatusCode::FORBIDDEN,
@@ -195,6 +224,15 @@ impl ApiError {
             ApiError::InvalidPolicy(_) => "invalid_policy",
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::RouteNotFound => "not_found",
+            ApiError::Vault(_) => "vault_refused",
+            ApiError::NoVault => "no_vault",
+            ApiError::VaultExists => "vault_exists",
+            ApiError::DeviceSignatureRequired => "device_signature_required",
+            ApiError::DeviceNotMember(_) => "device_not_member",
+            ApiError::LedgerConflict { .. } => "ledger_conflict",
+            ApiError::StaleEpoch { .. } => "stale_epoch",
+            ApiError::PairingNotFound => "pairing_not_found",
+            ApiError::WrapNotFound(_) => "wrap_not_found",
             ApiError::Internal(_) => "internal",
             ApiError::Busy { .. } => "busy",
             ApiError::MetricsPrivate => "metrics_private",

@@ -185,8 +185,10 @@ pub fn document() -> Value {
         "/api/openapi.json": { "get": op("This document", None, ("200", json!({ "type": "object" })), &[]) },
     });
     let mut paths = paths;
-    if let (Some(all), Value::Object(more)) = (paths.as_object_mut(), security_paths()) {
-        all.extend(more);
+    for more in [security_paths(), vault_paths()] {
+        if let (Some(all), Value::Object(more)) = (paths.as_object_mut(), more) {
+            all.extend(more);
+        }
     }
     let boolean = json!({ "type": "boolean" });
     let time = json!({ "type": "string", "format": "date-time" });
@@ -243,6 +245,79 @@ pub fn document() -> Value {
 
 /// The security-information calls (issue 4): re-authentication, trusted browsers, ending
 /// sessions, activity. Some replace the entries above with fuller descriptions.
+/// Passkey sync (`latch vault`): the store of a person's end-to-end encrypted vault.
+fn vault_paths() -> Value {
+    let b64 = json!({ "type": "string", "description": "base64url, no padding" });
+    let list = json!({ "type": "array", "items": b64.clone() });
+    let signed = " Signed by a member device: Latch-Device (its id), Latch-Timestamp (Unix seconds, within 5 minutes) and Latch-Signature (Ed25519 over the method, path with query, timestamp and SHA-256 of the body; see latch_vault::request).";
+    let head = object(
+        &[("seq", json!({ "type": "integer" })), ("hash", b64.clone())],
+        &["seq", "hash"],
+    );
+    let message = object(&[("message", b64.clone())], &["message"]);
+    let pairing = object(
+        &[
+            ("id", b64.clone()),
+            ("request", b64.clone()),
+            ("response", json!({ "type": ["string", "null"] })),
+            ("confirmation", json!({ "type": ["string", "null"] })),
+        ],
+        &["id", "request"],
+    );
+    json!({
+        "/api/v1/vault": {
+            "get": op("The account's vault: its id, escrow (guardians and threshold), ledger head, epoch and change cursor", None,
+                ("200", object(&[("vaultId", b64.clone()), ("escrowId", b64.clone()), ("escrow", json!({ "type": "object" })), ("head", head.clone()), ("epoch", json!({ "type": "integer" })), ("changeSeq", json!({ "type": "integer" }))], &["vaultId", "escrowId", "head", "epoch"])),
+                &["401", "404"]),
+            "post": op(&format!("Create the account's vault from its genesis ledger entry, the creating device's key share and the recovery wrap of epoch 0.{signed}"),
+                Some(object(&[("genesis", b64.clone()), ("share", b64.clone()), ("wrap", b64.clone()), ("escrow", object(&[("guardians", json!({ "type": "array", "items": string() })), ("threshold", json!({ "type": "integer" }))], &["guardians", "threshold"]))], &["genesis", "share", "wrap", "escrow"])),
+                ("201", object(&[("vaultId", b64.clone()), ("escrowId", b64.clone())], &["vaultId", "escrowId"])), &["400", "401", "403", "409"]),
+        },
+        "/api/v1/vault/ledger": {
+            "get": op("The ledger's signed entries from ?from=SEQ (default 0) on", None, ("200", object(&[("entries", list.clone())], &["entries"])), &["401", "404"]),
+            "post": op(&format!("Append one ledger entry (checked against the whole chain), with the key shares and recovery wrap of the epoch it starts; 409 ledger_conflict when the head moved. A recovery join is signed by the joining device.{signed}"),
+                Some(object(&[("entry", b64.clone()), ("shares", list.clone()), ("wrap", b64.clone())], &["entry"])),
+                ("200", object(&[("head", head), ("epoch", json!({ "type": "integer" }))], &["head", "epoch"])), &["400", "401", "403", "404", "409"]),
+        },
+        "/api/v1/vault/shares": {
+            "get": op("The key shares addressed to ?device=ID", None, ("200", object(&[("shares", list.clone())], &["shares"])), &["400", "401", "404"]),
+            "put": op(&format!("Store key shares for member devices.{signed}"), Some(object(&[("shares", list.clone())], &["shares"])), ("204", Value::Null), &["400", "401", "403", "404"]),
+        },
+        "/api/v1/vault/wraps/{epoch}": { "get": op("An epoch key wrapped under the recovery key (for a device joining by recovery)", None,
+            ("200", object(&[("epoch", json!({ "type": "integer" })), ("wrap", b64.clone())], &["epoch", "wrap"])), &["401", "404"]) },
+        "/api/v1/vault/items/{id}": { "put": op(&format!("Write an item's next revision (sealed under the current epoch; a tombstone deletes). 409 revision_conflict carries the current revision to merge with; 409 stale_epoch asks for the new epoch's key.{signed}"),
+            Some(object(&[("baseRevision", json!({ "type": "integer", "minimum": 0 })), ("sealed", b64.clone())], &["baseRevision", "sealed"])),
+            ("200", object(&[("revision", json!({ "type": "integer" })), ("seq", json!({ "type": "integer" }))], &["revision", "seq"])), &["400", "401", "403", "404", "409"]) },
+        "/api/v1/vault/changes": { "get": {
+            "summary": "Items changed after a cursor, oldest change first (each item at its newest revision)",
+            "parameters": [
+                { "name": "after", "in": "query", "description": "the cursor of the last page (0 for everything)", "schema": { "type": "integer", "minimum": 0 } },
+                { "name": "limit", "in": "query", "description": "changes per page (default and most 1000)", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } },
+            ],
+            "responses": {
+                "200": { "description": "success", "content": { "application/json": { "schema": object(&[
+                    ("changes", json!({ "type": "array", "items": object(&[("seq", json!({ "type": "integer" })), ("item", b64.clone()), ("revision", json!({ "type": "integer" })), ("sealed", b64.clone())], &["seq", "item", "revision", "sealed"]) })),
+                    ("cursor", json!({ "type": "integer" })),
+                    ("more", json!({ "type": "boolean" })),
+                ], &["changes", "cursor", "more"]) } } },
+                "400": error_ref(), "401": error_ref(), "404": error_ref(),
+            },
+        } },
+        "/api/v1/vault/pairings": {
+            "get": op("Pairings in progress (a sponsor looks for the new device's request here)", None,
+                ("200", object(&[("pairings", json!({ "type": "array", "items": pairing.clone() }))], &["pairings"])), &["401", "404"]),
+            "post": op("A new device's pairing request (it is not a member yet: the session suffices)", Some(message.clone()),
+                ("201", object(&[("id", b64.clone())], &["id"])), &["400", "401", "404"]),
+        },
+        "/api/v1/vault/pairings/{id}": {
+            "get": op("One pairing's messages so far", None, ("200", pairing), &["401", "404"]),
+            "delete": op("End a pairing", None, ("204", Value::Null), &["401", "404"]),
+        },
+        "/api/v1/vault/pairings/{id}/response": { "put": op(&format!("The sponsor's answer to a pairing request.{signed}"), Some(message.clone()), ("204", Value::Null), &["400", "401", "403", "404"]) },
+        "/api/v1/vault/pairings/{id}/confirmation": { "put": op("The new device's confirmation of the sponsor's answer", Some(message), ("204", Value::Null), &["400", "401", "404"]) },
+    })
+}
+
 fn security_paths() -> Value {
     let assertion =
         json!({ "description": "AuthenticationResponseJSON (WebAuthn L3)", "type": "object" });

@@ -21,6 +21,9 @@ pub enum VaultError {
     #[error("the signature on the {what} does not verify")]
     BadSignature { what: &'static str },
 
+    #[error("the request was signed {skew} seconds away from the store's clock")]
+    StaleRequest { skew: i64 },
+
     // ---- the membership ledger ----
     #[error("the ledger entry belongs to another vault")]
     WrongVault,

@@ -17,8 +17,9 @@ use crate::wire::{decode, encode, framed};
 const ITEM_CONTEXT: &[u8] = b"latch-vault/item/v1";
 const DEK_CONTEXT: &[u8] = b"latch-vault/item-key/v1";
 const SCHEMA: u64 = 1;
-/// A passkey is a few hundred bytes; large-blob data would be the only large part.
-pub const MAX_ITEM_BYTES: usize = 64 * 1024;
+/// A passkey is a few hundred bytes; large-blob data would be the only large part. (The
+/// store takes request bodies of 64 KiB, and the item travels as base64 inside one.)
+pub const MAX_ITEM_BYTES: usize = 32 * 1024;
 
 /// What the store may read of a sealed item, and what it indexes it by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ pub mod item;
 pub mod ledger;
 pub mod pairing;
 pub mod recovery;
+pub mod request;
 mod seal;
 mod wire;
 

@@ -37,6 +37,12 @@ fn wrap_aad(vault: VaultId, epoch: u64) -> Vec<u8> {
     framed(WRAP_CONTEXT, &m)
 }
 
+/// Which vault and epoch a wrap says it is for, unchecked: what the store files it by.
+pub fn wrap_header(bytes: &[u8]) -> Result<(VaultId, u64), VaultError> {
+    let w: Wrapped = decode("wrapped epoch key", bytes, MAX_WRAP_BYTES)?;
+    Ok((w.vault, w.epoch))
+}
+
 impl RecoveryKey {
     pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
         let mut key = Zeroizing::new([0u8; 32]);

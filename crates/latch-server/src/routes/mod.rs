@@ -19,6 +19,7 @@ mod second_factor;
 mod security;
 mod signup;
 mod trusted;
+mod vault;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -87,6 +88,37 @@ pub fn app(state: AppState) -> Router {
             get(trusted::list).delete(trusted::revoke_every),
         )
         .route("/me/trusted-browsers/{id}", delete(trusted::revoke))
+        .route(
+            "/vault",
+            get(vault::ledger::show).post(vault::ledger::create),
+        )
+        .route(
+            "/vault/ledger",
+            get(vault::ledger::entries).post(vault::ledger::append),
+        )
+        .route(
+            "/vault/shares",
+            get(vault::ledger::shares).put(vault::ledger::put_shares),
+        )
+        .route("/vault/wraps/{epoch}", get(vault::ledger::wrap))
+        .route("/vault/items/{id}", put(vault::items::put))
+        .route("/vault/changes", get(vault::items::changes))
+        .route(
+            "/vault/pairings",
+            get(vault::pairing::list).post(vault::pairing::start),
+        )
+        .route(
+            "/vault/pairings/{id}",
+            get(vault::pairing::show).delete(vault::pairing::end),
+        )
+        .route(
+            "/vault/pairings/{id}/response",
+            put(vault::pairing::respond),
+        )
+        .route(
+            "/vault/pairings/{id}/confirmation",
+            put(vault::pairing::confirm),
+        )
         .layer(middleware::from_fn(http::require_json_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),

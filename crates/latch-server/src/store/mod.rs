@@ -23,6 +23,7 @@ pub mod sign_in;
 pub mod sqlite;
 pub mod trusted_browsers;
 pub mod users;
+pub mod vault;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -46,6 +46,11 @@ const SERVER_MIGRATIONS: Migrations = &[
         "sealed ceremonies",
         include_str!("../../migrations/postgres/0005_sealed_ceremonies.sql"),
     ),
+    (
+        6,
+        "vault",
+        include_str!("../../migrations/postgres/0006_vault.sql"),
+    ),
 ];
 
 /// A guardian's tables (`latch guardian`), in a database of its own.

@@ -62,6 +62,11 @@ const SERVER_MIGRATIONS: Migrations = &[
         "sealed ceremonies",
         include_str!("../../migrations/sqlite/0005_sealed_ceremonies.sql"),
     ),
+    (
+        6,
+        "vault",
+        include_str!("../../migrations/sqlite/0006_vault.sql"),
+    ),
 ];
 
 /// A guardian's tables (`latch guardian`), in a database of its own.
