@@ -16,6 +16,7 @@ use crate::error::VaultError;
 use crate::identity::{DevicePublic, DeviceSecret, HpkeKem};
 use crate::ids::{DeviceId, VaultId};
 use crate::ledger::Ledger;
+use crate::recovery::RecoveryKey;
 use crate::wire::{decode, encode, framed};
 
 const SHARE_CONTEXT: &[u8] = b"latch-vault/key-share/v1";
@@ -114,20 +115,24 @@ pub struct ShareHeader {
     pub sharer: DeviceId,
 }
 
-/// Encrypts `key` to `recipient` and signs it as `sharer`.
+/// Encrypts `key`, and the recovery key in force with it, to `recipient`; signs it as `sharer`.
 pub fn share(
     vault: VaultId,
     key: &EpochKey,
+    recovery: &RecoveryKey,
     recipient: &DevicePublic,
     sharer: &DeviceSecret,
     rng: &mut impl CryptoRngCore,
 ) -> Result<Vec<u8>, VaultError> {
     let aad = share_aad(vault, key.epoch, recipient.id(), sharer.id());
+    let mut both = Zeroizing::new(Vec::with_capacity(64));
+    both.extend_from_slice(key.bytes());
+    both.extend_from_slice(recovery.bytes());
     let (enc, ct) = hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, HpkeKem, _>(
         &OpModeS::Base,
         &recipient.hpke_key()?,
         SHARE_CONTEXT,
-        key.bytes(),
+        &both,
         &aad,
         rng,
     )
@@ -170,12 +175,13 @@ pub fn share_header(bytes: &[u8]) -> Result<ShareHeader, VaultError> {
 }
 
 /// Opens a share addressed to `me`, checking in order: the vault, the recipient, the epoch,
-/// that the sharer is a current member, its signature, and the encryption.
+/// that the sharer is a current member, its signature, and the encryption. Returns the epoch
+/// key and the recovery key that came with it.
 pub fn open_share(
     bytes: &[u8],
     me: &DeviceSecret,
     ledger: &Ledger,
-) -> Result<EpochKey, VaultError> {
+) -> Result<(EpochKey, RecoveryKey), VaultError> {
     let (body, envelope) = parse(bytes)?;
     if body.vault != ledger.vault() {
         return Err(VaultError::WrongVault);
@@ -208,7 +214,11 @@ pub fn open_share(
     )
     .map(Zeroizing::new)
     .map_err(|_| VaultError::Decrypt { what: "key share" })?;
-    EpochKey::from_bytes(body.epoch, &key)
+    let (epoch_key, recovery) = key.split_at(32.min(key.len()));
+    Ok((
+        EpochKey::from_bytes(body.epoch, epoch_key)?,
+        RecoveryKey::from_bytes(recovery)?,
+    ))
 }
 
 #[cfg(test)]
@@ -236,9 +246,13 @@ mod tests {
             .unwrap();
         ledger.append(add.bytes()).unwrap();
         let key = EpochKey::generate(0, &mut r);
+        let rk = RecoveryKey::generate(&mut r);
 
-        let good = share(ledger.vault(), &key, &b.public(), &a, &mut r).unwrap();
-        assert_eq!(open_share(&good, &b, &ledger).unwrap().bytes(), key.bytes());
+        let good = share(ledger.vault(), &key, &rk, &b.public(), &a, &mut r).unwrap();
+        assert_eq!(
+            open_share(&good, &b, &ledger).unwrap().0.bytes(),
+            key.bytes()
+        );
         let header = share_header(&good).unwrap();
         assert_eq!(
             (header.recipient, header.sharer, header.epoch),
@@ -249,7 +263,7 @@ mod tests {
             open_share(&good, &a, &ledger).err(),
             Some(VaultError::NotForThisDevice(b.id()))
         );
-        let other_vault = share(VaultId([2; 16]), &key, &b.public(), &a, &mut r).unwrap();
+        let other_vault = share(VaultId([2; 16]), &key, &rk, &b.public(), &a, &mut r).unwrap();
         assert_eq!(
             open_share(&other_vault, &b, &ledger).err(),
             Some(VaultError::WrongVault)
@@ -257,6 +271,7 @@ mod tests {
         let ahead = share(
             ledger.vault(),
             &EpochKey::generate(3, &mut r),
+            &rk,
             &b.public(),
             &a,
             &mut r,
@@ -266,7 +281,7 @@ mod tests {
             open_share(&ahead, &b, &ledger).err(),
             Some(VaultError::ShareEpochAhead { current: 0, got: 3 })
         );
-        let by_outsider = share(ledger.vault(), &key, &b.public(), &outsider, &mut r).unwrap();
+        let by_outsider = share(ledger.vault(), &key, &rk, &b.public(), &outsider, &mut r).unwrap();
         assert_eq!(
             open_share(&by_outsider, &b, &ledger).err(),
             Some(VaultError::SignerNotMember(outsider.id()))
@@ -274,7 +289,7 @@ mod tests {
         // Re-signed by nobody: the body of a good share with another share's signature.
         let (body, _) = parse(&good).unwrap();
         let (_, other_env) =
-            parse(&share(ledger.vault(), &key, &b.public(), &a, &mut r).unwrap()).unwrap();
+            parse(&share(ledger.vault(), &key, &rk, &b.public(), &a, &mut r).unwrap()).unwrap();
         let swapped = encode(
             "key share",
             &ShareEnvelope {

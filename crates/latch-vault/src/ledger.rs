@@ -42,9 +42,12 @@ pub enum Op {
         device: DevicePublic,
         via: Via,
     },
-    /// Removes a device and starts a new epoch it has no key for.
+    /// Removes a device and starts a new epoch it has no key for, under a new recovery key
+    /// (the removed device knew the old one, as every member does).
     Remove {
         device: DeviceId,
+        #[serde(with = "serde_bytes")]
+        recovery: [u8; 32],
     },
     /// Starts a new epoch with the same members.
     Rotate,
@@ -315,7 +318,7 @@ impl Ledger {
                 }
                 self.epoch
             }
-            Op::Remove { device } => {
+            Op::Remove { device, .. } => {
                 if !self.members.contains_key(device) {
                     return Err(VaultError::NotMember(*device));
                 }
@@ -348,8 +351,9 @@ impl Ledger {
                 };
                 self.members.insert(device.id(), member);
             }
-            Op::Remove { device } => {
+            Op::Remove { device, recovery } => {
                 self.members.remove(device);
+                self.recovery = *recovery;
             }
             Op::NewRecoveryKey { recovery } => self.recovery = *recovery,
             Op::Create { .. } | Op::Rotate => {}
@@ -643,14 +647,29 @@ mod tests {
                 VaultError::AlreadyMember(w.b.id()),
             ),
             (
-                forge(next(&w, Op::Remove { device: c.id() }), &by_a),
+                forge(
+                    next(
+                        &w,
+                        Op::Remove {
+                            device: c.id(),
+                            recovery: [0; 32],
+                        },
+                    ),
+                    &by_a,
+                ),
                 VaultError::NotMember(c.id()),
             ),
             (
                 forge(
                     EntryBody {
                         epoch: 0,
-                        ..next(&w, Op::Remove { device: w.b.id() })
+                        ..next(
+                            &w,
+                            Op::Remove {
+                                device: w.b.id(),
+                                recovery: [7; 32],
+                            },
+                        )
                     },
                     &by_a,
                 ),
@@ -698,14 +717,28 @@ mod tests {
         let mut w = world();
         let remove_b = w
             .ledger
-            .propose(Op::Remove { device: w.b.id() }, &w.a, 103)
+            .propose(
+                Op::Remove {
+                    device: w.b.id(),
+                    recovery: [7; 32],
+                },
+                &w.a,
+                103,
+            )
             .unwrap();
         w.ledger.append(remove_b.bytes()).unwrap();
         assert_eq!(w.ledger.epoch(), 1);
         assert!(w.ledger.member(&w.b.id()).is_none());
         assert_eq!(
             w.ledger
-                .propose(Op::Remove { device: w.a.id() }, &w.a, 104)
+                .propose(
+                    Op::Remove {
+                        device: w.a.id(),
+                        recovery: [7; 32]
+                    },
+                    &w.a,
+                    104
+                )
                 .unwrap_err(),
             VaultError::LastMember
         );
