@@ -249,9 +249,10 @@ mod tests {
         let rk = RecoveryKey::generate(&mut r);
 
         let good = share(ledger.vault(), &key, &rk, &b.public(), &a, &mut r).unwrap();
+        let (opened, recovery) = open_share(&good, &b, &ledger).unwrap();
         assert_eq!(
-            open_share(&good, &b, &ledger).unwrap().0.bytes(),
-            key.bytes()
+            (opened.bytes(), recovery.bytes()),
+            (key.bytes(), rk.bytes())
         );
         let header = share_header(&good).unwrap();
         assert_eq!(
