@@ -275,8 +275,8 @@ fn vault_paths() -> Value {
         },
         "/api/v1/vault/ledger": {
             "get": op("The ledger's signed entries from ?from=SEQ (default 0) on", None, ("200", object(&[("entries", list.clone())], &["entries"])), &["401", "404"]),
-            "post": op(&format!("Append one ledger entry (checked against the whole chain), with the key shares and recovery wrap of the epoch it starts; 409 ledger_conflict when the head moved. A recovery join is signed by the joining device.{signed}"),
-                Some(object(&[("entry", b64.clone()), ("shares", list.clone()), ("wrap", b64.clone())], &["entry"])),
+            "post": op(&format!("Append one ledger entry (checked against the whole chain), with the key shares and recovery wraps of the epochs it brings (a new epoch needs its wrap); 409 ledger_conflict when the head moved. A recovery join is signed by the joining device.{signed}"),
+                Some(object(&[("entry", b64.clone()), ("shares", list.clone()), ("wraps", list.clone())], &["entry"])),
                 ("200", object(&[("head", head), ("epoch", json!({ "type": "integer" }))], &["head", "epoch"])), &["400", "401", "403", "404", "409"]),
         },
         "/api/v1/vault/shares": {

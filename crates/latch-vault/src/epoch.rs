@@ -35,7 +35,7 @@ impl EpochKey {
         EpochKey { epoch, key }
     }
 
-    pub(crate) fn from_bytes(epoch: u64, bytes: &[u8]) -> Result<Self, VaultError> {
+    pub fn from_bytes(epoch: u64, bytes: &[u8]) -> Result<Self, VaultError> {
         let mut key = Zeroizing::new([0u8; 32]);
         if bytes.len() != 32 {
             return Err(VaultError::malformed("epoch key", "not 32 bytes"));
@@ -48,7 +48,8 @@ impl EpochKey {
         self.epoch
     }
 
-    pub(crate) fn bytes(&self) -> &[u8; 32] {
+    /// The key itself, for the device to keep on its own disk.
+    pub fn bytes(&self) -> &[u8; 32] {
         &self.key
     }
 }

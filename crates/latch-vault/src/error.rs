@@ -111,10 +111,6 @@ pub enum VaultError {
     Oprf,
     #[error("the passcode could not be stretched: {0}")]
     Stretch(String),
-
-    // ---- credential exchange ----
-    #[error("credential {0} has a signature counter and is device-bound; it is not exported")]
-    CounterInUse(String),
 }
 
 impl VaultError {

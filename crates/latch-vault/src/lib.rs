@@ -11,6 +11,7 @@
 //! - [`escrow`]: threshold escrow of the recovery key with guardians that limit guesses.
 
 pub mod content;
+pub mod cxf;
 pub mod epoch;
 mod error;
 pub mod escrow;

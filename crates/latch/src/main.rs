@@ -30,6 +30,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// One escrow guardian for passkey-sync recovery (run several, each with its own database).
     Guardian(cmd::guardian::GuardianArgs),
+    /// Passkey sync on this device: create, join, approve, recover, revoke, list.
+    Vault(cmd::vault::VaultArgs),
     /// Load generators against a running server (`login`: complete passkey sign-ins).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -43,5 +45,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Guardian(args) => cmd::guardian::run(args),
+        Command::Vault(args) => cmd::vault::run(args),
     }
 }

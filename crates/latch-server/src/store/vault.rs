@@ -176,7 +176,8 @@ pub struct Append {
     /// Every device the ledger names, and whether it is a member after this entry.
     pub devices: Vec<Device>,
     pub shares: Vec<Share>,
-    pub wrap: Option<(i64, Vec<u8>)>,
+    /// Epoch keys wrapped under the recovery key in force after this entry, by epoch.
+    pub wraps: Vec<(i64, Vec<u8>)>,
 }
 
 /// A new vault: its genesis entry (an [`Append`] after nothing) and its owner.
@@ -220,7 +221,7 @@ async fn write_append(conn: &mut Conn, a: &Append) -> Result<(), VaultWriteError
         .await?;
     }
     write_shares(conn, &a.vault, &a.shares).await?;
-    if let Some((epoch, wrapped)) = &a.wrap {
+    for (epoch, wrapped) in &a.wraps {
         query(
             "INSERT INTO vault_wraps (vault_id, epoch, wrapped) VALUES ($1, $2, $3) \
              ON CONFLICT (vault_id, epoch) DO UPDATE SET wrapped = $3",
@@ -356,24 +357,28 @@ impl Store {
                     .fetch_one(conn)
                     .await?
                     .try_get("change_seq")?;
-                    let sql = if r.base == 0 {
-                        "INSERT INTO vault_items (vault_id, item_id, revision, epoch, deleted, sealed, change_seq) \
-                         VALUES ($1, $2, $4, $5, $6, $7, $8) ON CONFLICT (vault_id, item_id) DO NOTHING"
+                    // A new item may not exist yet; a new revision must replace `base`.
+                    let written = if r.base == 0 {
+                        query(
+                            "INSERT INTO vault_items (vault_id, item_id, revision, epoch, deleted, sealed, change_seq) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (vault_id, item_id) DO NOTHING",
+                        )
                     } else {
-                        "UPDATE vault_items SET revision = $4, epoch = $5, deleted = $6, sealed = $7, \
-                         change_seq = $8 WHERE vault_id = $1 AND item_id = $2 AND revision = $3"
+                        query(
+                            "UPDATE vault_items SET revision = $3, epoch = $4, deleted = $5, sealed = $6, \
+                             change_seq = $7 WHERE vault_id = $1 AND item_id = $2 AND revision = $8",
+                        )
                     };
-                    let written = query(sql)
+                    let written = written
                         .bind(r.vault.as_slice())
                         .bind(r.item_id.as_slice())
-                        .bind(r.base)
                         .bind(r.revision)
                         .bind(r.epoch)
                         .bind(flag(r.deleted))
                         .bind(r.sealed.as_slice())
-                        .bind(seq)
-                        .execute(conn)
-                        .await?;
+                        .bind(seq);
+                    let written = if r.base == 0 { written } else { written.bind(r.base) };
+                    let written = written.execute(conn).await?;
                     if written.rows_affected() != 1 {
                         return Err(VaultWriteError::Conflict);
                     }

@@ -54,7 +54,7 @@ fn key_file_for(url: &str) -> PathBuf {
 pub struct Db {
     pub name: &'static str,
     pub url: String,
-    file: Option<PathBuf>,
+    pub file: Option<PathBuf>,
     schema: Option<(String, String)>,
 }
 

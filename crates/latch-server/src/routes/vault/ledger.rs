@@ -108,9 +108,9 @@ fn checked_wrap(ledger: &Ledger, text: &str) -> Result<(i64, Vec<u8>), ApiError>
     if vault != ledger.vault() {
         return Err(VaultError::WrongVault.into());
     }
-    if epoch != ledger.epoch() {
+    if epoch > ledger.epoch() {
         return Err(ApiError::InvalidBody(format!(
-            "the wrap is for epoch {epoch}; the ledger is at epoch {}",
+            "a wrap is for epoch {epoch}; the ledger is at epoch {}",
             ledger.epoch()
         )));
     }
@@ -186,7 +186,7 @@ pub async fn create(
                 epoch: 0,
                 devices: devices(None, &ledger),
                 shares,
-                wrap: Some(wrap),
+                wraps: vec![wrap],
             },
             now: state.now(),
         })
@@ -244,11 +244,12 @@ struct AppendBody {
     entry: String,
     #[serde(default)]
     shares: Vec<String>,
-    wrap: Option<String>,
+    #[serde(default)]
+    wraps: Vec<String>,
 }
 
-/// `POST /vault/ledger`: one entry, with the key shares and recovery wrap of the epoch it
-/// starts (a new epoch needs its wrap). Signed by a member, or for a recovery join by the
+/// `POST /vault/ledger`: one entry, with the key shares and recovery wraps of the epochs it
+/// brings (a new epoch needs its wrap; a new recovery key, every epoch's wrap again). Signed by a member, or for a recovery join by the
 /// device joining.
 pub async fn append(
     State(state): State<AppState>,
@@ -277,12 +278,13 @@ pub async fn append(
     let mut after = before.clone();
     after.append(&bytes_in)?;
     let shares = checked_shares(&after, &a.shares)?;
-    let wrap = a
-        .wrap
-        .as_deref()
+    let wraps = a
+        .wraps
+        .iter()
         .map(|w| checked_wrap(&after, w))
-        .transpose()?;
-    if after.epoch() != before.epoch() && wrap.is_none() {
+        .collect::<Result<Vec<_>, _>>()?;
+    let current = after.epoch() as i64;
+    if after.epoch() != before.epoch() && !wraps.iter().any(|(e, _)| *e == current) {
         return Err(ApiError::InvalidBody(format!(
             "entry {} starts epoch {}: send its recovery wrap with it",
             entry.body().seq,
@@ -301,7 +303,7 @@ pub async fn append(
             epoch: after.epoch() as i64,
             devices: devices(Some(&before), &after),
             shares,
-            wrap,
+            wraps,
         })
         .await?;
     if !appended {

@@ -55,10 +55,6 @@ impl Guardians {
         Guardians { urls, agent }
     }
 
-    pub fn len(&self) -> usize {
-        self.urls.len()
-    }
-
     fn url(&self, i: usize, escrow: &[u8; 16], action: &str) -> String {
         let base = self.urls.get(i).map(String::as_str).unwrap_or_default();
         format!(
