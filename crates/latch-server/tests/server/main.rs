@@ -29,3 +29,4 @@ mod sessions;
 mod signup;
 mod store;
 mod trusted;
+mod vault;
