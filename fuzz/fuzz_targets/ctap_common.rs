@@ -35,6 +35,7 @@ pub fn config(attestation: bool, built_in_uv: bool) -> Config {
         firmware_version: 1,
         attestation: attestation.then(batch_attestation),
         built_in_uv,
+        synced_discoverable: false,
     }
 }
 

@@ -75,6 +75,7 @@ fn bench(c: &mut Criterion) {
         firmware_version: 1,
         attestation: None,
         built_in_uv: false,
+        synced_discoverable: false,
     };
     let mut auth = Authenticator::power_up(config, &mut env.env()).unwrap();
     let wrapped = register(&mut auth, &mut env, false);

@@ -152,6 +152,35 @@ impl PrivateKey {
         Some(Self::Es256(pair, scalar))
     }
 
+    /// An ES256 or Ed25519 key from an unencrypted PKCS#8 document (a passkey moved in the
+    /// Credential Exchange Format, say).
+    pub fn from_pkcs8(der: &[u8]) -> Option<Self> {
+        if let Some(key) = Self::es256_from_pkcs8(der) {
+            return Some(key);
+        }
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).ok()?;
+        let seed: [u8; 32] = pair
+            .seed()
+            .ok()?
+            .as_be_bytes()
+            .ok()?
+            .as_ref()
+            .try_into()
+            .ok()?;
+        Some(Self::Ed25519(pair, seed))
+    }
+
+    /// The key as an unencrypted PKCS#8 document.
+    pub fn to_pkcs8(&self) -> Result<Vec<u8>, CryptoError> {
+        let document = match self {
+            Self::Es256(pair, _) => pair.to_pkcs8v1(),
+            Self::Ed25519(pair, _) => pair.to_pkcs8v1(),
+        };
+        document
+            .map(|d| d.as_ref().to_vec())
+            .map_err(|_| CryptoError)
+    }
+
     /// Its algorithm.
     pub const fn alg(&self) -> Alg {
         match self {
@@ -431,6 +460,20 @@ mod tests {
     use super::{Alg, MasterKey, PrivateKey, MAX_CREDENTIAL_ID_LEN, WRAPPED_ID_LEN};
     use crate::store::{CredProtect, CredentialOptions, MAX_CRED_BLOB_LEN};
     use crate::testing::XorShiftRng;
+
+    #[test]
+    fn keys_round_trip_through_pkcs8() {
+        let mut rng = XorShiftRng::new(5);
+        for alg in [Alg::Es256, Alg::Ed25519] {
+            let key = PrivateKey::generate(alg, &mut rng).unwrap();
+            let der = key.to_pkcs8().unwrap();
+            let back = PrivateKey::from_pkcs8(&der).unwrap();
+            assert_eq!(back.alg(), alg);
+            assert_eq!(back.to_material().unwrap(), key.to_material().unwrap());
+            assert_eq!(back.cose_public_key(), key.cose_public_key());
+        }
+        assert!(PrivateKey::from_pkcs8(b"not a key").is_none());
+    }
 
     #[test]
     fn wrapped_ids_fit_and_bind_to_the_rp() -> Result<(), &'static str> {

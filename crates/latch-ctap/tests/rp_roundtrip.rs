@@ -69,6 +69,7 @@ fn round_trip(alg: i64, resident: bool) {
             firmware_version: 1,
             attestation: None,
             built_in_uv: false,
+            synced_discoverable: false,
         },
         MasterKey::new([0x22; 32]),
         PinState::new(),

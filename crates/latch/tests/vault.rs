@@ -12,6 +12,9 @@
 )]
 
 #[allow(dead_code)]
+#[path = "../src/cmd/bench/site.rs"]
+mod site;
+#[allow(dead_code)]
 #[path = "../src/cmd/key/udp.rs"]
 mod udp;
 
@@ -25,7 +28,7 @@ use std::process::{Child, Command, Output, Stdio};
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use e2e_support::{block_on, databases, Db, Guardian, Server};
+use e2e_support::{block_on, databases, Db, Guardian, Key, Server, ORIGIN};
 use latch_server::store::db::query;
 use latch_server::store::Store;
 use serde_json::{json, Value};
@@ -428,4 +431,56 @@ fn devices_pair_merge_revoke_recover_and_refuse_a_forged_ledger() {
             );
         }
     }
+}
+
+/// Deliverable 5: a passkey made through the key of device A (`latch key run --vault A`) signs
+/// in to `latch serve` through the key of device B after sync, and the server shows it as a
+/// synced passkey (backup eligible, backed up, counter 0).
+#[test]
+fn a_passkey_made_through_one_device_signs_in_through_another() {
+    let w = world();
+    let (a, b) = (w.device("a"), w.device("b"));
+    w.init(&a);
+    w.pair(&b, &a);
+
+    let key_a = Key::start_with(&[std::ffi::OsStr::new("--vault"), a.as_os_str()]);
+    let mut browser = site::Site::new(site::agent(1), &w.server.url, ORIGIN);
+    let mut ctap = key_a.client();
+    browser.signup(&mut ctap, "passkey-user", None).unwrap();
+    let credentials = browser.get("/me/credentials").unwrap();
+    assert_eq!(credentials[0]["kind"], "passkey", "{credentials}");
+    assert_eq!(
+        (
+            credentials[0]["backupEligible"].clone(),
+            credentials[0]["backedUp"].clone()
+        ),
+        (json!(true), json!(true))
+    );
+    drop(ctap);
+    drop(key_a);
+
+    // Device B never saw the key of A: its own key takes the passkey from the vault.
+    let listed = list(&b);
+    assert!(
+        listed
+            .iter()
+            .any(|p| p.1 == "localhost" && p.2 == "passkey-user"),
+        "{listed:?}"
+    );
+    let key_b = Key::start_with(&[std::ffi::OsStr::new("--vault"), b.as_os_str()]);
+    let mut elsewhere = site::Site::new(site::agent(1), &w.server.url, ORIGIN);
+    let mut ctap = key_b.client();
+    let signed_in = elsewhere.login(&mut ctap, None, None).unwrap();
+    assert_eq!(signed_in["user"]["username"], "passkey-user");
+    let again = elsewhere
+        .login(&mut ctap, Some("passkey-user"), None)
+        .unwrap();
+    assert_eq!(again["user"]["username"], "passkey-user");
+    let credentials = elsewhere.get("/me/credentials").unwrap();
+    assert_eq!(
+        credentials.as_array().unwrap().len(),
+        1,
+        "one passkey, used from two devices"
+    );
+    assert_eq!(credentials[0]["kind"], "passkey");
 }

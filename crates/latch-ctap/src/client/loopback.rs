@@ -58,6 +58,7 @@ impl Loopback {
                 firmware_version: 1,
                 attestation: None,
                 built_in_uv: false,
+                synced_discoverable: false,
             },
             seed,
         )
@@ -72,6 +73,7 @@ impl Loopback {
                 firmware_version: 1,
                 attestation: None,
                 built_in_uv: true,
+                synced_discoverable: false,
             },
             seed,
         )

@@ -8,7 +8,8 @@ use ciborium::value::Value;
 use super::make_credential::option;
 use super::{
     authorize_token, check_pin_uv_auth, descriptor_id, extensions, parse_pin_uv_auth, pin_status,
-    require_presence, rp_id_hash, spend_token, Authenticator, PinUvAuth, FLAG_ED, FLAG_UP, FLAG_UV,
+    require_presence, rp_id_hash, spend_token, Authenticator, PinUvAuth, FLAG_BE, FLAG_BS, FLAG_ED,
+    FLAG_UP, FLAG_UV,
 };
 use crate::cbor::{self, int_key, read, text_key};
 use crate::env::Env;
@@ -316,7 +317,13 @@ fn assert(
     if !outputs.is_empty() {
         flags |= FLAG_ED;
     }
-    let counter = if flags & FLAG_UP != 0 {
+    let synced = found.stored.is_some() && authenticator.config.synced_discoverable;
+    if synced {
+        flags |= FLAG_BE | FLAG_BS;
+    }
+    let counter = if synced {
+        0
+    } else if flags & FLAG_UP != 0 {
         let next = env.store.sign_count().wrapping_add(1);
         env.store
             .apply(&[Write::SignCount(next)])

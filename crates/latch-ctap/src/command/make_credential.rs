@@ -7,8 +7,8 @@ use ciborium::value::Value;
 
 use super::{
     authorize_token, check_pin_uv_auth, descriptor_id, extensions, parse_pin_uv_auth,
-    require_presence, rp_id_hash, spend_token, Authenticator, PinUvAuth, FLAG_AT, FLAG_ED, FLAG_UP,
-    FLAG_UV,
+    require_presence, rp_id_hash, spend_token, Authenticator, PinUvAuth, FLAG_AT, FLAG_BE, FLAG_BS,
+    FLAG_ED, FLAG_UP, FLAG_UV,
 };
 use crate::cbor::{self, int_key, read, text_key};
 use crate::credential::{Alg, PrivateKey};
@@ -252,8 +252,14 @@ pub fn handle(
     // 14.-16. The key, its ID, storage; extensions decide the credential's options.
     let (options, cred_blob_stored) = request.extensions.credential_options();
     let key = PrivateKey::generate(alg, env.rng).map_err(|_| StatusCode::Other)?;
-    let counter = env.store.sign_count().wrapping_add(1);
-    let mut batch = vec![Write::SignCount(counter)];
+    // A synced passkey counts nothing: its copies on other devices could not keep step.
+    let synced = request.rk && authenticator.config.synced_discoverable;
+    let (counter, mut batch) = if synced {
+        (0, Vec::new())
+    } else {
+        let counter = env.store.sign_count().wrapping_add(1);
+        (counter, vec![Write::SignCount(counter)])
+    };
     let id = if request.rk {
         let mut id = vec![0u8; RESIDENT_ID_LEN];
         env.rng.fill(&mut id);
@@ -293,6 +299,9 @@ pub fn handle(
     let mut flags = FLAG_UP | FLAG_AT;
     if user_verified {
         flags |= FLAG_UV;
+    }
+    if synced {
+        flags |= FLAG_BE | FLAG_BS;
     }
     if !outputs.is_empty() {
         flags |= FLAG_ED;

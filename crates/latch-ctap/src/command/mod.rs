@@ -59,6 +59,10 @@ pub const FLAG_UP: u8 = 0x01;
 pub const FLAG_UV: u8 = 0x04;
 /// authData flag: attested credential data included.
 pub const FLAG_AT: u8 = 0x40;
+/// authData flag: backup eligible (BE).
+pub const FLAG_BE: u8 = 0x08;
+/// authData flag: backed up (BS).
+pub const FLAG_BS: u8 = 0x10;
 /// authData flag: extension data included.
 pub const FLAG_ED: u8 = 0x80;
 
@@ -75,6 +79,11 @@ pub struct Config {
     /// Built-in user verification (a simulated biometric the operator approves), offered as
     /// the "uv" option.
     pub built_in_uv: bool,
+    /// Discoverable credentials are synced passkeys (their store is a vault the person's other
+    /// devices share): they are reported backup eligible and backed up (BE, BS), with a
+    /// signature counter of 0, which a copy on another device cannot contradict. Credentials
+    /// wrapped into their ID stay device-bound and count as before.
+    pub synced_discoverable: bool,
 }
 
 /// A batch attestation key with its certificate chain, leaf first, DER.

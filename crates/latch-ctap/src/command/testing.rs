@@ -5,8 +5,8 @@ pub(crate) use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1,
 pub(crate) use ciborium::value::Value;
 
 pub(crate) use super::{
-    rp_id_hash, Authenticator, Config, FLAG_AT, FLAG_UP, FLAG_UV, GET_ASSERTION, GET_INFO,
-    GET_NEXT_ASSERTION, MAKE_CREDENTIAL,
+    rp_id_hash, Authenticator, Config, FLAG_AT, FLAG_BE, FLAG_BS, FLAG_UP, FLAG_UV, GET_ASSERTION,
+    GET_INFO, GET_NEXT_ASSERTION, MAKE_CREDENTIAL,
 };
 pub(crate) use crate::cbor;
 pub(crate) use crate::cbor::{encode, int_key, text_key};
@@ -33,6 +33,7 @@ pub(crate) fn config() -> Config {
         firmware_version: 3,
         attestation: None,
         built_in_uv: false,
+        synced_discoverable: false,
     }
 }
 
@@ -51,6 +52,7 @@ pub(crate) fn device() -> (Authenticator, TestEnv) {
 pub(crate) fn device_uv() -> (Authenticator, TestEnv) {
     device_with(Config {
         built_in_uv: true,
+        synced_discoverable: false,
         ..config()
     })
 }

@@ -58,6 +58,7 @@ fn config(attestation: Option<BatchAttestation>) -> Config {
         firmware_version: 1,
         attestation,
         built_in_uv: false,
+        synced_discoverable: false,
     }
 }
 

@@ -254,6 +254,11 @@ pub struct Key {
 
 impl Key {
     pub fn start() -> Key {
+        Key::start_with(&[])
+    }
+
+    /// With more `latch key run` arguments (`--vault DIR`, say).
+    pub fn start_with(extra: &[&std::ffi::OsStr]) -> Key {
         let dir = std::env::temp_dir().join(unique("latch_e2e_key"));
         std::fs::create_dir_all(&dir).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_latch"))
@@ -268,6 +273,7 @@ impl Key {
             ])
             .arg("--state")
             .arg(dir.join("key.state"))
+            .args(extra)
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

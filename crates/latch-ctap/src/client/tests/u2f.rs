@@ -28,6 +28,7 @@ fn key_with_batch() -> (U2f<HidDevice<Loopback>>, Vec<u8>, Vec<u8>) {
             certificates: vec![der.clone()],
         }),
         built_in_uv: false,
+        synced_discoverable: false,
     };
     let loopback = Loopback::with_config(config, 11).unwrap();
     let device = HidDevice::open(loopback, NONCE).unwrap();

@@ -15,6 +15,7 @@ fn uv_key() -> Ctap2<HidDevice<Loopback>> {
         firmware_version: 1,
         attestation: None,
         built_in_uv: true,
+        synced_discoverable: false,
     };
     let device = HidDevice::open(Loopback::with_config(config, 21).unwrap(), NONCE).unwrap();
     Ctap2::with_rng(device, Box::new(XorShiftRng::new(4))).unwrap()

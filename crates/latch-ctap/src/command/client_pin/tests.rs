@@ -17,6 +17,7 @@ fn config() -> Config {
         firmware_version: 3,
         attestation: None,
         built_in_uv: false,
+        synced_discoverable: false,
     }
 }
 

@@ -296,3 +296,51 @@ fn allow_list_with_a_discoverable_credential() {
         Some(0x2E)
     );
 }
+
+/// With `synced_discoverable`, discoverable credentials are synced passkeys: made and used
+/// with BE and BS set and a counter of 0, the stored counter untouched; credentials wrapped
+/// into their ID stay device-bound and count. Without it, nothing says backed up.
+#[test]
+fn synced_passkeys_say_backed_up_and_count_nothing() {
+    let be_bs = FLAG_BE | FLAG_BS;
+    let (mut auth, mut env) = device_with(Config {
+        synced_discoverable: true,
+        ..config()
+    });
+    let passkey = make(
+        &mut auth,
+        &mut env,
+        with(mc_params(-7), 7, options(&[("rk", true)])),
+    );
+    assert_eq!(passkey.auth_data[32] & be_bs, be_bs);
+    assert_eq!(passkey.auth_data[33..37], [0, 0, 0, 0]);
+    assert_eq!(env.store.sign_count(), 0);
+    let wrapped = make(&mut auth, &mut env, Value::Map(mc_params(-7)));
+    assert_eq!(wrapped.auth_data[32] & be_bs, 0);
+    assert_eq!(wrapped.auth_data[33..37], [0, 0, 0, 1]);
+
+    let found = call(
+        &mut auth,
+        &mut env,
+        GET_ASSERTION,
+        Some(Value::Map(ga_params(None))),
+    )
+    .unwrap();
+    let auth_data = assertion_checks(&found, &passkey.cose, &passkey.id);
+    assert_eq!(auth_data[32] & be_bs, be_bs);
+    assert_eq!(auth_data[33..37], [0, 0, 0, 0]);
+    let by_id = Value::Map(ga_params(Some(&[&wrapped.id])));
+    let counted = call(&mut auth, &mut env, GET_ASSERTION, Some(by_id)).unwrap();
+    let auth_data = assertion_checks(&counted, &wrapped.cose, &wrapped.id);
+    assert_eq!(auth_data[32] & be_bs, 0);
+    assert_eq!(auth_data[33..37], [0, 0, 0, 2]);
+
+    let (mut auth, mut env) = device();
+    let bound = make(
+        &mut auth,
+        &mut env,
+        with(mc_params(-7), 7, options(&[("rk", true)])),
+    );
+    assert_eq!(bound.auth_data[32] & be_bs, 0);
+    assert_eq!(bound.auth_data[33..37], [0, 0, 0, 1]);
+}

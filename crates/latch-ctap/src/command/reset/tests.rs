@@ -10,6 +10,7 @@ fn config() -> Config {
         firmware_version: 3,
         attestation: None,
         built_in_uv: false,
+        synced_discoverable: false,
     }
 }
 

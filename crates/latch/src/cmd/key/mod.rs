@@ -10,6 +10,7 @@ pub mod manage;
 mod peers;
 mod presence;
 pub mod run;
+mod synced;
 #[cfg(test)]
 mod tests;
 pub mod udp;

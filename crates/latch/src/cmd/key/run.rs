@@ -24,6 +24,7 @@ use super::device::{FileStore, OpenError};
 use super::identity::AAGUID;
 use super::peers::Peers;
 use super::presence::{Cancellation, TerminalPresence, Waiting};
+use super::synced::{KeyStore, SyncedStore};
 use crate::state_file::{key_file_path, KeySource, StateFile, KEY_LEN};
 
 /// How touch requests are answered.
@@ -48,6 +49,10 @@ pub struct RunArgs {
     /// Offer built-in user verification (a simulated biometric the operator approves).
     #[arg(long)]
     pub built_in_uv: bool,
+    /// Keep discoverable credentials (passkeys) in the vault of this `latch vault` device
+    /// folder, synced with the person's other devices.
+    #[arg(long)]
+    pub vault: Option<PathBuf>,
 }
 
 /// Firmware version reported by getInfo and INIT.
@@ -119,12 +124,25 @@ pub fn run(udp: &str, args: RunArgs) -> ExitCode {
 fn serve(udp: &str, args: &RunArgs) -> Result<(), String> {
     let source = state_key()?;
     let file = StateFile::open_or_create(&args.state, source).map_err(|e| e.to_string())?;
-    let (store, created) = FileStore::open(file).map_err(|e: OpenError| e.to_string())?;
+    let (file_store, created) = FileStore::open(file).map_err(|e: OpenError| e.to_string())?;
     let ca_path = args.state.with_extension("ca.pem");
     if created || !ca_path.exists() {
-        std::fs::write(&ca_path, store.identity().ca_pem())
+        std::fs::write(&ca_path, file_store.identity().ca_pem())
             .map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
     }
+    let attestation = file_store.identity().attestation();
+    let store = match &args.vault {
+        Some(dir) => {
+            let synced = SyncedStore::open(file_store, dir)
+                .map_err(|e| format!("the vault in {}: {e}", dir.display()))?;
+            eprintln!(
+                "latch key: passkeys are kept in the vault of {}",
+                dir.display()
+            );
+            KeyStore::Synced(Box::new(synced))
+        }
+        None => KeyStore::File(Box::new(file_store)),
+    };
     let socket = UdpSocket::bind(udp).map_err(|e| format!("cannot bind UDP {udp}: {e}"))?;
     let local = socket.local_addr().map_err(|e| e.to_string())?;
     let key_note = if std::env::var_os("LATCH_KEY_STATE_KEY").is_none() {
@@ -160,8 +178,9 @@ fn serve(udp: &str, args: &RunArgs) -> Result<(), String> {
     let config = Config {
         aaguid: AAGUID,
         firmware_version: u64::from(VERSION.minor),
-        attestation: store.identity().attestation(),
+        attestation,
         built_in_uv: args.built_in_uv,
+        synced_discoverable: args.vault.is_some(),
     };
     let worker = std::thread::spawn(move || {
         authenticator_thread(config, store, presence, clock, jobs, done_send)
@@ -174,7 +193,7 @@ fn serve(udp: &str, args: &RunArgs) -> Result<(), String> {
 
 fn authenticator_thread(
     config: Config,
-    mut store: FileStore,
+    mut store: KeyStore,
     mut presence: TerminalPresence,
     clock: ProcessClock,
     jobs: Receiver<Job>,
@@ -182,13 +201,16 @@ fn authenticator_thread(
 ) {
     let mut rng = SystemRng;
     let cancellation = presence.cancellation.clone();
-    let mut env = Env {
-        rng: &mut rng,
-        clock: &clock,
-        presence: &mut presence,
-        store: &mut store,
-    };
-    let mut authenticator = match Authenticator::power_up(config, &mut env) {
+    let powered = Authenticator::power_up(
+        config,
+        &mut Env {
+            rng: &mut rng,
+            clock: &clock,
+            presence: &mut presence,
+            store: &mut store,
+        },
+    );
+    let mut authenticator = match powered {
         Ok(authenticator) => authenticator,
         Err(status) => {
             eprintln!("latch key: cannot power up ({status:?}): is the state file writable?");
@@ -197,6 +219,18 @@ fn authenticator_thread(
     };
     for job in jobs {
         cancellation.start(job.id.0);
+        // Commands that look credentials up first take the other devices' changes.
+        if job.kind == RequestKind::Cbor
+            && matches!(job.payload.first(), Some(0x01 | 0x02 | 0x0A | 0x41))
+        {
+            store.refresh();
+        }
+        let mut env = Env {
+            rng: &mut rng,
+            clock: &clock,
+            presence: &mut presence,
+            store: &mut store,
+        };
         let response = match job.kind {
             RequestKind::Cbor => {
                 let name = command_name(job.payload.first().copied());

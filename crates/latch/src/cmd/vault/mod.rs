@@ -18,7 +18,7 @@ mod local;
 #[allow(clippy::indexing_slicing)]
 mod membership;
 #[allow(clippy::indexing_slicing)]
-mod replica;
+pub(crate) mod replica;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
