@@ -393,6 +393,7 @@ impl MasterKey {
                 hmac_secret: flags & FLAG_HMAC_SECRET != 0,
                 large_blob_key: flags & FLAG_LARGE_BLOB_KEY != 0,
                 cred_blob: (!blob.is_empty()).then(|| blob.to_vec()),
+                cred_random: None,
             };
             Some((material.to_vec(), options))
         })();
@@ -487,6 +488,7 @@ mod tests {
                 hmac_secret: true,
                 large_blob_key: false,
                 cred_blob: Some(vec![0xB1; MAX_CRED_BLOB_LEN]),
+                cred_random: None,
             };
             let plain = master
                 .wrap(&key, &CredentialOptions::default(), &[1; 32], &mut rng)

@@ -54,6 +54,23 @@ pub struct CredentialOptions {
     pub large_blob_key: bool,
     /// credBlob (at most [`MAX_CRED_BLOB_LEN`] bytes).
     pub cred_blob: Option<Vec<u8>>,
+    /// hmac-secret's CredRandom values, when they came with the credential (a synced passkey
+    /// made on another device) rather than from this authenticator's master secret.
+    pub cred_random: Option<Box<CredRandom>>,
+}
+
+/// A credential's two hmac-secret CredRandom values: one for uses with user verification, one
+/// without.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CredRandom {
+    pub with_uv: [u8; 32],
+    pub without_uv: [u8; 32],
+}
+
+impl std::fmt::Debug for CredRandom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredRandom(..)")
+    }
 }
 
 /// maxCredBlobLength.

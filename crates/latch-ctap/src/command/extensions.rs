@@ -11,7 +11,7 @@ use crate::cbor::{read, text_key};
 use crate::credential::MasterKey;
 use crate::pin::{CoseEcdhKey, PinUvAuthProtocol, Rng};
 use crate::status::StatusCode;
-use crate::store::{CredProtect, CredentialOptions, MAX_CRED_BLOB_LEN};
+use crate::store::{CredProtect, CredRandom, CredentialOptions, MAX_CRED_BLOB_LEN};
 
 /// The extension identifiers getInfo lists.
 pub const SUPPORTED: [&str; 5] = [
@@ -77,6 +77,7 @@ impl Registration {
                 hmac_secret: self.hmac_secret,
                 large_blob_key: self.large_blob_key == Some(true),
                 cred_blob: self.cred_blob.clone().filter(|_| blob_fits == Some(true)),
+                cred_random: None,
             },
             blob_fits,
         )
@@ -181,6 +182,7 @@ pub fn hmac_secret_output(
     input: &HmacSecretInput,
     master: &MasterKey,
     credential_id: &[u8],
+    stored: Option<&CredRandom>,
     user_verified: bool,
     rng: &mut dyn Rng,
 ) -> Result<Vec<u8>, StatusCode> {
@@ -194,7 +196,12 @@ pub fn hmac_secret_output(
     if salts.len() != 32 && salts.len() != 64 {
         return Err(StatusCode::InvalidLength);
     }
-    let mut cred_random = master.cred_random(credential_id, user_verified);
+    // A synced passkey brings its own CredRandom, so its PRF outputs match on every device.
+    let mut cred_random = match stored {
+        Some(r) if user_verified => r.with_uv,
+        Some(r) => r.without_uv,
+        None => master.cred_random(credential_id, user_verified),
+    };
     let key = hmac::Key::new(hmac::HMAC_SHA256, &cred_random);
     cred_random.fill(0);
     let mut output = Vec::with_capacity(salts.len());

@@ -308,6 +308,7 @@ fn assert(
                 input,
                 &authenticator.master,
                 &found.id,
+                found.options.cred_random.as_deref(),
                 user_verified,
                 env.rng,
             )?;

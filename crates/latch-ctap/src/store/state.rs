@@ -4,7 +4,9 @@
 use aws_lc_rs::digest;
 use ciborium::value::Value;
 
-use super::{CredProtect, CredentialOptions, Settings, StoreError, StoredCredential, Write};
+use super::{
+    CredProtect, CredRandom, CredentialOptions, Settings, StoreError, StoredCredential, Write,
+};
 use crate::cbor::{self, int_key, read};
 use crate::pin::{PersistedPin, PIN_HASH_LEN};
 
@@ -110,7 +112,7 @@ impl StoreState {
             .credentials
             .iter()
             .map(|c| {
-                Value::Map(vec![
+                let mut fields = vec![
                     int_key(1, bytes(&c.id)),
                     int_key(2, Value::Text(c.rp_id.clone())),
                     int_key(3, bytes(&c.user_id)),
@@ -125,7 +127,13 @@ impl StoreState {
                         11,
                         c.options.cred_blob.as_deref().map_or(Value::Null, bytes),
                     ),
-                ])
+                ];
+                if let Some(r) = &c.options.cred_random {
+                    let mut both = r.with_uv.to_vec();
+                    both.extend_from_slice(&r.without_uv);
+                    fields.push(int_key(12, Value::Bytes(both)));
+                }
+                Value::Map(fields)
             })
             .collect();
         let pin = self.pin.map_or(Value::Null, |pin| {
@@ -211,6 +219,18 @@ impl StoreState {
                         Value::Null => None,
                         other => Some(blob(other)?),
                     },
+                    // Absent from states written before synced passkeys.
+                    cred_random: match read::get(c, 12) {
+                        None => None,
+                        Some(v) => {
+                            let both = blob(v)?;
+                            let (uv, no_uv) = both.split_at(32.min(both.len()));
+                            Some(Box::new(CredRandom {
+                                with_uv: uv.try_into().map_err(|_| CorruptState)?,
+                                without_uv: no_uv.try_into().map_err(|_| CorruptState)?,
+                            }))
+                        }
+                    },
                 },
             });
         }
@@ -276,7 +296,7 @@ mod tests {
     use super::{large_blob_array_is_intact, StoreState, INITIAL_LARGE_BLOB_ARRAY};
     use crate::pin::PersistedPin;
     use crate::store::{
-        CredProtect, CredentialOptions, Settings, StoreError, StoredCredential, Write,
+        CredProtect, CredRandom, CredentialOptions, Settings, StoreError, StoredCredential, Write,
     };
 
     fn credential(id: u8, user: u8) -> StoredCredential {
@@ -294,6 +314,7 @@ mod tests {
                 hmac_secret: true,
                 large_blob_key: false,
                 cred_blob: Some(vec![9; 32]),
+                cred_random: None,
             },
         }
     }
@@ -347,6 +368,17 @@ mod tests {
             .applied(
                 &[
                     Write::PutCredential(credential(1, 1)),
+                    // A synced passkey's CredRandom pair is kept too.
+                    Write::PutCredential(StoredCredential {
+                        options: CredentialOptions {
+                            cred_random: Some(Box::new(CredRandom {
+                                with_uv: [3; 32],
+                                without_uv: [4; 32],
+                            })),
+                            ..CredentialOptions::default()
+                        },
+                        ..credential(2, 2)
+                    }),
                     Write::SignCount(42),
                     Write::Pin(PersistedPin {
                         pin_hash: Some([5; 16]),

@@ -587,6 +587,7 @@ fn enumerate_credentials_returns_cred_protect_and_large_blob_key() {
                 hmac_secret: false,
                 large_blob_key: true,
                 cred_blob: None,
+                cred_random: None,
             },
         })])
         .unwrap();

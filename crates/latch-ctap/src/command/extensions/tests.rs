@@ -741,3 +741,56 @@ fn batch_attestation_signs_with_the_batch_key_and_sends_the_chain() {
     assert!(!verify(&made.cose, &signed, sig));
     assert_eq!(made.auth_data[37..53], AAGUID);
 }
+
+/// A synced passkey made on another device brings its CredRandom pair: hmac-secret answers
+/// from that pair, not from this authenticator's master secret, so PRF outputs match on every
+/// device the passkey reaches.
+#[test]
+fn hmac_secret_answers_from_a_credential_s_own_cred_random() {
+    use crate::store::{CredRandom, CredentialOptions, StoredCredential};
+    let protocol = PinUvAuthProtocol::Two;
+    let (mut auth, mut env) = device();
+    let key = PrivateKey::generate(Alg::Es256, &mut env.rng).unwrap();
+    let id = vec![0x5C; 16];
+    let pair = CredRandom {
+        with_uv: [0x11; 32],
+        without_uv: [0x22; 32],
+    };
+    env.store
+        .apply(&[Write::PutCredential(StoredCredential {
+            id: id.clone(),
+            rp_id: RP.to_owned(),
+            rp_id_hash: rp_id_hash(RP),
+            user_id: b"u1".to_vec(),
+            user_name: None,
+            user_display_name: None,
+            private_key: key.to_material().unwrap(),
+            created_ms: 0,
+            options: CredentialOptions {
+                hmac_secret: true,
+                cred_random: Some(Box::new(pair.clone())),
+                ..CredentialOptions::default()
+            },
+        })])
+        .unwrap();
+    let salt = [7u8; 32];
+    let (cose, shared) = agree(&mut auth, &mut env, protocol);
+    let input = hmac_input(cose, &shared, &mut env, &salt, protocol);
+    let mut params = ga_params(Some(&[&id]));
+    params.push(int_key(0x04, ext(vec![text_key("hmac-secret", input)])));
+    let response = call(&mut auth, &mut env, GET_ASSERTION, Some(Value::Map(params))).unwrap();
+    let auth_data = get(&response, 2).as_bytes().unwrap().clone();
+    let outputs = extension_outputs(&auth_data, 37);
+    let encrypted = cbor::read::get_text(&outputs, "hmac-secret")
+        .unwrap()
+        .as_bytes()
+        .unwrap();
+    let output = shared.decrypt(encrypted).unwrap();
+    let from_pair = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &pair.without_uv), &salt);
+    assert_eq!(output, from_pair.as_ref());
+    assert_ne!(
+        output,
+        expected_hmac(&id, false, &salt),
+        "not from this key's master secret"
+    );
+}

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::{bytes, json, member_signed, of_account};
 use crate::crypto;
 use crate::error::ApiError;
+use crate::http::NoBody;
 use crate::session::SignedIn;
 use crate::state::AppState;
 use crate::store::vault::{self, Pairing, PairingStep};
@@ -95,9 +96,10 @@ pub async fn respond(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
+    let m: Message = json(&body)?;
     let v = of_account(&state, signed_in.user.id).await?;
     member_signed(&state, &v, (&method, &uri, &headers, &body), None).await?;
-    step(&state, v.id, &id, PairingStep::Response, &body).await
+    step(&state, v.id, &id, PairingStep::Response, m).await
 }
 
 /// `PUT /vault/pairings/{id}/confirmation`: the new device's confirmation.
@@ -107,8 +109,9 @@ pub async fn confirm(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
+    let m: Message = json(&body)?;
     let v = of_account(&state, signed_in.user.id).await?;
-    step(&state, v.id, &id, PairingStep::Confirmation, &body).await
+    step(&state, v.id, &id, PairingStep::Confirmation, m).await
 }
 
 async fn step(
@@ -116,9 +119,8 @@ async fn step(
     vault: Vec<u8>,
     id: &str,
     step: PairingStep,
-    body: &[u8],
+    m: Message,
 ) -> Result<StatusCode, ApiError> {
-    let m: Message = json(body)?;
     let message = bytes("message", &m.message)?;
     let id = b64::decode(id).ok_or(ApiError::PairingNotFound)?;
     if !state
@@ -136,6 +138,7 @@ pub async fn end(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
+    _: NoBody,
 ) -> Result<StatusCode, ApiError> {
     let v = of_account(&state, signed_in.user.id).await?;
     let id = b64::decode(&id).ok_or(ApiError::PairingNotFound)?;

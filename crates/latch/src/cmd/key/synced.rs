@@ -14,11 +14,11 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::digest::{digest, SHA256};
-use latch_ctap::credential::PrivateKey;
+use latch_ctap::credential::{MasterKey, PrivateKey};
 use latch_ctap::store::{
-    CredentialOptions, CredentialStore, StoreError, StoreState, StoredCredential, Write,
+    CredRandom, CredentialOptions, CredentialStore, StoreError, StoreState, StoredCredential, Write,
 };
-use latch_vault::content::{Content, Passkey, Stamp, Stamped};
+use latch_vault::content::{Content, HmacSecret, Passkey, Stamp, Stamped};
 use latch_vault::ItemId;
 use rand_core::OsRng;
 
@@ -43,7 +43,8 @@ pub struct SyncedStore {
     items: HashMap<Vec<u8>, ItemId>,
 }
 
-/// A vault passkey as the authenticator stores a credential.
+/// A vault passkey as the authenticator stores a credential: made with hmac-secret when it
+/// carries its CredRandom pair, which then serves instead of this key's master secret.
 fn stored(p: &Passkey) -> Option<StoredCredential> {
     let key = PrivateKey::from_pkcs8(&p.key)?;
     let rp_id_hash: [u8; 32] = digest(&SHA256, p.rp_id.as_bytes())
@@ -60,19 +61,43 @@ fn stored(p: &Passkey) -> Option<StoredCredential> {
         user_display_name: name(&p.user_display_name.value),
         private_key: key.to_material().ok()?,
         created_ms: p.created.saturating_mul(1000),
-        options: CredentialOptions::default(),
+        options: CredentialOptions {
+            hmac_secret: p.hmac_secret.is_some(),
+            cred_random: match &p.hmac_secret {
+                Some(h) => Some(Box::new(CredRandom {
+                    with_uv: h.with_uv.as_slice().try_into().ok()?,
+                    without_uv: h.without_uv.as_slice().try_into().ok()?,
+                })),
+                None => None,
+            },
+            ..CredentialOptions::default()
+        },
     })
 }
 
-/// A credential the authenticator made, as a vault passkey.
-fn passkey(c: &StoredCredential, at: Stamp) -> Option<Passkey> {
+/// A credential the authenticator made, as a vault passkey, with its CredRandom pair when it
+/// was made with hmac-secret (derived from this key's master secret, so other devices give the
+/// same PRF outputs).
+fn passkey(c: &StoredCredential, master: Option<&MasterKey>, at: Stamp) -> Option<Passkey> {
     let key = PrivateKey::from_material(&c.private_key)?.to_pkcs8().ok()?;
+    let hmac_secret = match (&c.options.cred_random, master) {
+        _ if !c.options.hmac_secret => None,
+        (Some(r), _) => Some(HmacSecret {
+            with_uv: r.with_uv.to_vec(),
+            without_uv: r.without_uv.to_vec(),
+        }),
+        (None, Some(m)) => Some(HmacSecret {
+            with_uv: m.cred_random(&c.id, true).to_vec(),
+            without_uv: m.cred_random(&c.id, false).to_vec(),
+        }),
+        (None, None) => None,
+    };
     Some(Passkey {
         credential_id: c.id.clone(),
         rp_id: c.rp_id.clone(),
         user_handle: c.user_id.clone(),
         key,
-        hmac_secret: None,
+        hmac_secret,
         created: at.ms / 1000,
         user_name: Stamped {
             value: c.user_name.clone().unwrap_or_default(),
@@ -136,7 +161,9 @@ impl SyncedStore {
                         .map(|o| o.id.clone())
                         .collect();
                     let at = Stamp::after(None, now_ms(), me);
-                    let p = passkey(c, at).ok_or("the credential's key cannot be exported")?;
+                    let master = self.file.state().master_secret.map(MasterKey::new);
+                    let p = passkey(c, master.as_ref(), at)
+                        .ok_or("the credential's key cannot be exported")?;
                     let item = *self
                         .items
                         .entry(c.id.clone())

@@ -72,9 +72,9 @@ fn guesses_per_guardian(t: usize, n: usize) -> u32 {
 pub fn warn_single(n: usize) {
     if n == 1 {
         eprintln!(
-            "latch vault: WARNING: one guardian is a development setup. Its operator holds every \
-             share and can try every passcode offline; run three or more guardians under \
-             different operators to limit guesses to 10."
+            "latch vault: WARNING: single-guardian development mode. That guardian's operator \
+             holds every share and can brute-force the passcode offline; run three or more \
+             guardians under different operators to limit guesses to 10."
         );
     }
 }
