@@ -484,3 +484,51 @@ fn a_passkey_made_through_one_device_signs_in_through_another() {
     );
     assert_eq!(credentials[0]["kind"], "passkey");
 }
+
+/// One guardian is the development mode: it works, and both init and recover say that its
+/// operator can brute-force the passcode.
+#[test]
+fn a_single_guardian_vault_says_its_operator_can_brute_force_it() {
+    let w = world();
+    let (a, d) = (w.device("a"), w.device("d"));
+    let mut args: Vec<String> = vec!["init".into()];
+    args.extend(w.account());
+    args.extend(["--guardian".into(), w.guardian_urls[0].clone()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&a, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 guardian(s), 1 needed, at most 10 passcode guesses"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("brute-force"));
+    let mut args: Vec<String> = vec!["recover".into()];
+    args.extend(w.account());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&d, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("brute-force"));
+    // A wrong passcode spends one of the ten guesses and says how many are left.
+    let out = latch(
+        &w.device("e"),
+        &["recover", "--server", &w.server.url, "--user", ACCOUNT],
+    )
+    .env("LATCH_VAULT_PASSCODE", "000000")
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the passcode is wrong; 9 guesses are left"),
+        "{stderr}"
+    );
+}

@@ -30,8 +30,13 @@ use replica::Session;
 
 #[derive(Args, Debug)]
 pub struct VaultArgs {
-    /// This device's folder.
-    #[arg(long, env = "LATCH_VAULT_DIR", default_value = ".latch-vault")]
+    /// This device's folder (before or after the subcommand).
+    #[arg(
+        long,
+        global = true,
+        env = "LATCH_VAULT_DIR",
+        default_value = ".latch-vault"
+    )]
     pub dir: PathBuf,
     #[command(subcommand)]
     pub command: VaultCommand,
