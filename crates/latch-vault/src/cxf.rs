@@ -98,19 +98,25 @@ fn text(credential: &Value, field: &'static str) -> Result<String, VaultError> {
         .ok_or_else(|| VaultError::malformed("CXF passkey", format!("{field} is missing")))
 }
 
-/// The private key must be one a passkey can have (P-256 ECDSA or Ed25519, PKCS#8).
-fn check_key(key: &[u8]) -> Result<(), VaultError> {
-    if EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, key).is_ok()
-        || Ed25519KeyPair::from_pkcs8(key).is_ok()
-        || Ed25519KeyPair::from_pkcs8_maybe_unchecked(key).is_ok()
+/// The private key, as the PKCS#8 document the format calls for: P-256 ECDSA or Ed25519.
+/// Some exporters write a P-256 key as a bare SEC1 `ECPrivateKey`; that is taken too, and
+/// rewritten as PKCS#8.
+fn normalized_key(key: Vec<u8>) -> Result<Vec<u8>, VaultError> {
+    if EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key).is_ok()
+        || Ed25519KeyPair::from_pkcs8_maybe_unchecked(&key).is_ok()
     {
-        Ok(())
-    } else {
-        Err(VaultError::malformed(
-            "CXF passkey",
-            "key is not a P-256 or Ed25519 PKCS#8 private key",
-        ))
+        return Ok(key);
     }
+    EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_ASN1_SIGNING, &key)
+        .ok()
+        .and_then(|pair| pair.to_pkcs8v1().ok())
+        .map(|doc| doc.as_ref().to_vec())
+        .ok_or_else(|| {
+            VaultError::malformed(
+                "CXF passkey",
+                "key is not a P-256 or Ed25519 PKCS#8 private key",
+            )
+        })
 }
 
 /// Every passkey in a CXF document (other credential types are kept out, not refused), stamped
@@ -130,8 +136,7 @@ pub fn import(document: &Value, now_ms: u64, device: DeviceId) -> Result<Vec<Pas
             if c["type"] != "passkey" {
                 continue;
             }
-            let key = bytes(c, "key")?;
-            check_key(&key)?;
+            let key = normalized_key(bytes(c, "key")?)?;
             let hmac = c
                 .get("fido2Extensions")
                 .and_then(|e| e.get("hmacCredentials"));
@@ -167,6 +172,8 @@ pub fn import(document: &Value, now_ms: u64, device: DeviceId) -> Result<Vec<Pas
 
 #[cfg(test)]
 mod tests {
+    use aws_lc_rs::encoding::{AsDer, EcPrivateKeyRfc5915Der};
+
     use super::*;
     use crate::content::tests::passkey;
 
@@ -242,6 +249,15 @@ mod tests {
             import(&bad, 1, DeviceId([0; 16])),
             Err(VaultError::Malformed { .. })
         ));
+        // The same P-256 key as a bare SEC1 ECPrivateKey comes back as PKCS#8.
+        let pkcs8 = real_key();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8).unwrap();
+        let sec1 = AsDer::<EcPrivateKeyRfc5915Der>::as_der(&pair.private_key()).unwrap();
+        let doc = json!({ "accounts": [{ "items": [{ "credentials": [
+            { "type": "passkey", "credentialId": "AQI", "rpId": "a.example", "username": "u", "userHandle": "CQ", "key": b64(sec1.as_ref()) },
+        ]}]}]});
+        let got = import(&doc, 1, DeviceId([0; 16])).unwrap();
+        assert!(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &got[0].key).is_ok());
         let missing = json!({ "accounts": [{ "items": [{ "credentials": [{ "type": "passkey", "key": key }] }] }] });
         assert!(matches!(
             import(&missing, 1, DeviceId([0; 16])),

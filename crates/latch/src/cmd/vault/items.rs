@@ -1,5 +1,6 @@
 //! The passkeys in the vault: list, rename, delete, and CXF import and export.
 
+use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use latch_vault::content::{Content, Stamp, Stamped};
@@ -20,15 +21,21 @@ pub fn list(s: &mut Session) -> Result<(), String> {
         println!("{alert}");
     }
     s.save()?;
+    // A reader that stops early (`| head`) ends the listing, not the process.
+    let mut out = std::io::stdout().lock();
     for (item, revision, content) in s.contents()? {
         if let Content::Passkey(p) = content {
-            println!(
+            let written = writeln!(
+                out,
                 "{item}  {}  {}  ({}; revision {revision}; credential {})",
                 p.rp_id,
                 p.user_name.value,
                 p.user_display_name.value,
                 b64(&p.credential_id)
             );
+            if written.is_err() {
+                return Ok(());
+            }
         }
     }
     Ok(())

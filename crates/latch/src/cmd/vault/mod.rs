@@ -81,7 +81,11 @@ pub enum VaultCommand {
     /// The vault's devices.
     Devices,
     /// Remove a device: it cannot read anything written afterwards.
-    Revoke { device: String },
+    Revoke {
+        // Ids are base64url, so one may start with '-'.
+        #[arg(allow_hyphen_values = true)]
+        device: String,
+    },
     /// Join with no other device, through the escrow and the passcode.
     Recover {
         #[command(flatten)]
@@ -93,6 +97,7 @@ pub enum VaultCommand {
     List,
     /// Change a passkey's user name or display name.
     Rename {
+        #[arg(allow_hyphen_values = true)]
         item: String,
         #[arg(long)]
         user_name: Option<String>,
@@ -100,7 +105,10 @@ pub enum VaultCommand {
         display_name: Option<String>,
     },
     /// Delete a passkey (a tombstone: it does not come back).
-    Delete { item: String },
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        item: String,
+    },
     /// Import passkeys from a FIDO CXF (JSON) file.
     Import { file: PathBuf },
     /// Export the passkeys as FIDO CXF (JSON), to FILE or standard output.
