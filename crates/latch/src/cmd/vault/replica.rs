@@ -277,8 +277,15 @@ impl Session {
         let mut newest: Option<(u64, RecoveryKey)> = None;
         for s in answer["shares"].as_array().into_iter().flatten() {
             let bytes = unb64("share", s.as_str().unwrap_or_default())?;
-            let (key, rk) =
-                open_share(&bytes, &self.me, ledger).map_err(|e| format!("a key share: {e}"))?;
+            // A share that does not open (forged, or signed by a device removed since) is
+            // skipped: it must not lock this device out of the keys it can open.
+            let (key, rk) = match open_share(&bytes, &self.me, ledger) {
+                Ok(opened) => opened,
+                Err(e) => {
+                    eprintln!("latch vault: a key share is refused: {e}");
+                    continue;
+                }
+            };
             if newest.as_ref().is_none_or(|(e, _)| key.epoch() >= *e) {
                 newest = Some((key.epoch(), rk));
             }
