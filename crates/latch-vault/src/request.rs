@@ -41,9 +41,10 @@ pub fn verify_request(
     body: &[u8],
     sig: &[u8],
 ) -> Result<(), VaultError> {
-    if (now - timestamp).abs() > MAX_SKEW {
+    // `abs_diff`: the timestamp is an untrusted header, and `now - timestamp` could overflow.
+    if now.abs_diff(timestamp) > MAX_SKEW.unsigned_abs() {
         return Err(VaultError::StaleRequest {
-            skew: now - timestamp,
+            skew: now.saturating_sub(timestamp),
         });
     }
     verify(
@@ -79,5 +80,9 @@ mod tests {
             ok("PUT", "/api/v1/vault/items/x", 1000, 1400, b"{}"),
             Err(VaultError::StaleRequest { skew: 400 })
         );
+        assert!(matches!(
+            ok("PUT", "/api/v1/vault/items/x", i64::MIN, 1000, b"{}"),
+            Err(VaultError::StaleRequest { .. })
+        ));
     }
 }

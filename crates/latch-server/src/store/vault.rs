@@ -195,6 +195,8 @@ pub struct NewVault {
 pub enum VaultWriteError {
     #[error("another write came first")]
     Conflict,
+    #[error("the vault's epoch moved on")]
+    StaleEpoch,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -258,6 +260,8 @@ pub enum PutItem {
     Written { seq: i64 },
     /// The item is not at the revision the write was based on; this is what it is.
     Conflict(Option<Item>),
+    /// The vault's epoch is no longer the one the item was sealed under.
+    StaleEpoch,
 }
 
 /// A new revision of one item.
@@ -304,7 +308,7 @@ impl Store {
             .await;
         match done {
             Ok(()) => Ok(true),
-            Err(VaultWriteError::Conflict) => Ok(false),
+            Err(VaultWriteError::Conflict | VaultWriteError::StaleEpoch) => Ok(false),
             Err(VaultWriteError::Db(e)) => Err(e),
         }
     }
@@ -334,7 +338,7 @@ impl Store {
             .await;
         match done {
             Ok(()) => Ok(true),
-            Err(VaultWriteError::Conflict) => Ok(false),
+            Err(VaultWriteError::Conflict | VaultWriteError::StaleEpoch) => Ok(false),
             Err(VaultWriteError::Db(e)) => Err(e),
         }
     }
@@ -351,11 +355,15 @@ impl Store {
             .write(move |conn| {
                 Box::pin(async move {
                     let seq: i64 = query(
-                        "UPDATE vaults SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq",
+                        "UPDATE vaults SET change_seq = change_seq + 1 WHERE id = $1 AND epoch = $2 \
+                         RETURNING change_seq",
                     )
                     .bind(r.vault.as_slice())
-                    .fetch_one(conn)
+                    .bind(r.epoch)
+                    .fetch_optional(conn)
                     .await?
+                    // A removal moved the epoch on since the item was checked.
+                    .ok_or(VaultWriteError::StaleEpoch)?
                     .try_get("change_seq")?;
                     // A new item may not exist yet; a new revision must replace `base`.
                     let written = if r.base == 0 {
@@ -392,6 +400,7 @@ impl Store {
                 let mut conn = self.conn().await?;
                 Ok(PutItem::Conflict(item(&mut conn, &vault, &item_id).await?))
             }
+            Err(VaultWriteError::StaleEpoch) => Ok(PutItem::StaleEpoch),
             Err(VaultWriteError::Db(e)) => Err(e),
         }
     }

@@ -63,6 +63,7 @@ pub async fn put(
     if h.epoch != v.epoch as u64 {
         return Err(ApiError::StaleEpoch { current: v.epoch });
     }
+    let v_epoch = v.epoch;
     let written = state
         .store
         .put_item(NewRevision {
@@ -79,6 +80,10 @@ pub async fn put(
         PutItem::Written { seq } => {
             Json(json!({ "revision": h.revision, "seq": seq })).into_response()
         }
+        PutItem::StaleEpoch => ApiError::StaleEpoch {
+            current: v_epoch + 1,
+        }
+        .into_response(),
         PutItem::Conflict(current) => {
             let current = current
                 .map(|c| json!({ "revision": c.revision, "sealed": b64::encode(&c.sealed) }));

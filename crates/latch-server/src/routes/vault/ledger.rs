@@ -69,9 +69,13 @@ fn devices(before: Option<&Ledger>, after: &Ledger) -> Vec<Device> {
     out
 }
 
-/// Key shares as the store files them, each for a member of `ledger`, from one, for an epoch
-/// it has reached.
-fn checked_shares(ledger: &Ledger, shares: &[String]) -> Result<Vec<Share>, ApiError> {
+/// Key shares as the store files them, each for a member of `ledger`, from `signer` (the
+/// device that signed the request, a member), for an epoch the ledger has reached.
+fn checked_shares(
+    ledger: &Ledger,
+    signer: DeviceId,
+    shares: &[String],
+) -> Result<Vec<Share>, ApiError> {
     shares
         .iter()
         .map(|text| {
@@ -90,7 +94,9 @@ fn checked_shares(ledger: &Ledger, shares: &[String]) -> Result<Vec<Share>, ApiE
             if ledger.member(&h.recipient).is_none() {
                 return Err(VaultError::NotMember(h.recipient).into());
             }
-            if ledger.member(&h.sharer).is_none() {
+            // Only the device that signed the request shares keys in it, so one member
+            // cannot overwrite another's shares under that member's name.
+            if h.sharer != signer || ledger.member(&h.sharer).is_none() {
                 return Err(VaultError::SignerNotMember(h.sharer).into());
             }
             Ok(Share {
@@ -160,14 +166,14 @@ pub async fn create(
         epoch: 0,
         change_seq: 0,
     };
-    member_signed(
+    let signer = member_signed(
         &state,
         &pending,
         (&method, &uri, &headers, &body),
         Some(creator),
     )
     .await?;
-    let shares = checked_shares(&ledger, std::slice::from_ref(&c.share))?;
+    let shares = checked_shares(&ledger, signer, std::slice::from_ref(&c.share))?;
     let wrap = checked_wrap(&ledger, &c.wrap)?;
     let escrow_id = crypto::random_bytes(16)?;
     let head = ledger.head();
@@ -273,11 +279,11 @@ pub async fn append(
         } => Some(*device),
         _ => None,
     };
-    member_signed(&state, &v, (&method, &uri, &headers, &body), joining).await?;
+    let signer = member_signed(&state, &v, (&method, &uri, &headers, &body), joining).await?;
     let before = replayed(&state, &v).await?;
     let mut after = before.clone();
     after.append(&bytes_in)?;
-    let shares = checked_shares(&after, &a.shares)?;
+    let shares = checked_shares(&after, signer, &a.shares)?;
     let wraps = a
         .wraps
         .iter()
@@ -332,9 +338,9 @@ pub async fn put_shares(
 ) -> Result<StatusCode, ApiError> {
     let s: SharesBody = json(&body)?;
     let v = of_account(&state, signed_in.user.id).await?;
-    member_signed(&state, &v, (&method, &uri, &headers, &body), None).await?;
+    let signer = member_signed(&state, &v, (&method, &uri, &headers, &body), None).await?;
     let ledger = replayed(&state, &v).await?;
-    let shares = checked_shares(&ledger, &s.shares)?;
+    let shares = checked_shares(&ledger, signer, &s.shares)?;
     state.store.put_shares(v.id, shares).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -311,11 +311,20 @@ pub fn revoke(s: &mut Session, device: &str, passcode: &[u8]) -> Result<(), Stri
     let entry = ledger.propose(op, &s.me, now() as u64).map_err(err)?;
     let vault = ledger.vault();
     let key = EpochKey::generate(ledger.epoch() + 1, &mut OsRng);
+    // Every epoch's key to every remaining device, from this one: a device whose shares came
+    // from the removed one (its sponsor, say) keeps reading the older items.
     let mut shares = Vec::new();
     for (id, m) in ledger.members() {
-        if *id != target {
+        if *id == target {
+            continue;
+        }
+        shares
+            .push(epoch::share(vault, &key, &recovery, &m.public, &s.me, &mut OsRng).map_err(err)?);
+        for e in s.keys.epochs() {
+            let old_key = s.keys.get(e).map_err(err)?;
             shares.push(
-                epoch::share(vault, &key, &recovery, &m.public, &s.me, &mut OsRng).map_err(err)?,
+                epoch::share(vault, old_key, &recovery, &m.public, &s.me, &mut OsRng)
+                    .map_err(err)?,
             );
         }
     }
@@ -380,15 +389,20 @@ pub fn recover(s: &mut Session, passcode: &[u8]) -> Result<(), String> {
         .map_err(err)?;
     let vault = ledger.vault();
     let mut keys = Vec::new();
-    for e in 0..=ledger.epoch() {
-        match s.api.get(&format!("/vault/wraps/{e}")) {
+    for epoch in 0..=ledger.epoch() {
+        match s.api.get(&format!("/vault/wraps/{epoch}")) {
             Ok(w) => {
                 let wrap = unb64("wrap", w["wrap"].as_str().unwrap_or_default())?;
-                keys.push(recovery.unwrap(vault, &wrap).map_err(err)?);
+                match recovery.unwrap(vault, &wrap) {
+                    Ok(key) => keys.push(key),
+                    Err(e) => eprintln!(
+                        "latch vault: the recovery wrap of epoch {epoch} does not open ({e}); its items stay unreadable"
+                    ),
+                }
             }
             // An epoch no device wrapped (none should be missing; the items of one are lost).
             Err(e) if e.code() == Some("wrap_not_found") => {
-                eprintln!("latch vault: the store has no recovery wrap of epoch {e}");
+                eprintln!("latch vault: the store has no recovery wrap of epoch {epoch}");
             }
             Err(e) => return Err(err(e)),
         }

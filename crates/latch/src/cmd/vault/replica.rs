@@ -10,7 +10,7 @@ use base64::Engine;
 use latch_vault::content::Content;
 use latch_vault::epoch::{open_share, EpochKey, Keyring};
 use latch_vault::identity::DeviceSecret;
-use latch_vault::item::{open_item, seal_item};
+use latch_vault::item::{item_header, open_item, seal_item};
 use latch_vault::ledger::{Entry, Ledger, Via};
 use latch_vault::recovery::RecoveryKey;
 use latch_vault::{DeviceId, ItemId, VaultError, VaultId};
@@ -292,7 +292,8 @@ impl Session {
             self.keys.insert(key);
         }
         if let Some((epoch, rk)) = newest {
-            if epoch == ledger.epoch() {
+            let named = rk.signing_key().map(|k| k.public()).ok() == Some(ledger.recovery_public());
+            if epoch == ledger.epoch() && named {
                 self.recovery = Some(rk);
             }
         }
@@ -301,7 +302,6 @@ impl Session {
 
     /// Takes every change after the cursor; returns how many items changed.
     pub fn pull_items(&mut self) -> Result<usize, String> {
-        let vault = self.vault_id()?;
         let mut changed = 0;
         loop {
             let cursor = self.replica()?.cursor;
@@ -314,17 +314,12 @@ impl Session {
                 let revision = c["revision"].as_u64().ok_or("a change has no revision")?;
                 let sealed = unb64("sealed item", field(c, "sealed")?)?;
                 let key = item.to_string();
-                if let Some(known) = self.replica()?.items.get(&key) {
-                    if known.revision > revision {
-                        return Err(VaultError::StaleRevision {
-                            have: known.revision,
-                            got: revision,
-                        }
-                        .to_string());
-                    }
+                // An item this device refuses is reported and skipped: one bad item must not
+                // stop the rest of the sync (the cursor moves past it).
+                if let Err(refused) = self.check_change(item, revision, &sealed) {
+                    eprintln!("latch vault: item {item} refused: {refused}");
+                    continue;
                 }
-                open_item(&sealed, vault, item, revision, &self.keys)
-                    .map_err(|e| format!("item {item}: {e}"))?;
                 self.replica()?.items.insert(
                     key,
                     Stored {
@@ -340,6 +335,39 @@ impl Session {
                 return Ok(changed);
             }
         }
+    }
+
+    /// A change is taken only if it opens, is not older than the revision this device holds,
+    /// and is not sealed under an older epoch than that revision (a revoked device could still
+    /// seal under the epochs it knew).
+    fn check_change(&self, item: ItemId, revision: u64, sealed: &[u8]) -> Result<(), String> {
+        let vault = self.vault_id()?;
+        let header = item_header(sealed).map_err(|e| e.to_string())?;
+        if let Some(known) = self
+            .local
+            .vault
+            .as_ref()
+            .and_then(|r| r.items.get(&item.to_string()))
+        {
+            if known.revision > revision {
+                return Err(VaultError::StaleRevision {
+                    have: known.revision,
+                    got: revision,
+                }
+                .to_string());
+            }
+            let before =
+                item_header(&unb64("sealed item", &known.sealed)?).map_err(|e| e.to_string())?;
+            if header.epoch < before.epoch {
+                return Err(format!(
+                    "sealed under epoch {}, older than the {} it replaces",
+                    header.epoch, before.epoch
+                ));
+            }
+        }
+        open_item(sealed, vault, item, revision, &self.keys)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     pub fn pull(&mut self) -> Result<Vec<String>, String> {
