@@ -18,8 +18,9 @@ fuzz_target!(|data: &[u8]| {
     let r = &f.registration;
     match kind % 6 {
         0 => {
-            let _ = open_stage(bytes, &[9; 16], None);
-            let _ = open_stage(bytes, &[9; 16], Some(f.recovery.signing_key().unwrap().public()));
+            let _ = open_stage(bytes, &[9; 16], None, None);
+            let owner = f.recovery.signing_key().unwrap().public();
+            let _ = open_stage(bytes, &[9; 16], Some(owner), Some(r.version));
         }
         1 => {
             if let Ok(guess) = Evaluate::parse(bytes) {

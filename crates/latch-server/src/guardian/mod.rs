@@ -71,9 +71,9 @@ impl IntoResponse for GuardianError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             GuardianError::Vault(VaultError::NoGuesses) => (StatusCode::GONE, "no_guesses"),
-            GuardianError::Vault(VaultError::VersionMismatch) => {
-                (StatusCode::CONFLICT, "version_mismatch")
-            }
+            GuardianError::Vault(
+                VaultError::VersionMismatch | VaultError::RegistrationMismatch,
+            ) => (StatusCode::CONFLICT, "version_mismatch"),
             GuardianError::Vault(VaultError::BadUnlockTag) => {
                 (StatusCode::FORBIDDEN, "bad_unlock_tag")
             }
@@ -145,8 +145,13 @@ async fn stage(
     body: Bytes,
 ) -> Result<Response, GuardianError> {
     let id = escrow_id(&id)?;
-    let owner = records::find(&g.store, &id).await?.map(|r| r.owner);
-    let stage = open_stage(&body, &id, owner)?;
+    let record = records::find(&g.store, &id).await?;
+    let owner = record.as_ref().map(|r| r.owner);
+    let current = record
+        .as_ref()
+        .and_then(|r| r.current.as_ref())
+        .map(|c| c.version);
+    let stage = open_stage(&body, &id, owner, current)?;
     if !records::stage(&g.store, id, owner, &stage, body.to_vec(), g.clock.now()).await? {
         return Err(GuardianError::Conflict);
     }
@@ -164,7 +169,8 @@ async fn commit(
         .await?
         .ok_or(GuardianError::NotFound)?;
     let staged = record.staged.ok_or(GuardianError::NothingStaged)?;
-    let stage = open_stage(&staged, &id, Some(record.owner))?;
+    let current = record.current.as_ref().map(|c| c.version);
+    let stage = open_stage(&staged, &id, Some(record.owner), current)?;
     if stage.version != commit.version {
         return Err(GuardianError::NothingStaged);
     }

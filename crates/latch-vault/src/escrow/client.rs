@@ -196,16 +196,26 @@ pub fn register(
         .collect()
 }
 
-/// A staged registration for the guardian's escrow `escrow`, signed by `signer`: the key that
-/// owns the escrow now (for a first registration, the new owner itself).
+/// A staged registration for the guardian's escrow `escrow`, replacing the registration of
+/// version `replaces` there (none for a first one), signed by `signer`: the key that owns the
+/// escrow now (for a first registration, the new owner itself).
 pub fn sign_stage(
     escrow: &[u8; 16],
+    replaces: Option<[u8; 16]>,
     stage: &Stage,
     signer: &SigningKey,
 ) -> Result<Vec<u8>, VaultError> {
     let bytes = stage.to_bytes()?;
-    let sig = signer.sign(STAGE_CONTEXT, &stage_signed_bytes(escrow, &bytes));
-    SignedStage { stage: bytes, sig }.to_bytes()
+    let sig = signer.sign(
+        STAGE_CONTEXT,
+        &stage_signed_bytes(escrow, replaces.as_ref(), &bytes),
+    );
+    SignedStage {
+        replaces,
+        stage: bytes,
+        sig,
+    }
+    .to_bytes()
 }
 
 /// A recovery in progress: the guesses sent to t guardians, waiting for their evaluations.

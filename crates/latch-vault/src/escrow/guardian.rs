@@ -17,23 +17,29 @@ use crate::escrow::MAX_GUESSES_PER_GUARDIAN;
 use crate::identity::verify;
 
 /// Opens a signed staged registration for `escrow`: signed by `owner`, the key that owns the
-/// escrow now, or for a first registration (`None`) by the owner the stage names. Checked
-/// before anything is stored.
+/// escrow now, or for a first registration (`None`) by the owner the stage names; and made to
+/// replace `current`, the version in force here, so an old stage cannot be replayed to turn
+/// the count back. Checked before anything is stored.
 pub fn open_stage(
     bytes: &[u8],
     escrow: &[u8; 16],
     owner: Option<[u8; 32]>,
+    current: Option<[u8; 16]>,
 ) -> Result<Stage, VaultError> {
     let signed = SignedStage::parse(bytes)?;
     let stage = Stage::parse(&signed.stage)?;
     let key = owner.unwrap_or(stage.owner);
+    let message = stage_signed_bytes(escrow, signed.replaces.as_ref(), &signed.stage);
     verify(
         &key,
         STAGE_CONTEXT,
-        &stage_signed_bytes(escrow, &signed.stage),
+        &message,
         &signed.sig,
         "escrow registration",
     )?;
+    if signed.replaces != current || Some(stage.version) == current {
+        return Err(VaultError::RegistrationMismatch);
+    }
     Registration::from_stage(&stage)?;
     Ok(stage)
 }

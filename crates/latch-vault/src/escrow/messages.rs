@@ -45,6 +45,10 @@ pub struct Stage {
 /// by the owner it names), so only the holder of the recovery key can replace a registration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedStage {
+    /// The version of the registration this one replaces (none for the first): a stage made
+    /// to replace an older registration cannot be replayed over a newer one.
+    #[serde(with = "serde_bytes")]
+    pub replaces: Option<[u8; 16]>,
     #[serde(with = "serde_bytes")]
     pub stage: Vec<u8>,
     #[serde(with = "serde_bytes")]
@@ -53,9 +57,21 @@ pub struct SignedStage {
 
 pub(crate) const STAGE_CONTEXT: &[u8] = b"latch-vault/escrow-stage/v1";
 
-/// What a staged registration's signature covers: the escrow it is for, and the stage.
-pub(crate) fn stage_signed_bytes(escrow: &[u8; 16], stage: &[u8]) -> Vec<u8> {
+/// What a staged registration's signature covers: the escrow it is for, the registration it
+/// replaces, and the stage.
+pub(crate) fn stage_signed_bytes(
+    escrow: &[u8; 16],
+    replaces: Option<&[u8; 16]>,
+    stage: &[u8],
+) -> Vec<u8> {
     let mut m = escrow.to_vec();
+    match replaces {
+        Some(v) => {
+            m.push(1);
+            m.extend_from_slice(v);
+        }
+        None => m.push(0),
+    }
     m.extend_from_slice(stage);
     m
 }

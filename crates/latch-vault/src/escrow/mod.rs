@@ -169,30 +169,71 @@ mod tests {
     }
 
     #[test]
-    fn only_the_owner_replaces_a_registration() {
+    fn only_the_owner_replaces_a_registration_and_an_old_stage_cannot_be_replayed() {
         let mut r = rng(72);
         let key = RecoveryKey::generate(&mut r);
         let params = Params::for_guardians(3).unwrap();
         let stage = &register(&params, &key, b"1", &mut r).unwrap()[0];
         let owner = key.signing_key().unwrap();
         let escrow = [4u8; 16];
-        let signed = sign_stage(&escrow, stage, &owner).unwrap();
-        assert_eq!(open_stage(&signed, &escrow, None).unwrap(), *stage);
+        let signed = sign_stage(&escrow, None, stage, &owner).unwrap();
+        assert_eq!(open_stage(&signed, &escrow, None, None).unwrap(), *stage);
         assert_eq!(
-            open_stage(&signed, &escrow, Some(owner.public())).unwrap(),
+            open_stage(&signed, &escrow, Some(owner.public()), None).unwrap(),
             *stage
         );
         let refused = Some(VaultError::BadSignature {
             what: "escrow registration",
         });
-        assert_eq!(open_stage(&signed, &[5; 16], None).err(), refused);
+        assert_eq!(open_stage(&signed, &[5; 16], None, None).err(), refused);
         // Someone else's registration over an existing one.
         let other = RecoveryKey::generate(&mut r);
         let theirs = &register(&params, &other, b"2", &mut r).unwrap()[0];
-        let signed = sign_stage(&escrow, theirs, &other.signing_key().unwrap()).unwrap();
+        let signed_theirs = sign_stage(
+            &escrow,
+            Some(stage.version),
+            theirs,
+            &other.signing_key().unwrap(),
+        )
+        .unwrap();
         assert_eq!(
-            open_stage(&signed, &escrow, Some(owner.public())).err(),
+            open_stage(
+                &signed_theirs,
+                &escrow,
+                Some(owner.public()),
+                Some(stage.version)
+            )
+            .err(),
             refused
+        );
+        // The first stage replayed once a registration is in force, or a stage replayed over
+        // the registration it made: refused, so the count cannot be turned back.
+        let mismatch = Some(VaultError::RegistrationMismatch);
+        assert_eq!(
+            open_stage(&signed, &escrow, Some(owner.public()), Some(stage.version)).err(),
+            mismatch
+        );
+        let next = &register(&params, &key, b"1", &mut r).unwrap()[0];
+        let replacing = sign_stage(&escrow, Some(stage.version), next, &owner).unwrap();
+        assert_eq!(
+            open_stage(
+                &replacing,
+                &escrow,
+                Some(owner.public()),
+                Some(stage.version)
+            )
+            .unwrap(),
+            *next
+        );
+        assert_eq!(
+            open_stage(
+                &replacing,
+                &escrow,
+                Some(owner.public()),
+                Some(next.version)
+            )
+            .err(),
+            mismatch
         );
     }
 

@@ -160,7 +160,13 @@ impl Guardians {
         owner: &SigningKey,
     ) -> Result<(), GuardianCallError> {
         for (i, stage) in stages.iter().enumerate() {
-            let signed = sign_stage(escrow, stage, owner)?;
+            // The registration in force there, which this one replaces (none if there is none).
+            let replaces = match self.status_of(i, escrow) {
+                Ok(status) => Some(status.version),
+                Err(e) if e.code() == Some("not_registered") => None,
+                Err(e) => return Err(e),
+            };
+            let signed = sign_stage(escrow, replaces, stage, owner)?;
             self.call(i, "PUT", self.url(i, escrow, "/stage"), Some(signed))?;
         }
         for (i, stage) in stages.iter().enumerate() {
