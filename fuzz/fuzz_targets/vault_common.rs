@@ -10,7 +10,7 @@ use latch_vault::epoch::{EpochKey, Keyring};
 use latch_vault::escrow::guardian::Registration;
 use latch_vault::escrow::{register, Params};
 use latch_vault::identity::DeviceSecret;
-use latch_vault::ledger::{Ledger, Op, Via};
+use latch_vault::ledger::{Escrow, Ledger, Op, Via};
 use latch_vault::recovery::RecoveryKey;
 use latch_vault::VaultId;
 
@@ -53,8 +53,9 @@ pub fn fixed() -> &'static Fixed {
         let a = DeviceSecret::from_bytes(&[1; 64]).unwrap();
         let b = DeviceSecret::from_bytes(&[2; 64]).unwrap();
         let recovery = RecoveryKey::from_bytes(&[3; 32]).unwrap();
+        let escrow = Escrow::new([6; 16], vec!["http://guardian".into()], 1).unwrap();
         let (mut ledger, _) =
-            Ledger::create(VaultId([4; 16]), &a, recovery.signing_key().unwrap().public(), 0).unwrap();
+            Ledger::create(VaultId([4; 16]), &a, recovery.signing_key().unwrap().public(), escrow, 0).unwrap();
         let add = ledger.propose(Op::Add { device: b.public(), via: Via::Sponsor }, &a, 1).unwrap();
         ledger.append(add.bytes()).unwrap();
         let mut keys = Keyring::default();

@@ -269,8 +269,8 @@ fn vault_paths() -> Value {
             "get": op("The account's vault: its id, escrow (guardians and threshold), ledger head, epoch and change cursor", None,
                 ("200", object(&[("vaultId", b64.clone()), ("escrowId", b64.clone()), ("escrow", json!({ "type": "object" })), ("head", head.clone()), ("epoch", json!({ "type": "integer" })), ("changeSeq", json!({ "type": "integer" }))], &["vaultId", "escrowId", "head", "epoch"])),
                 &["401", "404"]),
-            "post": op(&format!("Create the account's vault from its genesis ledger entry, the creating device's key share and the recovery wrap of epoch 0.{signed}"),
-                Some(object(&[("genesis", b64.clone()), ("share", b64.clone()), ("wrap", b64.clone()), ("escrow", object(&[("guardians", json!({ "type": "array", "items": string() })), ("threshold", json!({ "type": "integer" }))], &["guardians", "threshold"]))], &["genesis", "share", "wrap", "escrow"])),
+            "post": op(&format!("Create the account's vault from its genesis ledger entry (which names the escrow: its id, guardians and threshold), the creating device's key share and the recovery wrap of epoch 0.{signed}"),
+                Some(object(&[("genesis", b64.clone()), ("share", b64.clone()), ("wrap", b64.clone())], &["genesis", "share", "wrap"])),
                 ("201", object(&[("vaultId", b64.clone()), ("escrowId", b64.clone())], &["vaultId", "escrowId"])), &["400", "401", "403", "409"]),
         },
         "/api/v1/vault/ledger": {

@@ -234,7 +234,14 @@ mod tests {
         let a = DeviceSecret::generate(&mut r).unwrap();
         let b = DeviceSecret::generate(&mut r).unwrap();
         let outsider = DeviceSecret::generate(&mut r).unwrap();
-        let (mut ledger, _) = Ledger::create(VaultId([1; 16]), &a, [0; 32], 0).unwrap();
+        let (mut ledger, _) = Ledger::create(
+            VaultId([1; 16]),
+            &a,
+            [0; 32],
+            crate::ledger::tests::escrow(),
+            0,
+        )
+        .unwrap();
         let add = ledger
             .propose(
                 Op::Add {

@@ -37,6 +37,9 @@ pub enum Op {
         device: DevicePublic,
         #[serde(with = "serde_bytes")]
         recovery: [u8; 32],
+        /// Where the recovery key is escrowed: signed here, so the store cannot send a device
+        /// to guardians of its own, or lower the threshold.
+        escrow: Escrow,
     },
     Add {
         device: DevicePublic,
@@ -57,6 +60,40 @@ pub enum Op {
         #[serde(with = "serde_bytes")]
         recovery: [u8; 32],
     },
+}
+
+/// The vault's escrow: the guardians' name for it, where they are, and how many a recovery
+/// needs (a majority, unless there is only one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escrow {
+    #[serde(with = "serde_bytes")]
+    pub id: [u8; 16],
+    pub guardians: Vec<String>,
+    pub threshold: u8,
+}
+
+impl Escrow {
+    pub fn new(
+        id: [u8; 16],
+        guardians: Vec<String>,
+        threshold: usize,
+    ) -> Result<Escrow, VaultError> {
+        let escrow = Escrow {
+            id,
+            guardians,
+            threshold: u8::try_from(threshold).unwrap_or(u8::MAX),
+        };
+        escrow.check()?;
+        Ok(escrow)
+    }
+
+    fn check(&self) -> Result<(), VaultError> {
+        let (t, n) = (usize::from(self.threshold), self.guardians.len());
+        if t == 0 || t > n || n > 16 || (n > 1 && 2 * t <= n) {
+            return Err(VaultError::BadThreshold { t, n });
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +217,7 @@ pub struct Ledger {
     vault: VaultId,
     members: BTreeMap<DeviceId, Member>,
     recovery: [u8; 32],
+    escrow: Escrow,
     epoch: u64,
     hashes: Vec<[u8; 32]>,
 }
@@ -190,6 +228,7 @@ impl Ledger {
         vault: VaultId,
         creator: &DeviceSecret,
         recovery: [u8; 32],
+        escrow: Escrow,
         now: u64,
     ) -> Result<(Ledger, Entry), VaultError> {
         let body = EntryBody {
@@ -203,6 +242,7 @@ impl Ledger {
             op: Op::Create {
                 device: creator.public(),
                 recovery,
+                escrow,
             },
         };
         let entry = Entry::sign(body, |m| creator.sign(ENTRY_CONTEXT, m))?;
@@ -225,7 +265,12 @@ impl Ledger {
 
     fn genesis(entry: &Entry) -> Result<Ledger, VaultError> {
         let body = entry.body();
-        let Op::Create { device, recovery } = &body.op else {
+        let Op::Create {
+            device,
+            recovery,
+            escrow,
+        } = &body.op
+        else {
             return Err(VaultError::MissingGenesis);
         };
         if body.seq != 0 || body.prev != [0; 32] {
@@ -241,6 +286,7 @@ impl Ledger {
                 got: body.epoch,
             });
         }
+        escrow.check()?;
         let member = Member {
             public: *device,
             via: Via::Create,
@@ -252,6 +298,7 @@ impl Ledger {
             vault: body.vault,
             members: BTreeMap::from([(device.id(), member)]),
             recovery: *recovery,
+            escrow: escrow.clone(),
             epoch: 0,
             hashes: vec![entry.hash()],
         })
@@ -450,6 +497,11 @@ impl Ledger {
         self.recovery
     }
 
+    /// The escrow the genesis entry names.
+    pub fn escrow(&self) -> &Escrow {
+        &self.escrow
+    }
+
     pub fn members(&self) -> impl Iterator<Item = (&DeviceId, &Member)> {
         self.members.iter()
     }
@@ -460,9 +512,22 @@ impl Ledger {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::identity::tests::rng;
+
+    pub(crate) fn escrow() -> Escrow {
+        Escrow::new(
+            [3; 16],
+            vec![
+                "https://g1".into(),
+                "https://g2".into(),
+                "https://g3".into(),
+            ],
+            2,
+        )
+        .unwrap()
+    }
 
     struct World {
         a: DeviceSecret,
@@ -478,7 +543,7 @@ mod tests {
         let b = DeviceSecret::generate(&mut r).unwrap();
         let recovery = SigningKey::from_seed([5; 32]).unwrap();
         let (mut ledger, genesis) =
-            Ledger::create(VaultId([1; 16]), &a, recovery.public(), 100).unwrap();
+            Ledger::create(VaultId([1; 16]), &a, recovery.public(), escrow(), 100).unwrap();
         let add = ledger
             .propose(
                 Op::Add {
@@ -580,6 +645,7 @@ mod tests {
                         Op::Create {
                             device: c.public(),
                             recovery: [0; 32],
+                            escrow: escrow(),
                         },
                     ),
                     &by_a,
@@ -799,6 +865,7 @@ mod tests {
             op: Op::Create {
                 device: w.a.public(),
                 recovery: [0; 32],
+                escrow: escrow(),
             },
         };
         let not_self = forge(body.clone(), &|m| w.b.sign(ENTRY_CONTEXT, m));
@@ -834,6 +901,47 @@ mod tests {
                 got: 1
             }
         );
+    }
+
+    #[test]
+    fn the_genesis_names_an_escrow_a_majority_of_its_guardians_must_answer() {
+        let a = DeviceSecret::generate(&mut rng(14)).unwrap();
+        let three = |t| Escrow::new([1; 16], vec!["a".into(), "b".into(), "c".into()], t);
+        assert_eq!(
+            three(1).err(),
+            Some(VaultError::BadThreshold { t: 1, n: 3 })
+        );
+        assert_eq!(
+            three(4).err(),
+            Some(VaultError::BadThreshold { t: 4, n: 3 })
+        );
+        assert!(Escrow::new([1; 16], vec!["solo".into()], 1).is_ok());
+        // A genesis whose escrow was lowered to one of three is refused on replay.
+        let body = EntryBody {
+            v: VERSION,
+            vault: VaultId([1; 16]),
+            seq: 0,
+            prev: [0; 32],
+            epoch: 0,
+            time: 0,
+            signer: Signer::Device(a.id()),
+            op: Op::Create {
+                device: a.public(),
+                recovery: [0; 32],
+                escrow: Escrow {
+                    threshold: 1,
+                    ..three(2).unwrap()
+                },
+            },
+        };
+        let lowered = forge(body, &|m| a.sign(ENTRY_CONTEXT, m));
+        assert_eq!(
+            Ledger::replay([lowered]).unwrap_err(),
+            VaultError::BadThreshold { t: 1, n: 3 }
+        );
+        let (ledger, _) =
+            Ledger::create(VaultId([1; 16]), &a, [0; 32], three(2).unwrap(), 0).unwrap();
+        assert_eq!(ledger.escrow().guardians.len(), 3);
     }
 
     #[test]

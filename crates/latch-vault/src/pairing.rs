@@ -313,7 +313,14 @@ mod tests {
             device: d.public(),
             via: Via::Sponsor,
         };
-        let (mut real, _) = Ledger::create(VaultId([1; 16]), &s, [0; 32], 0).unwrap();
+        let (mut real, _) = Ledger::create(
+            VaultId([1; 16]),
+            &s,
+            [0; 32],
+            crate::ledger::tests::escrow(),
+            0,
+        )
+        .unwrap();
         assert_eq!(
             check_joined(&real, d.id(), s.id()),
             Err(VaultError::NotJoined(d.id()))
@@ -322,7 +329,14 @@ mod tests {
         real.append(entry.bytes()).unwrap();
         assert_eq!(check_joined(&real, d.id(), s.id()), Ok(()));
         // A vault the store made up, with its own device adding the new one.
-        let (mut fake, _) = Ledger::create(VaultId([1; 16]), &m, [0; 32], 0).unwrap();
+        let (mut fake, _) = Ledger::create(
+            VaultId([1; 16]),
+            &m,
+            [0; 32],
+            crate::ledger::tests::escrow(),
+            0,
+        )
+        .unwrap();
         let entry = fake.propose(add_d, &m, 1).unwrap();
         fake.append(entry.bytes()).unwrap();
         assert_eq!(

@@ -507,8 +507,17 @@ fn a_single_guardian_vault_says_its_operator_can_brute_force_it() {
         "{stdout}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("brute-force"));
+    // A device that pins other guardians than the ledger names refuses to recover.
     let mut args: Vec<String> = vec!["recover".into()];
     args.extend(w.account());
+    args.extend(["--guardian".into(), "http://127.0.0.1:9".into()]);
+    let pinned: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&w.device("f"), &pinned);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("names the guardians"));
+    let mut args: Vec<String> = vec!["recover".into()];
+    args.extend(w.account());
+    args.extend(["--guardian".into(), w.guardian_urls[0].clone()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&d, &args);
     assert!(

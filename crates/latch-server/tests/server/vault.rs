@@ -7,7 +7,7 @@ use latch_vault::content::{Content, Stamp, Stamped};
 use latch_vault::epoch::{self, EpochKey};
 use latch_vault::identity::DeviceSecret;
 use latch_vault::item::seal_item;
-use latch_vault::ledger::{Ledger, Op, Via};
+use latch_vault::ledger::{Escrow, Ledger, Op, Via};
 use latch_vault::recovery::RecoveryKey;
 use latch_vault::request::sign_request;
 use latch_vault::{ItemId, VaultId};
@@ -61,6 +61,12 @@ pub async fn try_make_vault(server: &Server, client: &mut Client) -> (Made, Repl
         VaultId::random(&mut OsRng),
         &device,
         recovery.signing_key().unwrap().public(),
+        Escrow::new(
+            [7; 16],
+            vec!["http://g1".into(), "http://g2".into(), "http://g3".into()],
+            2,
+        )
+        .unwrap(),
         0,
     )
     .unwrap();
@@ -70,7 +76,6 @@ pub async fn try_make_vault(server: &Server, client: &mut Client) -> (Made, Repl
         "genesis": b64::encode(genesis.bytes()),
         "share": b64::encode(epoch::share(vault, &key, &recovery, &device.public(), &device, &mut OsRng).unwrap()),
         "wrap": b64::encode(recovery.wrap(vault, &key, &mut OsRng).unwrap()),
-        "escrow": { "guardians": ["http://g1", "http://g2", "http://g3"], "threshold": 2 },
     });
     let reply = signed(
         client,

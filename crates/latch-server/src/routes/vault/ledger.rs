@@ -17,14 +17,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{bytes, json, member_signed, of_account, query_param};
-use crate::crypto;
 use crate::error::ApiError;
 use crate::session::SignedIn;
 use crate::state::AppState;
 use crate::store::vault::{self, Append, Device, NewVault, Share, Vault};
-
-/// How many guardians an escrow may name.
-const MAX_GUARDIANS: usize = 16;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -32,15 +28,6 @@ struct Create {
     genesis: String,
     share: String,
     wrap: String,
-    escrow: Escrow,
-}
-
-/// Where the vault's escrow is: the guardians' URLs, and how many a recovery needs.
-#[derive(Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Escrow {
-    guardians: Vec<String>,
-    threshold: usize,
 }
 
 /// Every device the ledger names, and whether it is a member at the head.
@@ -127,8 +114,8 @@ fn head_json(seq: i64, hash: &[u8]) -> Value {
     json!({ "seq": seq, "hash": b64::encode(hash) })
 }
 
-/// `POST /vault`: the genesis entry, the creating device's own key share and the recovery
-/// wrap of epoch 0, signed by the device the genesis creates.
+/// `POST /vault`: the genesis entry (which names the escrow), the creating device's own key
+/// share and the recovery wrap of epoch 0, signed by the device the genesis creates.
 pub async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -138,17 +125,6 @@ pub async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let c: Create = json(&body)?;
-    if c.escrow.guardians.is_empty()
-        || c.escrow.guardians.len() > MAX_GUARDIANS
-        || c.escrow.threshold == 0
-        || c.escrow.threshold > c.escrow.guardians.len()
-    {
-        return Err(VaultError::BadThreshold {
-            t: c.escrow.threshold,
-            n: c.escrow.guardians.len(),
-        }
-        .into());
-    }
     let genesis = bytes("genesis", &c.genesis)?;
     let ledger = Ledger::replay([&genesis])?;
     let creator = ledger
@@ -175,14 +151,17 @@ pub async fn create(
     .await?;
     let shares = checked_shares(&ledger, signer, std::slice::from_ref(&c.share))?;
     let wrap = checked_wrap(&ledger, &c.wrap)?;
-    let escrow_id = crypto::random_bytes(16)?;
+    // Where the escrow is comes from the signed genesis (the devices read it there too).
+    let escrow = ledger.escrow();
+    let escrow_id = escrow.id.to_vec();
+    let escrow_json = json!({ "guardians": escrow.guardians, "threshold": escrow.threshold });
     let head = ledger.head();
     let made = state
         .store
         .create_vault(NewVault {
             user_id: signed_in.user.id,
             escrow_id: escrow_id.clone(),
-            escrow: serde_json::to_string(&c.escrow).map_err(ApiError::internal)?,
+            escrow: escrow_json.to_string(),
             genesis: Append {
                 vault: pending.id.clone(),
                 after_seq: -1,

@@ -43,6 +43,10 @@ pub struct Replica {
     /// The device that approved this one, if it joined by pairing.
     #[serde(default)]
     pub sponsor: Option<String>,
+    /// The recovery key the guardians still hold, base64url, while a new one waits to be
+    /// escrowed (after a revoke): only it may replace their registration.
+    #[serde(default)]
+    pub escrow_owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

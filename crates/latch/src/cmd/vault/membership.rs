@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use latch_vault::epoch::{self, EpochKey};
 use latch_vault::escrow::{self, Params};
-use latch_vault::ledger::{Ledger, Op};
+use latch_vault::ledger::{Escrow, Ledger, Op};
 use latch_vault::pairing::{check_joined, requested_device, Joiner, PairingCode, Sponsor};
 use latch_vault::recovery::RecoveryKey;
 use latch_vault::{DeviceId, VaultId};
-use rand_core::OsRng;
-use serde_json::{json, Value};
+use rand_core::{OsRng, RngCore};
+use serde_json::json;
 
 use super::api::now;
 use super::guardians::Guardians;
@@ -60,6 +60,9 @@ pub fn register_escrow(
     guardians
         .register(&escrow_id, &stages, &owner.signing_key().map_err(err)?)
         .map_err(err)?;
+    // The guardians now hold the current recovery key, owned by it.
+    s.replica()?.escrow_owner = None;
+    s.save()?;
     Ok(params)
 }
 
@@ -90,10 +93,14 @@ pub fn init(
     Params::new(t, n, guesses_per_guardian(t, n)).map_err(err)?;
     let recovery = RecoveryKey::generate(&mut OsRng);
     let vault = VaultId::random(&mut OsRng);
+    let mut escrow_id = [0u8; 16];
+    OsRng.fill_bytes(&mut escrow_id);
+    let escrow = Escrow::new(escrow_id, guardians, t).map_err(err)?;
     let (ledger, genesis) = Ledger::create(
         vault,
         &s.me,
         recovery.signing_key().map_err(err)?.public(),
+        escrow,
         now() as u64,
     )
     .map_err(err)?;
@@ -105,13 +112,11 @@ pub fn init(
         "genesis": b64(genesis.bytes()),
         "share": b64(&share),
         "wrap": b64(&wrap),
-        "escrow": { "guardians": guardians, "threshold": t },
     });
     s.api
         .call("POST", "/vault", Some(&body), Some(&s.me))
         .map_err(err)?;
-    let server = s.api.get("/vault").map_err(err)?;
-    s.adopt(ledger, vec![genesis.bytes().to_vec()], &server)?;
+    s.adopt(ledger, vec![genesis.bytes().to_vec()])?;
     s.keys.insert(key);
     s.recovery = Some(recovery);
     s.save()?;
@@ -190,8 +195,7 @@ pub fn join(s: &mut Session, timeout: Duration) -> Result<(), String> {
             .is_ok()
             .then_some((ledger, entries)))
     })?;
-    let server = s.api.get("/vault").map_err(err)?;
-    s.adopt(ledger, entries, &server)?;
+    s.adopt(ledger, entries)?;
     s.replica()?.sponsor = Some(sponsor.id().to_string());
     let epoch = s.ledger()?.epoch();
     until(deadline, "the epoch key", || {
@@ -338,6 +342,10 @@ pub fn revoke(s: &mut Session, device: &str, passcode: &[u8]) -> Result<(), Stri
                 .map_err(err)?,
         );
     }
+    // Until the new key is escrowed, the guardians' registration belongs to the old one: keep
+    // it, so that `latch vault escrow` can still replace that registration after a failure.
+    s.replica()?.escrow_owner = Some(b64(old.bytes()));
+    s.save()?;
     s.append(entry, shares, wraps)?;
     s.keys.insert(key);
     s.recovery = Some(recovery);
@@ -355,17 +363,24 @@ pub fn revoke(s: &mut Session, device: &str, passcode: &[u8]) -> Result<(), Stri
 /// Joins with no other device: the passcode recovers the recovery key from the guardians,
 /// which opens the store's wrap of the epoch keys; the device adds itself with an entry the
 /// recovery key signs (every other device will say so), then escrows afresh.
-pub fn recover(s: &mut Session, passcode: &[u8]) -> Result<(), String> {
-    let server: Value = s.api.get("/vault").map_err(err)?;
-    let escrow_id: [u8; 16] = unb64("escrow id", server["escrowId"].as_str().unwrap_or_default())?
-        .try_into()
-        .map_err(|_| "the escrow id is not 16 bytes")?;
-    let urls: Vec<String> = server["escrow"]["guardians"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|g| g.as_str().map(str::to_owned))
-        .collect();
+pub fn recover(s: &mut Session, passcode: &[u8], pinned: &[String]) -> Result<(), String> {
+    // The escrow is the one the ledger's signed genesis names; a device that pins its
+    // guardians (`--guardian`) refuses a ledger that names others.
+    let (ledger, entries) = fetch_ledger(s)?;
+    let escrow = ledger.escrow().clone();
+    if !pinned.is_empty() {
+        let (mut a, mut b) = (pinned.to_vec(), escrow.guardians.clone());
+        a.sort();
+        b.sort();
+        if a != b {
+            return Err(format!(
+                "the vault's ledger names the guardians {:?}, not the ones given",
+                escrow.guardians
+            ));
+        }
+    }
+    let escrow_id = escrow.id;
+    let urls = escrow.guardians.clone();
     warn_single(urls.len());
     let recovery = Guardians::new(&urls)
         .recover(&escrow_id, passcode, &mut OsRng)
@@ -374,7 +389,6 @@ pub fn recover(s: &mut Session, passcode: &[u8]) -> Result<(), String> {
             Some("no_guesses") => "no guesses are left: the escrow record is destroyed".to_owned(),
             _ => e.to_string(),
         })?;
-    let (ledger, entries) = fetch_ledger(s)?;
     if ledger.recovery_public() != recovery.signing_key().map_err(err)?.public() {
         return Err(
             "the recovered key is not this vault's recovery key (the escrow is out of date)".into(),
@@ -419,7 +433,7 @@ pub fn recover(s: &mut Session, passcode: &[u8]) -> Result<(), String> {
             ledger.epoch()
         ));
     }
-    s.adopt(ledger, entries, &server)?;
+    s.adopt(ledger, entries)?;
     s.append(entry, shares, Vec::new())?;
     for key in keys {
         s.keys.insert(key);

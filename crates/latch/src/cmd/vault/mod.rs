@@ -90,6 +90,10 @@ pub enum VaultCommand {
     Recover {
         #[command(flatten)]
         account: Account,
+        /// The guardians this device expects (the ledger must name exactly these); without
+        /// them, the ones the vault's signed genesis names.
+        #[arg(long = "guardian")]
+        guardians: Vec<String>,
     },
     /// Sync, then show the vault, this device and any alert.
     Status,
@@ -182,10 +186,10 @@ fn dispatch(args: VaultArgs) -> Result<(), String> {
             let mut s = signed_in(&dir, &account)?;
             membership::join(&mut s, Duration::from_secs(timeout))
         }
-        VaultCommand::Recover { account } => {
+        VaultCommand::Recover { account, guardians } => {
             let code = passcode()?;
             let mut s = signed_in(&dir, &account)?;
-            membership::recover(&mut s, code.as_bytes())
+            membership::recover(&mut s, code.as_bytes(), &guardians)
         }
         VaultCommand::Approve { code, timeout } => membership::approve(
             &mut Session::open(&dir)?,
@@ -200,8 +204,19 @@ fn dispatch(args: VaultArgs) -> Result<(), String> {
         VaultCommand::Escrow => {
             let code = passcode()?;
             let mut s = Session::open(&dir)?;
-            let owner = s.recovery.as_ref().ok_or("no recovery key")?;
-            let owner = latch_vault::recovery::RecoveryKey::from_bytes(owner.bytes())
+            // The key the guardians' registration belongs to: the one a revoke replaced, until
+            // the new one is escrowed.
+            let pending = s.local.vault.as_ref().and_then(|r| r.escrow_owner.clone());
+            let owner = match pending {
+                Some(text) => replica::unb64("escrow owner", &text)?,
+                None => s
+                    .recovery
+                    .as_ref()
+                    .ok_or("no recovery key")?
+                    .bytes()
+                    .to_vec(),
+            };
+            let owner = latch_vault::recovery::RecoveryKey::from_bytes(&owner)
                 .map_err(|e| e.to_string())?;
             let params = membership::register_escrow(&mut s, code.as_bytes(), &owner)?;
             println!(

@@ -150,25 +150,14 @@ impl Session {
 
     /// Starts the replica from a ledger this device has verified (at creation, join or
     /// recovery).
-    pub fn adopt(
-        &mut self,
-        ledger: Ledger,
-        entries: Vec<Vec<u8>>,
-        server_vault: &Value,
-    ) -> Result<(), String> {
-        let escrow = &server_vault["escrow"];
+    pub fn adopt(&mut self, ledger: Ledger, entries: Vec<Vec<u8>>) -> Result<(), String> {
+        // Where the escrow is comes from the signed genesis, never from the store's answers.
+        let escrow = ledger.escrow();
         self.local.vault = Some(Replica {
             id: b64(ledger.vault().0),
-            escrow_id: field(server_vault, "escrowId")?.to_owned(),
-            guardians: escrow["guardians"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|g| g.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            threshold: escrow["threshold"].as_u64().unwrap_or(1) as usize,
+            escrow_id: b64(escrow.id),
+            guardians: escrow.guardians.clone(),
+            threshold: usize::from(escrow.threshold),
             ledger: entries.iter().map(b64).collect(),
             alerted: ledger
                 .members()
@@ -242,15 +231,8 @@ impl Session {
         let me = self.me.id();
         let members: Vec<(DeviceId, Via)> = ledger.members().map(|(id, m)| (*id, m.via)).collect();
         let in_vault = ledger.member(&me).is_some();
-        let escrow = server["escrow"].clone();
         let replica = self.replica()?;
         replica.ledger.extend(added);
-        if let Some(g) = escrow["guardians"].as_array() {
-            replica.guardians = g
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect();
-        }
         let mut alerts = Vec::new();
         for (id, via) in members {
             if via == Via::Recovery && id != me && !replica.alerted.contains(&id.to_string()) {
