@@ -384,6 +384,37 @@ async fn the_store_takes_only_entries_that_follow_its_chain() {
         .await
         .ok();
         ledger.append(add.bytes()).unwrap();
+        // A share is filed only from the device that signed the request.
+        let by_other = epoch::share(
+            ledger.vault(),
+            &m.key,
+            &m.recovery,
+            &m.device.public(),
+            &other,
+            &mut OsRng,
+        )
+        .unwrap();
+        let shares = json!({ "shares": [b64::encode(&by_other)] });
+        signed(
+            &mut client,
+            &m.device,
+            now,
+            Method::PUT,
+            "/api/v1/vault/shares",
+            &shares,
+        )
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "vault_refused");
+        let reply = signed(
+            &mut client,
+            &other,
+            now,
+            Method::PUT,
+            "/api/v1/vault/shares",
+            &shares,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
         // The same entry again no longer follows the head.
         signed(
             &mut client,

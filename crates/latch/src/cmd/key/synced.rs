@@ -41,6 +41,8 @@ pub struct SyncedStore {
     state: StoreState,
     /// Which vault item holds each credential.
     items: HashMap<Vec<u8>, ItemId>,
+    /// Whether `state` was built from the vault yet.
+    built: bool,
 }
 
 /// A vault passkey as the authenticator stores a credential: made with hmac-secret when it
@@ -118,6 +120,7 @@ impl SyncedStore {
             state: StoreState::default(),
             session,
             items: HashMap::new(),
+            built: false,
         };
         store.refresh()?;
         Ok(store)
@@ -125,9 +128,16 @@ impl SyncedStore {
 
     /// Takes the other devices' changes and rebuilds the credential list from the vault.
     pub fn refresh(&mut self) -> Result<(), String> {
+        let before = self.session.progress();
         for alert in self.session.pull()? {
             eprintln!("latch key: {alert}");
         }
+        // Every command that looks credentials up syncs first; when nothing moved, the file and
+        // the credential list stay as they are (rewriting them is the cost of a large vault).
+        if self.built && self.session.progress() == before {
+            return Ok(());
+        }
+        self.built = true;
         self.session.save()?;
         let mut state = self.file.state().clone();
         state.credentials.clear();

@@ -352,6 +352,14 @@ impl Session {
             .map_err(|e| e.to_string())
     }
 
+    /// How far this device has synced: the ledger's head, the epochs it holds keys for, and
+    /// the change cursor. Equal before and after a pull, nothing came in.
+    pub fn progress(&self) -> (u64, usize, i64) {
+        let head = self.ledger.as_ref().map_or(0, |l| l.head().seq);
+        let cursor = self.local.vault.as_ref().map_or(0, |r| r.cursor);
+        (head, self.keys.epochs().count(), cursor)
+    }
+
     pub fn pull(&mut self) -> Result<Vec<String>, String> {
         let alerts = self.pull_ledger()?;
         self.pull_keys()?;
