@@ -39,6 +39,10 @@ pub struct Config {
     /// Serve `/metrics` on the public listener to requests bearing this token. Without it
     /// (the default) the public listener does not serve them.
     pub metrics_token: Option<String>,
+    /// The OpenID Connect issuer (`iss`): by default the first origin.
+    pub issuer: Option<String>,
+    /// OpenID Connect clients registered at start (TOML: see [`crate::oidc::client`]).
+    pub oidc_clients_file: Option<std::path::PathBuf>,
 }
 
 /// Sessions' defaults: 30 days from sign-in, 7 days unused.
@@ -64,6 +68,8 @@ impl Default for Config {
             key_file: None,
             metrics_listen: None,
             metrics_token: None,
+            issuer: None,
+            oidc_clients_file: None,
         }
     }
 }
@@ -168,6 +174,16 @@ impl Config {
     }
 
     /// The relying party these settings describe.
+    /// The OpenID Connect issuer: `--issuer`, else the first origin (no trailing slash).
+    pub fn issuer(&self) -> String {
+        let issuer = self
+            .issuer
+            .clone()
+            .or_else(|| self.origins.first().cloned())
+            .unwrap_or_default();
+        issuer.trim_end_matches('/').to_owned()
+    }
+
     pub fn relying_party(&self) -> RelyingParty {
         let mut rp = RelyingParty::new(&self.rp_id, self.origins.iter().cloned());
         rp.name = self.rp_name.clone();

@@ -119,6 +119,18 @@ pub enum ApiError {
     PairingNotFound,
     #[error("the vault has no recovery wrap for epoch {0}")]
     WrapNotFound(i64),
+    #[error("{0}")]
+    InvalidClient(#[from] crate::oidc::client::ClientError),
+    #[error("there is no OpenID Connect client {0:?}")]
+    ClientNotFound(String),
+    #[error("an OpenID Connect client {0:?} exists already")]
+    ClientExists(String),
+    #[error(
+        "this sign-in request for an app has ended or expired: go back to the app and start again"
+    )]
+    OidcRequestGone,
+    #[error("the app's sign-in request cannot be answered: {0}")]
+    OidcRequestRefused(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -175,6 +187,9 @@ impl ApiError {
             | ApiError::StaleEpoch { .. } => StatusCode::CONFLICT,
             ApiError::DeviceSignatureRequired => StatusCode::UNAUTHORIZED,
             ApiError::DeviceNotMember(_) => StatusCode::FORBIDDEN,
+            ApiError::InvalidClient(_) | ApiError::OidcRequestRefused(_) => StatusCode::BAD_REQUEST,
+            ApiError::ClientNotFound(_) | ApiError::OidcRequestGone => StatusCode::NOT_FOUND,
+            ApiError::ClientExists(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MetricsPrivate => StatusCode::FORBIDDEN,
@@ -233,6 +248,11 @@ impl ApiError {
             ApiError::StaleEpoch { .. } => "stale_epoch",
             ApiError::PairingNotFound => "pairing_not_found",
             ApiError::WrapNotFound(_) => "wrap_not_found",
+            ApiError::InvalidClient(_) => "invalid_client_registration",
+            ApiError::ClientNotFound(_) => "client_not_found",
+            ApiError::ClientExists(_) => "client_exists",
+            ApiError::OidcRequestGone => "oauth_request_gone",
+            ApiError::OidcRequestRefused(_) => "oauth_request_refused",
             ApiError::Internal(_) => "internal",
             ApiError::Busy { .. } => "busy",
             ApiError::MetricsPrivate => "metrics_private",

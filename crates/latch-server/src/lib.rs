@@ -9,6 +9,7 @@
 //! [`app`] builds the router (tests drive it with `tower::ServiceExt::oneshot`); [`serve`]
 //! opens the database, migrates it and serves until the shutdown future resolves.
 
+pub mod amr;
 pub mod config;
 mod crypto;
 mod csrf;
@@ -17,6 +18,7 @@ pub mod guardian;
 mod http;
 mod limits;
 mod metrics;
+pub mod oidc;
 mod openapi;
 mod password;
 pub mod policy;

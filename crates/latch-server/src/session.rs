@@ -5,6 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 
+use crate::amr::Amr;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{cookie, set_cookie, ClientMeta, Cookie};
@@ -20,8 +21,18 @@ pub async fn issue(
     user_id: i64,
     credential_id: Option<&[u8]>,
     meta: &ClientMeta,
+    amr: Amr,
 ) -> Result<HeaderValue, ApiError> {
-    write(conn, state, user_id, credential_id, meta, Proof::Complete).await
+    write(
+        conn,
+        state,
+        user_id,
+        credential_id,
+        meta,
+        Proof::Complete,
+        amr,
+    )
+    .await
 }
 
 /// A complete session whose sign-in does not count as recent (a password sign-in that a
@@ -33,7 +44,16 @@ pub async fn issue_unproven(
     user_id: i64,
     meta: &ClientMeta,
 ) -> Result<HeaderValue, ApiError> {
-    write(conn, state, user_id, None, meta, Proof::TrustedBrowser).await
+    write(
+        conn,
+        state,
+        user_id,
+        None,
+        meta,
+        Proof::TrustedBrowser,
+        Amr::PASSWORD,
+    )
+    .await
 }
 
 /// How far a sign-in got.
@@ -59,6 +79,7 @@ pub async fn issue_pending(
         None,
         meta,
         Proof::WaitingForSecondFactor,
+        Amr::PASSWORD,
     )
     .await
 }
@@ -73,9 +94,11 @@ async fn write(
     credential_id: Option<&[u8]>,
     meta: &ClientMeta,
     proof: Proof,
+    amr: Amr,
 ) -> Result<HeaderValue, ApiError> {
     let new = NewToken::make(state, proof != Proof::WaitingForSecondFactor)?;
-    let mut row = new.row(user_id, credential_id, meta);
+    let amr = amr.stored();
+    let mut row = new.row(user_id, credential_id, meta, &amr);
     row.proven = proof == Proof::Complete;
     sessions::insert(conn, &row).await?;
     Ok(new.cookie)
@@ -110,13 +133,15 @@ impl NewToken {
         })
     }
 
-    /// The session a [`crate::store::commit::Commit`] begins under this token.
-    pub fn new_session(&self) -> crate::store::commit::NewSession {
+    /// The session a [`crate::store::commit::Commit`] begins under this token, signed in
+    /// with `amr`.
+    pub fn new_session(&self, amr: Amr) -> crate::store::commit::NewSession {
         crate::store::commit::NewSession {
             id_hash: self.hash.clone(),
             expires_at: self.now.saturating_add(self.ttl),
             second_factor_done: self.complete,
             proven: self.complete,
+            amr: amr.stored(),
         }
     }
 
@@ -126,6 +151,7 @@ impl NewToken {
         user_id: i64,
         credential_id: Option<&'a [u8]>,
         meta: &'a ClientMeta,
+        amr: &'a str,
     ) -> NewSession<'a> {
         NewSession {
             id_hash: &self.hash,
@@ -137,23 +163,27 @@ impl NewToken {
             credential_id,
             second_factor_done: self.complete,
             proven: self.complete,
+            amr,
         }
     }
 }
 
 /// Completes a waiting sign-in: the pending session is replaced by a new one under a new
-/// token (so a token seen before the second factor is worth nothing after it).
+/// token (so a token seen before the second factor is worth nothing after it), signed in with
+/// the password and `amr`.
 pub async fn complete(
     conn: &mut Conn,
     state: &AppState,
     pending: &PendingSignIn,
     credential_id: Option<&[u8]>,
     meta: &ClientMeta,
+    amr: Amr,
 ) -> Result<HeaderValue, ApiError> {
     if !sessions::delete(conn, &pending.session_hash).await? {
         return Err(ApiError::NoPendingSignIn);
     }
-    issue(conn, state, pending.user_id, credential_id, meta).await
+    let amr = Amr::PASSWORD.and(amr);
+    issue(conn, state, pending.user_id, credential_id, meta, amr).await
 }
 
 /// A request from a password sign-in that waits for its second factor.
@@ -198,6 +228,22 @@ pub struct SignedIn {
     pub session_hash: Vec<u8>,
     /// When this session's owner last proved who they are (sign-in or re-authentication).
     pub authenticated_at: i64,
+    /// How they did.
+    pub amr: Amr,
+    /// When the session began.
+    pub signed_in_at: i64,
+}
+
+impl SignedIn {
+    /// When the owner last authenticated (OpenID Connect's `auth_time`): the last proof, or
+    /// the sign-in itself for one that does not count as recent (a trusted browser's).
+    pub fn auth_time(&self) -> i64 {
+        if self.authenticated_at > 0 {
+            self.authenticated_at
+        } else {
+            self.signed_in_at
+        }
+    }
 }
 
 /// How recent a sign-in (or re-authentication) must be for a sensitive change: adding or
@@ -264,6 +310,8 @@ impl FromRequestParts<AppState> for SignedIn {
             user,
             session_hash: hash,
             authenticated_at: session.authenticated_at,
+            amr: Amr::parse(&session.amr),
+            signed_in_at: session.created_at,
         })
     }
 }

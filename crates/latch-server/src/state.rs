@@ -91,6 +91,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// The policy in force, as last read from the database.
     pub policy_cache: PolicyCache,
+    /// The OpenID Connect issuer (`iss`), which every endpoint's URL starts with.
+    pub issuer: String,
     /// When each kind of expired record is next swept ([`AppState::sweep_due`]).
     next_sweep: [AtomicI64; 3],
 }
@@ -155,6 +157,11 @@ impl AppState {
                 );
             }
         }
+        if let Some(clients) = &startup.oidc_clients {
+            store
+                .replace_config_clients(clients.clone(), clock.now())
+                .await?;
+        }
         let fresh = crypto::random_bytes(32).map_err(|_| crate::store::StoreError::Rng)?;
         let mut conn = store.conn().await?;
         let key = settings::get_or_insert(&mut conn, FAKE_CREDENTIAL_KEY, &fresh).await?;
@@ -180,6 +187,7 @@ impl AppState {
             clock,
             metrics: Metrics::default(),
             policy_cache: PolicyCache::default(),
+            issuer: config.issuer(),
             next_sweep: [const { AtomicI64::new(i64::MIN) }; 3],
         })))
     }

@@ -7,8 +7,12 @@ import * as webauthn from "./webauthn.js";
 const $ = (id) => document.getElementById(id);
 let autofill = null;
 
+// Where to go once signed in: back to an app's sign-in request (`?next=`, only ever that
+// page of this site), else the start page.
 function signedIn() {
-  window.location.assign("/");
+  const next = new URLSearchParams(window.location.search).get("next");
+  const back = next && /^\/oauth2\/continue\?request=[A-Za-z0-9_-]{1,64}$/.test(next);
+  window.location.assign(back ? next : "/");
 }
 
 /** A passkey sign-in from login/begin to login/finish; "conditional" runs it in autofill. */

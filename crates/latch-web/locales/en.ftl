@@ -233,3 +233,23 @@ event-display-name-changed = Name changed
 event-policy-changed = Policy changed
 event-admin-granted = Made an administrator
 event-admin-removed = No longer an administrator
+
+# An app's sign-in request (OpenID Connect)
+consent-title = Sign in to an app
+consent-intro = { $app } asks to sign you in with your account here.
+consent-will-know = If you allow it, the app will know:
+consent-scope-openid = that it is you, and how you signed in (passkey, security key, or password and code)
+consent-scope-profile = your name and username
+consent-scope-offline-access = that you allowed it, until you sign out of it
+consent-allow = Allow
+consent-deny = Don't allow
+consent-footnote = You are asked once per app. You can always sign out of the app.
+consent-returning = Going back to the app…
+step-up-title = Confirm it is you
+step-up-intro-acr = { $app } asks for a sign-in with a passkey or security key.
+step-up-intro-login = { $app } asks you to sign in again.
+step-up-intro-max-age = { $app } asks you to sign in again: your last sign-in was a while ago.
+step-up-key = Use your passkey or security key
+step-up-password-intro = Enter your password to go on.
+error-oauth-request-gone = This sign-in for an app has ended or expired. Go back to the app and start again.
+error-oauth-request-refused = The app's sign-in request cannot be answered.

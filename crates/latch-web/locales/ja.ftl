@@ -233,3 +233,23 @@ event-display-name-changed = 名前を変更
 event-policy-changed = ポリシーを変更
 event-admin-granted = 管理者に設定
 event-admin-removed = 管理者から解除
+
+# アプリのサインイン要求 (OpenID Connect)
+consent-title = アプリにサインイン
+consent-intro = { $app } が、このアカウントでのサインインを求めています。
+consent-will-know = 許可すると、アプリに次のことが伝わります:
+consent-scope-openid = あなたであること、とサインインの方法 (パスキー、セキュリティキー、またはパスワードとコード)
+consent-scope-profile = 名前とユーザー名
+consent-scope-offline-access = アプリからサインアウトするまで、許可したこと
+consent-allow = 許可する
+consent-deny = 許可しない
+consent-footnote = 確認はアプリごとに一度だけです。アプリからはいつでもサインアウトできます。
+consent-returning = アプリに戻っています…
+step-up-title = ご本人の確認
+step-up-intro-acr = { $app } は、パスキーまたはセキュリティキーでのサインインを求めています。
+step-up-intro-login = { $app } は、もう一度サインインするよう求めています。
+step-up-intro-max-age = { $app } は、もう一度サインインするよう求めています (前回のサインインから時間が経っています)。
+step-up-key = パスキーまたはセキュリティキーを使う
+step-up-password-intro = 続けるにはパスワードを入力してください。
+error-oauth-request-gone = このアプリのサインインは終了したか期限切れです。アプリに戻ってやり直してください。
+error-oauth-request-refused = このアプリのサインイン要求には応えられません。

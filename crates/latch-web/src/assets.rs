@@ -31,6 +31,8 @@ const FILES: &[(&str, Asset)] = &[
     asset!("signup.js", JS),
     asset!("security.js", JS),
     asset!("admin.js", JS),
+    asset!("consent.js", JS),
+    asset!("step_up.js", JS),
 ];
 
 /// The file `name` (as in `/assets/{name}`), if there is one.

@@ -11,6 +11,10 @@ pub enum Page {
     SignUp,
     Security,
     Admin,
+    /// An app asks to know who the person is (OpenID Connect consent).
+    Consent,
+    /// An app asks for a stronger or more recent sign-in.
+    StepUp,
 }
 
 /// The signed-in person, as the header shows them.
@@ -82,6 +86,18 @@ struct Admin<'a> {
     s: Shell<'a>,
 }
 
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct Consent<'a> {
+    s: Shell<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "step_up.html")]
+struct StepUp<'a> {
+    s: Shell<'a>,
+}
+
 /// The page as HTML.
 pub fn render(page: Page, locale: Locale, rp_name: &str, viewer: Option<&Viewer>) -> String {
     let (title, script, path) = match page {
@@ -89,6 +105,8 @@ pub fn render(page: Page, locale: Locale, rp_name: &str, viewer: Option<&Viewer>
         Page::SignUp => ("signup-title", "signup", "/signup"),
         Page::Security => ("security-title", "security", "/security"),
         Page::Admin => ("admin-title", "admin", "/admin"),
+        Page::Consent => ("consent-title", "consent", "/oauth2/consent"),
+        Page::StepUp => ("step-up-title", "step_up", "/oauth2/step-up"),
     };
     let s = Shell {
         locale,
@@ -104,6 +122,8 @@ pub fn render(page: Page, locale: Locale, rp_name: &str, viewer: Option<&Viewer>
         Page::SignUp => SignUp { s }.render(),
         Page::Security => Security { s }.render(),
         Page::Admin => Admin { s }.render(),
+        Page::Consent => Consent { s }.render(),
+        Page::StepUp => StepUp { s }.render(),
     };
     rendered.unwrap_or_else(|e| {
         eprintln!("latch-web: rendering {page:?}: {e}");
@@ -116,7 +136,14 @@ mod tests {
     use super::*;
     use crate::assets::tests::quoted_after;
 
-    const PAGES: [Page; 4] = [Page::SignIn, Page::SignUp, Page::Security, Page::Admin];
+    const PAGES: [Page; 6] = [
+        Page::SignIn,
+        Page::SignUp,
+        Page::Security,
+        Page::Admin,
+        Page::Consent,
+        Page::StepUp,
+    ];
 
     fn viewer() -> Viewer {
         Viewer {
@@ -134,6 +161,8 @@ mod tests {
             include_str!("../templates/signup.html"),
             include_str!("../templates/security.html"),
             include_str!("../templates/admin.html"),
+            include_str!("../templates/consent.html"),
+            include_str!("../templates/step_up.html"),
         ];
         for text in templates {
             for id in quoted_after(text, "s.t(\"") {

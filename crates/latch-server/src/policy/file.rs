@@ -24,6 +24,8 @@ pub enum StartupError {
     Policy { path: PathBuf, message: String },
     #[error("FIDO metadata file {path} cannot be used: {message}")]
     Metadata { path: PathBuf, message: String },
+    #[error("OpenID Connect clients file {path} is not valid: {message}")]
+    OidcClients { path: PathBuf, message: String },
 }
 
 /// The policy and metadata a server starts with.
@@ -32,6 +34,8 @@ pub struct Startup {
     /// The policy file's rules and its path, when one was given.
     pub policy: Option<(Policy, PathBuf)>,
     pub metadata: Option<Arc<Metadata>>,
+    /// The OpenID Connect clients file's clients, when one was given.
+    pub oidc_clients: Option<Vec<crate::oidc::client::Client>>,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, StartupError> {
@@ -70,6 +74,15 @@ impl Startup {
     /// `mds`, relative to the policy file) and checks the policy against what was loaded.
     pub fn load(config: &Config, now: i64) -> Result<Startup, StartupError> {
         let mut startup = Startup::default();
+        if let Some(path) = &config.oidc_clients_file {
+            let bytes = read(path)?;
+            let invalid = |message: String| StartupError::OidcClients {
+                path: path.clone(),
+                message,
+            };
+            let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8 text".into()))?;
+            startup.oidc_clients = Some(crate::oidc::client::from_file(&text).map_err(invalid)?);
+        }
         let mut mds = config.mds_file.clone();
         if let Some(path) = &config.policy_file {
             let bytes = read(path)?;

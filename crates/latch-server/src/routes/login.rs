@@ -15,6 +15,7 @@ use serde_json::json;
 use super::ceremony::{self, Finish, Kind, Login};
 use super::names;
 use super::signup::USER_HANDLE_LEN;
+use crate::amr::Amr;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta, OptionalJson};
@@ -160,6 +161,7 @@ pub struct CheckedAssertion {
     pub user: User,
     pub credential: Credential,
     usage: Use,
+    user_verified: bool,
 }
 
 /// §7.2 for `response` against the stored credential it names. Reads only, so it can run
@@ -240,6 +242,7 @@ fn check_found(
             backed_up: verified.backed_up,
             now,
         },
+        user_verified: verified.user_verified,
     })
 }
 
@@ -251,6 +254,12 @@ impl CheckedAssertion {
             credential_id: self.credential.id.clone(),
             usage: self.usage,
         }
+    }
+
+    /// The methods this assertion proves: a synced or a device-bound key, with or without
+    /// user verification.
+    pub fn amr(&self) -> Amr {
+        Amr::key(self.usage.backup_eligible, self.user_verified)
     }
 }
 
@@ -314,7 +323,7 @@ async fn finish_write(
     let user = checked.as_ref().ok().map(|c| c.user.clone());
     let checked = checked.map(|checked| Commit::SignIn {
         assertion: checked.assertion(),
-        session: token.new_session(),
+        session: token.new_session(checked.amr()),
     });
     finish.commit(checked, &meta).await?;
     let user = user.ok_or_else(|| ApiError::internal("a sign-in committed unchecked"))?;

@@ -11,6 +11,7 @@ mod credentials;
 mod factors;
 mod login;
 mod names;
+mod oidc;
 mod pages;
 mod password;
 mod reauth;
@@ -74,6 +75,16 @@ pub fn app(state: AppState) -> Router {
             get(admin::get_policy).put(admin::put_policy),
         )
         .route("/admin/audit", get(admin::audit_log))
+        .route(
+            "/admin/oauth2/clients",
+            get(oidc::clients::list).post(oidc::clients::create),
+        )
+        .route("/admin/oauth2/clients/{id}", delete(oidc::clients::delete))
+        .route("/oauth2/requests/{id}", get(oidc::authorize::show))
+        .route(
+            "/oauth2/requests/{id}/consent",
+            post(oidc::authorize::consent),
+        )
         .route("/admin/authenticators", get(admin::authenticators))
         .route(
             "/me/sessions/sign-out-others",
@@ -132,6 +143,28 @@ pub fn app(state: AppState) -> Router {
         .route("/admin", get(pages::admin))
         .route("/assets/{name}", get(pages::asset))
         .route("/healthz", get(healthz))
+        .route(
+            "/.well-known/openid-configuration",
+            get(oidc::discovery::configuration),
+        )
+        .route(oidc::JWKS, get(oidc::discovery::jwks))
+        .route(
+            oidc::AUTHORIZE,
+            get(oidc::authorize::authorize).post(oidc::authorize::authorize),
+        )
+        .route("/oauth2/continue", get(oidc::authorize::resume))
+        .route("/oauth2/consent", get(pages::consent))
+        .route("/oauth2/step-up", get(pages::step_up))
+        .route(oidc::TOKEN, post(oidc::token::token))
+        .route(oidc::REVOKE, post(oidc::token::revoke))
+        .route(
+            oidc::USERINFO,
+            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+        )
+        .route(
+            oidc::LOGOUT,
+            get(oidc::logout::logout).post(oidc::logout::logout),
+        )
         .route("/metrics", get(metrics::render_public))
         .route("/api/openapi.json", get(openapi))
         .fallback(not_found)

@@ -147,6 +147,40 @@ pub async fn admin(State(state): State<AppState>, mut parts: Parts) -> Result<Re
     }
 }
 
+/// `GET /oauth2/consent?request=ID`: an app asks to know who the person is.
+pub async fn consent(
+    State(state): State<AppState>,
+    mut parts: Parts,
+) -> Result<Response, ApiError> {
+    oauth2_page(&state, &mut parts, Page::Consent).await
+}
+
+/// `GET /oauth2/step-up?request=ID`: an app asks for a stronger or more recent sign-in.
+pub async fn step_up(
+    State(state): State<AppState>,
+    mut parts: Parts,
+) -> Result<Response, ApiError> {
+    oauth2_page(&state, &mut parts, Page::StepUp).await
+}
+
+/// A page of an app's sign-in request; signed out, the person signs in first and comes back.
+async fn oauth2_page(
+    state: &AppState,
+    parts: &mut Parts,
+    which: Page,
+) -> Result<Response, ApiError> {
+    let id = super::oidc::authorize::request_id(parts.uri.query())?;
+    let v = Visitor::of(parts, state).await?;
+    if v.viewer.is_none() {
+        let back = format!("/oauth2/continue?request={id}");
+        return Ok(super::oidc::see_other(&super::oidc::with_query(
+            "/",
+            &[("next", &back)],
+        )));
+    }
+    Ok(page(state, &v, which))
+}
+
 /// `GET /assets/{name}`: the embedded scripts and stylesheet.
 pub async fn asset(Path(name): Path<String>) -> Response {
     let Some(asset) = latch_web::assets::get(&name) else {

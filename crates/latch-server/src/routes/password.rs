@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{activity, names, security, trusted};
+use crate::amr::Amr;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
 use crate::limits;
@@ -146,7 +147,7 @@ pub async fn login(
             .into_response());
     }
     if methods.is_empty() {
-        let cookie = session::issue(&mut tx, &state, user.id, None, &meta).await?;
+        let cookie = session::issue(&mut tx, &state, user.id, None, &meta, Amr::PASSWORD).await?;
         audit::log(
             &mut tx,
             Some(user.id),

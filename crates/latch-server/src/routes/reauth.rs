@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 
 use super::ceremony::{self, Finish, Kind, Login};
 use super::login::check_assertion;
+use crate::amr::Amr;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta, NoBody};
 use crate::limits::{self, Keyed};
@@ -192,6 +193,7 @@ async fn assertion_tx(
         Ok(Commit::Reauth {
             assertion: checked.assertion(),
             session_hash: signed_in.session_hash.clone(),
+            amr: signed_in.amr.and(checked.amr()).stored(),
         })
     });
     finish.commit(checked, meta).await?;
@@ -264,7 +266,12 @@ async fn with_password(
         return Err(ApiError::InvalidCode);
     }
     tries.succeeded(&mut tx).await?;
-    if !sessions::set_authenticated(&mut tx, &signed_in.session_hash, now).await? {
+    let proved = match code {
+        None => Amr::PASSWORD,
+        Some(_) => Amr::PASSWORD_AND_CODE,
+    };
+    let amr = signed_in.amr.and(proved).stored();
+    if !sessions::set_authenticated(&mut tx, &signed_in.session_hash, now, &amr).await? {
         return Err(ApiError::NotSignedIn);
     }
     audit::log(

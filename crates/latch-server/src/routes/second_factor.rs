@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::ceremony::{self, Finish, Kind, Login};
 use super::login::check_assertion;
 use super::{activity, trusted};
+use crate::amr::Amr;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta, NoBody};
@@ -182,7 +183,7 @@ pub async fn webauthn_finish(
     let checked = checked.map(|checked| Commit::SecondFactor {
         assertion: checked.assertion(),
         pending_session: pending.session_hash.clone(),
-        session: token.new_session(),
+        session: token.new_session(Amr::PASSWORD.and(checked.amr())),
         trust: trusted.as_ref().map(trusted::NewToken::new_trust),
     });
     finish.commit(checked, &meta).await?;
@@ -230,7 +231,15 @@ pub async fn totp_login(
         return Err(wrong_code(&state, &pending, &meta, "totp").await);
     }
     limits::reset(&mut tx, limits::CODE_PER_ACCOUNT, &account).await?;
-    let cookie = session::complete(&mut tx, &state, &pending, None, &meta).await?;
+    let cookie = session::complete(
+        &mut tx,
+        &state,
+        &pending,
+        None,
+        &meta,
+        Amr::PASSWORD_AND_CODE,
+    )
+    .await?;
     let Some(user) = users::by_id(&mut tx, pending.user_id).await? else {
         return Err(ApiError::NoPendingSignIn);
     };
@@ -265,7 +274,15 @@ pub async fn recovery_login(
         return Err(wrong_code(&state, &pending, &meta, "recovery_code").await);
     }
     limits::reset(&mut tx, limits::CODE_PER_ACCOUNT, &account).await?;
-    let cookie = session::complete(&mut tx, &state, &pending, None, &meta).await?;
+    let cookie = session::complete(
+        &mut tx,
+        &state,
+        &pending,
+        None,
+        &meta,
+        Amr::PASSWORD_AND_CODE,
+    )
+    .await?;
     let left = factors::recovery_codes_left(&mut tx, pending.user_id).await?;
     let Some(user) = users::by_id(&mut tx, pending.user_id).await? else {
         return Err(ApiError::NoPendingSignIn);

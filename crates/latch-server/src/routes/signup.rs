@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::ceremony::{self, Finish, Kind, Signup};
 use super::{names, registration};
+use crate::amr::Amr;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ClientMeta};
@@ -128,12 +129,16 @@ pub async fn finish(
         &body.credential,
         UnixTime(now),
     )
-    .map(|verified| Commit::SignUp {
-        credential: registration::credential(&state, &verified, 0, name, now),
-        username: ceremony.username,
-        display_name: ceremony.display_name,
-        user_handle: ceremony.user_handle,
-        session: token.new_session(),
+    .map(|verified| {
+        let credential = registration::credential(&state, &verified, 0, name, now);
+        let amr = Amr::key(credential.backup_eligible, credential.user_verified);
+        Commit::SignUp {
+            credential,
+            username: ceremony.username,
+            display_name: ceremony.display_name,
+            user_handle: ceremony.user_handle,
+            session: token.new_session(amr),
+        }
     })
     .map_err(ApiError::from);
     let Committed::SignUp { user, credential } = finish.commit(checked, &meta).await? else {
@@ -192,7 +197,7 @@ pub async fn password(
         now,
     )
     .await?;
-    let cookie = session::issue(&mut tx, &state, user.id, None, &meta).await?;
+    let cookie = session::issue(&mut tx, &state, user.id, None, &meta, Amr::PASSWORD).await?;
     tx.commit().await?;
     Ok((
         AppendHeaders([(SET_COOKIE, cookie)]),

@@ -43,6 +43,8 @@ pub struct NewSession {
     pub second_factor_done: bool,
     /// Whether the sign-in counts as recent (see [`sessions::NewSession::proven`]).
     pub proven: bool,
+    /// How the owner signed in ([`crate::amr::Amr::stored`]).
+    pub amr: String,
 }
 
 /// A browser to trust from now on, its token made by the caller.
@@ -95,6 +97,8 @@ pub enum Commit {
     Reauth {
         assertion: Assertion,
         session_hash: Vec<u8>,
+        /// The session's methods with this key's added ([`crate::amr::Amr::stored`]).
+        amr: String,
     },
 }
 
@@ -242,9 +246,10 @@ pub async fn apply(
         Commit::Reauth {
             assertion,
             session_hash,
+            amr,
         } => {
             record(conn, assertion).await?;
-            if !sessions::set_authenticated(conn, session_hash, now).await? {
+            if !sessions::set_authenticated(conn, session_hash, now, amr).await? {
                 return Err(CommitError::SessionGone);
             }
             let detail = json!({
@@ -336,6 +341,7 @@ async fn begin_session(
             credential_id,
             second_factor_done: session.second_factor_done,
             proven: session.proven,
+            amr: &session.amr,
         },
     )
     .await

@@ -14,6 +14,7 @@ pub mod commit;
 pub mod credentials;
 pub mod db;
 pub mod factors;
+pub mod oidc;
 pub mod policy;
 pub mod postgres;
 pub mod rate_limits;

@@ -51,6 +51,11 @@ const SERVER_MIGRATIONS: Migrations = &[
         "vault",
         include_str!("../../migrations/postgres/0006_vault.sql"),
     ),
+    (
+        7,
+        "oidc",
+        include_str!("../../migrations/postgres/0007_oidc.sql"),
+    ),
 ];
 
 /// A guardian's tables (`latch guardian`), in a database of its own.
@@ -126,8 +131,8 @@ WITH used AS (
     RETURNING id
 ), session AS (
     INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent,
-        credential_id, second_factor_done, authenticated_at)
-    SELECT $11, user_id, $5, $5, $12, $9, $10, $6, $13, $14 FROM moved
+        credential_id, second_factor_done, authenticated_at, amr)
+    SELECT $11, user_id, $5, $5, $12, $9, $10, $6, $13, $14, $16 FROM moved
     RETURNING id
 )
 SELECT 1 / (SELECT COUNT(*) FROM moved) AS done, (SELECT COUNT(*) FROM event) AS events,
@@ -163,6 +168,7 @@ pub async fn sign_in(
         .bind(flag(session.second_factor_done))
         .bind(if session.proven { now } else { 0 })
         .bind(assertion.usage.now)
+        .bind(session.amr.as_str())
         .fetch_one(conn)
         .await;
     match done {

@@ -19,6 +19,8 @@ pub struct NewSession<'a> {
     /// Whether the sign-in proved who the owner is, so that it counts as recent for sensitive
     /// changes; a password sign-in that a trusted browser let skip the second factor does not.
     pub proven: bool,
+    /// How the owner signed in ([`crate::amr::Amr::stored`]).
+    pub amr: &'a str,
 }
 
 /// A live session.
@@ -31,13 +33,15 @@ pub struct Session {
     pub second_factor_done: bool,
     /// When the owner last proved who they are (sign-in or re-authentication).
     pub authenticated_at: i64,
+    /// How the owner signed in and re-authenticated ([`crate::amr::Amr::stored`]).
+    pub amr: String,
 }
 
 pub async fn insert(conn: &mut Conn, s: &NewSession<'_>) -> Result<(), DbError> {
     db::query(
         "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, \
-         user_agent, credential_id, second_factor_done, authenticated_at) \
-         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9)",
+         user_agent, credential_id, second_factor_done, authenticated_at, amr) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(s.id_hash.to_vec())
     .bind(s.user_id)
@@ -49,6 +53,7 @@ pub async fn insert(conn: &mut Conn, s: &NewSession<'_>) -> Result<(), DbError> 
     .bind(flag(s.second_factor_done))
     // Never recent: 0 is long before any sign-in.
     .bind(if s.proven { s.now } else { 0 })
+    .bind(s.amr)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -57,7 +62,7 @@ pub async fn insert(conn: &mut Conn, s: &NewSession<'_>) -> Result<(), DbError> 
 pub async fn by_id_hash(conn: &mut Conn, id_hash: &[u8]) -> Result<Option<Session>, DbError> {
     let row = db::query(
         "SELECT user_id, created_at, last_seen_at, expires_at, second_factor_done, \
-         authenticated_at FROM sessions WHERE id = $1",
+         authenticated_at, amr FROM sessions WHERE id = $1",
     )
     .bind(id_hash.to_vec())
     .fetch_optional(&mut *conn)
@@ -70,6 +75,7 @@ pub async fn by_id_hash(conn: &mut Conn, id_hash: &[u8]) -> Result<Option<Sessio
             expires_at: row.try_get("expires_at")?,
             second_factor_done: row.try_get::<i64>("second_factor_done")? != 0,
             authenticated_at: row.try_get("authenticated_at")?,
+            amr: row.try_get("amr")?,
         })
     })
     .transpose()
@@ -151,11 +157,18 @@ pub async fn delete_of_user(
     Ok(done.rows_affected() == 1)
 }
 
-/// Records a re-authentication on the session.
-pub async fn set_authenticated(conn: &mut Conn, id_hash: &[u8], now: i64) -> Result<bool, DbError> {
-    let done = db::query("UPDATE sessions SET authenticated_at = $1 WHERE id = $2")
+/// Records a re-authentication on the session, and the methods it has proved with now
+/// (`amr`, the sign-in's and this one's).
+pub async fn set_authenticated(
+    conn: &mut Conn,
+    id_hash: &[u8],
+    now: i64,
+    amr: &str,
+) -> Result<bool, DbError> {
+    let done = db::query("UPDATE sessions SET authenticated_at = $1, amr = $3 WHERE id = $2")
         .bind(now)
         .bind(id_hash.to_vec())
+        .bind(amr)
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)

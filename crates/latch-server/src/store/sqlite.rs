@@ -67,6 +67,11 @@ const SERVER_MIGRATIONS: Migrations = &[
         "vault",
         include_str!("../../migrations/sqlite/0006_vault.sql"),
     ),
+    (
+        7,
+        "oidc",
+        include_str!("../../migrations/sqlite/0007_oidc.sql"),
+    ),
 ];
 
 /// A guardian's tables (`latch guardian`), in a database of its own.

@@ -124,6 +124,7 @@ async fn fake_lists_cover_every_size_an_account_can_have() {
             "policy.toml".into(),
         )),
         metadata: None,
+        oidc_clients: None,
     };
     for server in servers_with(&startup).await {
         let mut client = server.client();

@@ -327,6 +327,7 @@ async fn certified_only_refuses_uncertified_authenticators_and_names_them() {
             "policy.toml".into(),
         )),
         metadata: Some(metadata()),
+        oidc_clients: None,
     };
     for server in servers_with(&startup).await {
         let uncertified = Tweak {

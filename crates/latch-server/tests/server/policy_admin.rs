@@ -163,6 +163,7 @@ async fn a_policy_file_applies_once_and_an_admin_change_outlives_a_restart() {
                 "policy.toml".into(),
             )),
             metadata: None,
+            oidc_clients: None,
         };
         let (_, admin) = with_admin(&server).await;
         let started = server.another_instance_with(&["root"], &file(6)).await;

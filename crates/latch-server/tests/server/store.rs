@@ -521,6 +521,7 @@ async fn a_sign_in_commit_writes_all_or_nothing_and_rechecks_each_thing() {
                 expires_at: 200,
                 second_factor_done: true,
                 proven: true,
+                amr: "hwk user uv".into(),
             },
         };
         let sealed = |token: &[u8], expires_at| CeremonyUse::Sealed {

@@ -74,6 +74,13 @@ pub struct ServeArgs {
     /// TOKEN`. Without this or --metrics-listen, no metrics are served.
     #[arg(long, env = "LATCH_METRICS_TOKEN")]
     pub metrics_token: Option<String>,
+    /// The OpenID Connect issuer URL. Default: the first --origin.
+    #[arg(long, env = "LATCH_ISSUER")]
+    pub issuer: Option<String>,
+    /// OpenID Connect clients to register at start (TOML, `[[client]]` tables); those of the
+    /// previous start that are no longer in it are removed.
+    #[arg(long, env = "LATCH_OIDC_CLIENTS")]
+    pub oidc_clients: Option<PathBuf>,
 }
 
 /// `N` with a unit, `s`, `m`, `h` or `d`, in seconds.
@@ -121,6 +128,8 @@ impl ServeArgs {
             key_file: self.key_file.clone(),
             metrics_listen: self.metrics_listen.clone(),
             metrics_token: self.metrics_token.clone(),
+            issuer: self.issuer.clone(),
+            oidc_clients_file: self.oidc_clients.clone(),
         }
     }
 }

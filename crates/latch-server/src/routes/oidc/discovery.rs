@@ -1,0 +1,121 @@
+//! `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3) and the JWK Set, and
+//! the signing keys behind them: a key of each algorithm is made when none will be signing a
+//! day from now, so a new key is published a day before it signs and an old one stays
+//! published for [`KEY_PUBLISHED_AFTER`] after it stops.
+
+use axum::extract::State;
+use axum::http::header::CACHE_CONTROL;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{endpoint, AUTHORIZE, JWKS, LOGOUT, REVOKE, TOKEN, USERINFO};
+use crate::amr::{Acr, PHISHING_RESISTANT};
+use crate::error::ApiError;
+use crate::oidc::keys::{self, Alg, StoredKey};
+use crate::oidc::{KEY_PUBLISHED_AFTER, KEY_SIGNS_FOR, SCOPES};
+use crate::state::AppState;
+use crate::store::oidc::{self as stored, KeyRow};
+
+/// How long before a key starts signing it is published.
+const PUBLISHED_BEFORE: i64 = 24 * 3600;
+
+/// The keys published now, with a new key made for each algorithm that needs one.
+pub async fn current_keys(state: &AppState) -> Result<Vec<KeyRow>, ApiError> {
+    let now = state.now();
+    let mut conn = state.store.conn().await?;
+    let mut rows = stored::keys(&mut conn, now).await?;
+    drop(conn);
+    let mut made = false;
+    for alg in Alg::ALL {
+        let lasting = rows
+            .iter()
+            .any(|r| r.key.alg == alg && r.rotate_at > now.saturating_add(PUBLISHED_BEFORE));
+        if !lasting {
+            let key = keys::generate(alg).map_err(|e| ApiError::internal(e.to_string()))?;
+            let rotate_at = now.saturating_add(PUBLISHED_BEFORE + KEY_SIGNS_FOR);
+            let expires_at = rotate_at.saturating_add(KEY_PUBLISHED_AFTER);
+            state
+                .store
+                .add_oidc_key(key, now, rotate_at, expires_at)
+                .await?;
+            made = true;
+        }
+    }
+    if made {
+        let mut conn = state.store.conn().await?;
+        rows = stored::keys(&mut conn, now).await?;
+    }
+    Ok(rows)
+}
+
+/// The key that signs for `alg` now: the oldest one not yet rotated out (a newer one is
+/// only published, until then).
+pub async fn signing_key(state: &AppState, alg: Alg) -> Result<StoredKey, ApiError> {
+    let now = state.now();
+    current_keys(state)
+        .await?
+        .into_iter()
+        .filter(|r| r.key.alg == alg && r.rotate_at > now)
+        .min_by_key(|r| r.created_at)
+        .map(|r| r.key)
+        .ok_or_else(|| ApiError::internal("no signing key"))
+}
+
+/// The public JWKs of every published key.
+pub async fn published(state: &AppState) -> Result<Vec<Value>, ApiError> {
+    Ok(current_keys(state)
+        .await?
+        .into_iter()
+        .map(|r| r.key.public_jwk)
+        .collect())
+}
+
+/// `GET /oauth2/jwks`.
+pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let keys = published(&state).await?;
+    let mut response = Json(json!({ "keys": keys })).into_response();
+    // Short, so a new key is seen well within the day it is published before signing.
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(response)
+}
+
+/// `GET /.well-known/openid-configuration`.
+pub async fn configuration(State(state): State<AppState>) -> Json<Value> {
+    let mut acr: Vec<&str> = Acr::ALL.iter().rev().map(|a| a.uri()).collect();
+    acr.push(PHISHING_RESISTANT);
+    Json(json!({
+        "issuer": state.issuer,
+        "authorization_endpoint": endpoint(&state, AUTHORIZE),
+        "token_endpoint": endpoint(&state, TOKEN),
+        "userinfo_endpoint": endpoint(&state, USERINFO),
+        "jwks_uri": endpoint(&state, JWKS),
+        "end_session_endpoint": endpoint(&state, LOGOUT),
+        "revocation_endpoint": endpoint(&state, REVOKE),
+        "scopes_supported": SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "RS256", "PS256", "EdDSA"],
+        "revocation_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash", "name", "preferred_username"],
+        "acr_values_supported": acr,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "frontchannel_logout_supported": false,
+        "backchannel_logout_supported": false,
+    }))
+}
