@@ -64,7 +64,8 @@ impl Amr {
         }
     }
 
-    fn has_key(self) -> bool {
+    /// Whether a key (synced or device-bound) was used.
+    pub fn has_key(self) -> bool {
         self.hwk || self.swk
     }
 

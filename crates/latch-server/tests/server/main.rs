@@ -18,6 +18,7 @@ mod instances;
 mod limits;
 mod login;
 mod non_browser;
+mod oidc;
 mod ops;
 mod pages;
 mod password;

@@ -234,12 +234,12 @@ async fn decide(
             return refuse(state, &hash, req, error).await;
         }
         if step_up == StepUp::Acr {
-            // Only a key raises the class; without one, or once one was used for this request
-            // and still falls short, no step-up can meet it.
+            // Only a key raises the class: without one on the account, or when the session
+            // has used one already and still falls short, no step-up can meet it.
             let mut conn = state.store.conn().await?;
             let keys = credentials::count_of_user(&mut conn, who.user.id).await?;
             drop(conn);
-            if keys == 0 || who.authenticated_at >= req.created_at {
+            if keys == 0 || who.amr.has_key() {
                 let error = OAuthError::unmet_authentication_requirements(format!(
                     "the account cannot sign in as strongly as acr_values asks (it signed in as {})",
                     who.amr.acr().uri()
