@@ -11,8 +11,9 @@ use super::error::OAuthError;
 /// RFC 7523's `client_assertion_type`.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// The longest an assertion may live: its `jti` is remembered until it expires.
-pub const MAX_ASSERTION_LIFETIME: i64 = 600;
+/// The longest an assertion may live: its `jti` is remembered until it expires. An hour, as
+/// client libraries make them by default (authlib's `PrivateKeyJWT`).
+pub const MAX_ASSERTION_LIFETIME: i64 = 3600;
 
 /// The algorithms a key of this kind may be used with.
 fn algorithms(jwk: &Jwk) -> Vec<Algorithm> {
@@ -86,7 +87,7 @@ pub fn verify_client_assertion(
         return Err(bad("has expired"));
     }
     if claims.exp > now.saturating_add(MAX_ASSERTION_LIFETIME) {
-        return Err(bad("lives too long (at most 10 minutes)"));
+        return Err(bad("lives too long (at most an hour)"));
     }
     if claims.jti.is_empty() || claims.jti.len() > 256 {
         return Err(bad("has no usable `jti`"));
