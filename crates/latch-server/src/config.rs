@@ -77,6 +77,8 @@ impl Default for Config {
 /// Why a configuration cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    #[error("issuer {0:?} must be https:// (or http:// on localhost) with no query or fragment")]
+    InvalidIssuer(String),
     #[error("at least one --origin is needed")]
     NoOrigin,
     #[error("sessions: the idle timeout ({idle} s) must be at least a minute and no longer than the lifetime ({lifetime} s)")]
@@ -170,6 +172,16 @@ impl Config {
                 });
             }
         }
+        // OpenID Connect Discovery §2: https, no query or fragment (http only on this machine).
+        let issuer = self.issuer();
+        let issuer_ok = !issuer.contains(['?', '#'])
+            && (issuer
+                .strip_prefix("https://")
+                .is_some_and(|h| !h.is_empty() && !h.contains('@'))
+                || crate::oidc::client::loopback_http(&issuer).is_some());
+        if !issuer_ok {
+            return Err(ConfigError::InvalidIssuer(issuer));
+        }
         Ok(())
     }
 
@@ -212,6 +224,29 @@ mod tests {
     fn defaults_are_valid() {
         assert_eq!(Config::default().validate(), Ok(()));
         assert!(!Config::default().secure_cookies());
+    }
+
+    #[test]
+    fn the_issuer_is_https_or_on_this_machine() {
+        let mut config = with("localhost", &["http://localhost:8080"]);
+        assert_eq!(config.issuer(), "http://localhost:8080");
+        assert!(config.validate().is_ok());
+        for bad in [
+            "http://id.example",
+            "https://id.example/?x=1",
+            "https://",
+            "ftp://id.example",
+            "http://localhost:1@id.example",
+        ] {
+            config.issuer = Some(bad.into());
+            assert!(
+                matches!(config.validate(), Err(ConfigError::InvalidIssuer(_))),
+                "{bad}"
+            );
+        }
+        config.issuer = Some("https://id.example/".into());
+        assert_eq!(config.issuer(), "https://id.example");
+        assert!(config.validate().is_ok());
     }
 
     #[test]

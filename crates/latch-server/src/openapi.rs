@@ -185,7 +185,7 @@ pub fn document() -> Value {
         "/api/openapi.json": { "get": op("This document", None, ("200", json!({ "type": "object" })), &[]) },
     });
     let mut paths = paths;
-    for more in [security_paths(), vault_paths()] {
+    for more in [security_paths(), vault_paths(), oidc_paths()] {
         if let (Some(all), Value::Object(more)) = (paths.as_object_mut(), more) {
             all.extend(more);
         }
@@ -246,6 +246,96 @@ pub fn document() -> Value {
 /// The security-information calls (issue 4): re-authentication, trusted browsers, ending
 /// sessions, activity. Some replace the entries above with fuller descriptions.
 /// Passkey sync (`latch vault`): the store of a person's end-to-end encrypted vault.
+/// The OpenID Connect provider: its API for the consent and step-up pages and for
+/// administrators, and the OAuth endpoints (form-encoded, OAuth errors) it publishes in
+/// `/.well-known/openid-configuration`.
+fn oidc_paths() -> Value {
+    let form = "Form parameters (application/x-www-form-urlencoded) as the RFC names them; errors are {\"error\", \"error_description\"}.";
+    let client = object(
+        &[
+            ("id", string()),
+            ("name", string()),
+            (
+                "authMethod",
+                json!({ "enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"] }),
+            ),
+            (
+                "redirectUris",
+                json!({ "type": "array", "items": string() }),
+            ),
+            (
+                "postLogoutRedirectUris",
+                json!({ "type": "array", "items": string() }),
+            ),
+            (
+                "idTokenSignedResponseAlg",
+                json!({ "enum": ["RS256", "ES256"] }),
+            ),
+            ("hasJwks", json!({ "type": "boolean" })),
+            ("source", json!({ "enum": ["config", "admin"] })),
+            (
+                "secret",
+                json!({ "type": "string", "description": "only in the answer to a registration, once" }),
+            ),
+        ],
+        &["id", "name", "authMethod", "redirectUris"],
+    );
+    let registration = object(
+        &[
+            ("id", string()),
+            ("name", string()),
+            ("authMethod", string()),
+            ("secret", json!({ "type": "string", "minLength": 32 })),
+            (
+                "redirectUris",
+                json!({ "type": "array", "items": string() }),
+            ),
+            (
+                "postLogoutRedirectUris",
+                json!({ "type": "array", "items": string() }),
+            ),
+            (
+                "jwks",
+                json!({ "type": "object", "description": "a JWK Set, for private_key_jwt" }),
+            ),
+            ("idTokenSignedResponseAlg", string()),
+        ],
+        &["name", "redirectUris"],
+    );
+    json!({
+        "/api/v1/admin/oauth2/clients": {
+            "get": op("The registered OpenID Connect clients, without secrets (administrators)", None, ("200", object(&[("clients", json!({ "type": "array", "items": client.clone() }))], &["clients"])), &["401", "403"]),
+            "post": op("Register a client (administrators); a secret is made for the secret methods unless given, and answered once", Some(registration), ("201", client), &["400", "401", "403", "409"]),
+        },
+        "/api/v1/admin/oauth2/clients/{id}": {
+            "delete": op("Remove a client, with every grant and token it had (administrators)", None, ("204", Value::Null), &["401", "403", "404"]),
+        },
+        "/api/v1/oauth2/requests/{id}": {
+            "get": op("A pending sign-in request of an app, as the consent and step-up pages show it: the client, the scopes, why a step-up is needed (acr, login, max_age or null)", None,
+                ("200", object(&[("client", json!({ "type": "object" })), ("scope", json!({ "type": "array", "items": string() })), ("stepUp", json!({ "type": ["string", "null"] })), ("acr", string()), ("continue", string())], &["client", "scope"])), &["401", "404"]),
+        },
+        "/api/v1/oauth2/requests/{id}/consent": {
+            "post": op("Allow (remembered for the app) or deny the request; answers where the browser goes next: the app's redirect URI with a code or access_denied, or a step-up", Some(object(&[("allow", json!({ "type": "boolean" }))], &["allow"])), ("200", object(&[("redirect", string())], &["redirect"])), &["400", "401", "404"]),
+        },
+        "/.well-known/openid-configuration": { "get": op("OpenID Connect Discovery: the issuer, endpoints and what they support", None, ("200", json!({ "type": "object" })), &[]) },
+        "/oauth2/jwks": { "get": op("The signing keys (RS256 and ES256) as a JWK Set: the ones signing now, the next ones a day early, and retired ones until their tokens expire", None, ("200", json!({ "type": "object" })), &[]) },
+        "/oauth2/authorize": {
+            "get": op("The authorization endpoint (code flow; PKCE S256, required for public clients; prompt, max_age, acr_values). Redirects to sign-in, step-up or consent, then back to the client", None, ("303", Value::Null), &["400"]),
+            "post": op(&format!("The authorization endpoint, its parameters as a form. {form}"), None, ("303", Value::Null), &["400"]),
+        },
+        "/oauth2/token": { "post": op(&format!("The token endpoint: grant_type authorization_code or refresh_token (rotated; a reused one revokes its grant), the client authenticated by client_secret_basic, client_secret_post, private_key_jwt or (public) none. {form}"), None, ("200", json!({ "type": "object" })), &["400", "401"]) },
+        "/oauth2/revoke": { "post": op(&format!("RFC 7009 revocation of an access or refresh token (and its grant). {form}"), None, ("200", Value::Null), &["400", "401"]) },
+        "/oauth2/userinfo": {
+            "get": op("The signed-in person's claims for a bearer access token", None, ("200", json!({ "type": "object" })), &["401"]),
+            "post": op("The same, by POST", None, ("200", json!({ "type": "object" })), &["401"]),
+        },
+        "/oauth2/logout": {
+            "get": op("RP-initiated logout: ends the session the id_token_hint came from, revokes its grants, and redirects to a registered post_logout_redirect_uri (with state)", None, ("303", Value::Null), &["400"]),
+            "post": op(&format!("The same, as a form. {form}"), None, ("303", Value::Null), &["400"]),
+        },
+    })
+}
+
 fn vault_paths() -> Value {
     let b64 = json!({ "type": "string", "description": "base64url, no padding" });
     let list = json!({ "type": "array", "items": b64.clone() });

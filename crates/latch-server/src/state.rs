@@ -94,7 +94,7 @@ pub struct Inner {
     /// The OpenID Connect issuer (`iss`), which every endpoint's URL starts with.
     pub issuer: String,
     /// When each kind of expired record is next swept ([`AppState::sweep_due`]).
-    next_sweep: [AtomicI64; 3],
+    next_sweep: [AtomicI64; 4],
 }
 
 /// Tables whose expired rows requests sweep now and then, rather than a background task.
@@ -106,6 +106,8 @@ pub enum Sweep {
     UsedCeremonies = 1,
     /// Attempt counters of windows that are over.
     RateLimits = 2,
+    /// OpenID Connect requests, codes, grants and assertion ids past their time.
+    Oidc = 3,
 }
 
 impl std::ops::Deref for AppState {
@@ -188,7 +190,7 @@ impl AppState {
             metrics: Metrics::default(),
             policy_cache: PolicyCache::default(),
             issuer: config.issuer(),
-            next_sweep: [const { AtomicI64::new(i64::MIN) }; 3],
+            next_sweep: [const { AtomicI64::new(i64::MIN) }; 4],
         })))
     }
 

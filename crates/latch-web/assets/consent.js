@@ -5,6 +5,11 @@ import { api, busy, msg, say, sayError } from "./common.js";
 const $ = (id) => document.getElementById(id);
 const request = new URLSearchParams(window.location.search).get("request") || "";
 
+// The language switch keeps the request this page is about.
+for (const link of document.querySelectorAll(".languages a")) {
+  link.href += `&request=${encodeURIComponent(request)}`;
+}
+
 async function load() {
   const shown = await api("GET", `/oauth2/requests/${encodeURIComponent(request)}`);
   $("consent-intro").textContent = msg("consent-intro", { app: shown.client.name });
@@ -28,8 +33,12 @@ $("consent-allow").addEventListener("click", (event) =>
 $("consent-deny").addEventListener("click", (event) =>
   busy(event.currentTarget, () => answer(false).catch(sayError)));
 
-load().catch((error) => {
-  sayError(error);
-  $("consent-allow").disabled = true;
-  $("consent-deny").disabled = true;
-});
+load()
+  .catch((error) => {
+    sayError(error);
+    $("consent-allow").disabled = true;
+    $("consent-deny").disabled = true;
+  })
+  .finally(() => {
+    document.body.dataset.ready = "true";
+  });

@@ -9,6 +9,11 @@ const request = new URLSearchParams(window.location.search).get("request") || ""
 let shown = null;
 let code = null;
 
+// The language switch keeps the request this page is about.
+for (const link of document.querySelectorAll(".languages a")) {
+  link.href += `&request=${encodeURIComponent(request)}`;
+}
+
 function goOn() {
   say(msg("consent-returning"), "ok");
   window.location.assign(shown.continue);
@@ -21,7 +26,6 @@ async function load() {
   const begun = await api("POST", "/me/reauth/begin");
   if (begun.methods.includes("webauthn")) {
     $("step-up-key").hidden = false;
-    $("step-up-key").dataset.ready = "1";
     return;
   }
   code = begun.code || null;
@@ -58,4 +62,8 @@ $("step-up-form").addEventListener("submit", (event) => {
   });
 });
 
-load().catch(sayError);
+load()
+  .catch(sayError)
+  .finally(() => {
+    document.body.dataset.ready = "true";
+  });

@@ -2,7 +2,9 @@
 // order against one server: later ones build on the accounts earlier ones made.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { accessibilityProblems, Keyring, launch, screenshot, Server } from "./harness.mjs";
 
 // Apple's rule (two security keys before they count as a second factor).
@@ -10,8 +12,15 @@ const server = new Server('minSecurityKeys = 2\nmaxCredentials = 6\n');
 let browser;
 const violations = [];
 
+// An app that signs its people in with Latch (OpenID Connect); its redirect URI is answered
+// by the test itself.
+const APP_CALLBACK = "http://127.0.0.1:9/callback";
+const APP_SECRET = "wiki-secret-0123456789abcdef0123456789";
+
 before(async () => {
-  await server.start();
+  const clients = join(server.dir, "clients.toml");
+  writeFileSync(clients, `[[client]]\nid = "wiki"\nname = "Team wiki"\nsecret = "${APP_SECRET}"\nredirectUris = ["${APP_CALLBACK}"]\n`);
+  await server.start(["--oidc-clients", clients]);
   browser = await launch();
 });
 
@@ -404,6 +413,7 @@ test("signals: unknown credential, accepted credentials, the account's new name"
   await keys.plug("phone", "passkey");
   await open(page, "/signup");
   await page.fill("#username", "cy");
+  await page.fill("#display-name", "Cy Okafor");
   await page.click("#signup-passkey");
   await page.waitForURL("**/security");
   await ready(page);
@@ -484,6 +494,105 @@ test("the Japanese pages", async () => {
   await jp.context.close();
 });
 
+// ---- an app's sign-in request (OpenID Connect), before the policy refuses synced passkeys ----
+
+const VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+function authorizeUrl(extra = {}) {
+  const challenge = createHash("sha256").update(VERIFIER).digest("base64url");
+  const q = new URLSearchParams({
+    response_type: "code", client_id: "wiki", redirect_uri: APP_CALLBACK, scope: "openid profile",
+    state: "st-1", nonce: "n-1", code_challenge: challenge, code_challenge_method: "S256", ...extra,
+  });
+  return `/oauth2/authorize?${q}`;
+}
+
+/** The app's side: its callback answered here; resolves to the URL the browser came back with. */
+function appCallback(page) {
+  return new Promise((resolve) => {
+    page.route(`${APP_CALLBACK}**`, (route) => {
+      resolve(route.request().url());
+      route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>Team wiki</title><p>Signed in" });
+    });
+  });
+}
+
+/** The app exchanges the code; the ID token's claims (checked in full by the server tests). */
+async function idTokenClaims(callback) {
+  const code = new URL(callback).searchParams.get("code");
+  const response = await fetch(`${server.origin.replace("localhost", "127.0.0.1")}/oauth2/token`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: `Basic ${Buffer.from(`wiki:${APP_SECRET}`).toString("base64")}`,
+    },
+    body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: APP_CALLBACK, code_verifier: VERIFIER }),
+  });
+  assert.equal(response.status, 200);
+  const { id_token: idToken } = await response.json();
+  return JSON.parse(Buffer.from(idToken.split(".")[1], "base64url").toString());
+}
+
+const cyrus = {};
+const dee = {};
+
+test("an app asks to sign in with Latch: the consent page", async () => {
+  Object.assign(cyrus, await person());
+  const { page, keys } = cyrus;
+  await keys.plug("cy-phone", "passkey");
+  // Signed out: the app's request goes to the sign-in page first, and comes back after.
+  await page.goto(authorizeUrl());
+  await ready(page);
+  assert.match(page.url(), /next=/);
+  await open(page, "/signup");
+  await page.fill("#username", "cyrus");
+  await page.fill("#display-name", "Cy Okafor");
+  await page.click("#signup-passkey");
+  await page.waitForURL("**/security");
+  await page.goto(authorizeUrl());
+  await page.waitForURL("**/oauth2/consent?request=*");
+  await ready(page);
+  await page.waitForFunction(() => document.getElementById("consent-intro").textContent.includes("Team wiki"));
+  assert.equal(await page.locator("#consent-scopes li").count(), 2);
+  await screenshot(page, "40-app-consent");
+  await audit(page, "consent page");
+  const callback = appCallback(page);
+  await page.click("#consent-allow");
+  const back = await callback;
+  assert.equal(new URL(back).searchParams.get("state"), "st-1");
+  const claims = await idTokenClaims(back);
+  assert.equal(claims.acr, "urn:latch:acr:passkey");
+  assert.deepEqual(claims.amr, ["swk", "user", "mfa"]);
+  assert.equal(claims.nonce, "n-1");
+});
+
+test("an app asks for a phishing-resistant sign-in: the step-up page", async () => {
+  Object.assign(dee, await person());
+  const { page, keys } = dee;
+  await passwordSignUp(page, "dee");
+  await keys.plug("dee-key", "usb");
+  await page.click("#add-security-key");
+  await page.locator("#keys tr").first().waitFor();
+  await keys.unplug("dee-key");
+  // Signed in with the password alone; the app asks for a key.
+  await page.goto(authorizeUrl({ acr_values: "phr" }));
+  await page.waitForURL("**/oauth2/step-up?request=*");
+  await ready(page);
+  await page.locator("#step-up-key").waitFor({ state: "visible" });
+  assert.match(await page.textContent("#step-up-intro"), /Team wiki asks for a sign-in with a passkey or security key/);
+  await screenshot(page, "41-app-step-up");
+  await audit(page, "step-up page");
+  await keys.plug("dee-key");
+  await page.click("#step-up-key");
+  await page.waitForURL("**/oauth2/consent?request=*");
+  await ready(page);
+  const callback = appCallback(page);
+  await page.click("#consent-allow");
+  const claims = await idTokenClaims(await callback);
+  assert.equal(claims.acr, "urn:latch:acr:password-key");
+  assert.deepEqual(claims.amr, ["hwk", "user", "pwd", "mfa"]);
+});
+
 test("the admin policy page, and an authenticator the policy refuses", async () => {
   await server.stop();
   await server.start(["--admin", "ana"]);
@@ -520,7 +629,7 @@ test("the admin policy page, and an authenticator the policy refuses", async () 
 });
 
 test("no page logged a script error", () => {
-  for (const p of [ana, bo]) assert.deepEqual(p.problems ?? [], []);
+  for (const p of [ana, bo, cyrus, dee]) assert.deepEqual(p.problems ?? [], []);
 });
 
 test("axe-core finds no serious or critical violation", () => {

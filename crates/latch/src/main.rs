@@ -27,7 +27,7 @@ enum Command {
     /// The software security key (`run`), and a manager for any CTAPHID key.
     Key(cmd::key::KeyArgs),
     /// The identity server: accounts, passkey and security-key sign-in, over HTTP.
-    Serve(cmd::serve::ServeArgs),
+    Serve(Box<cmd::serve::ServeArgs>),
     /// One escrow guardian for passkey-sync recovery (run several, each with its own database).
     Guardian(cmd::guardian::GuardianArgs),
     /// Passkey sync on this device: create, join, approve, recover, revoke, list.
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Webauthn(c) => cmd::webauthn::run(c),
         Command::Key(args) => cmd::key::run(args),
-        Command::Serve(args) => cmd::serve::run(args),
+        Command::Serve(args) => cmd::serve::run(*args),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Guardian(args) => cmd::guardian::run(args),
         Command::Vault(args) => cmd::vault::run(args),

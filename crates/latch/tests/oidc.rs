@@ -61,7 +61,7 @@ fn serve() -> Serve {
     .unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_latch"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latch"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--db")
         .arg(format!("sqlite://{}", dir.join("latch.db").display()))
@@ -87,6 +87,8 @@ fn serve() -> Serve {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("latch serve did not start");
 }
 

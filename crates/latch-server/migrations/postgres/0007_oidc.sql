@@ -9,6 +9,7 @@ ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
 
 -- The signing keys: generated here, used to sign for `rotate_at - created_at` seconds, and
 -- published in the JWKS until `expires_at`, after every token they signed has expired.
+-- The private key (PKCS#8) is sealed under the server's key file.
 CREATE TABLE oidc_keys (
     kid          TEXT   NOT NULL PRIMARY KEY,
     alg          TEXT   NOT NULL,
@@ -60,8 +61,8 @@ CREATE TABLE oidc_grants (
     id            BYTEA  NOT NULL PRIMARY KEY,
     client_id     TEXT   NOT NULL REFERENCES oidc_clients (client_id) ON DELETE CASCADE,
     user_id       BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    -- The Latch session it came from (its id hash, also the ID token's `sid`): logging that
-    -- session out revokes the grant.
+    -- The Latch session it came from (its id hash; the ID token's `sid` is derived from it):
+    -- an RP-initiated logout of that session revokes the grant.
     session_hash  BYTEA  NOT NULL,
     scope         TEXT   NOT NULL,
     auth_time     BIGINT NOT NULL,
@@ -72,6 +73,7 @@ CREATE TABLE oidc_grants (
     revoked_at    BIGINT
 );
 CREATE INDEX oidc_grants_session ON oidc_grants (session_hash);
+CREATE INDEX oidc_grants_expiry ON oidc_grants (expires_at);
 
 -- Authorization codes. Kept after use (`used_at`) until they expire, so a replay is told
 -- from a code never issued and revokes what the first use got.
@@ -84,6 +86,7 @@ CREATE TABLE oidc_codes (
     expires_at      BIGINT NOT NULL,
     used_at         BIGINT
 );
+CREATE INDEX oidc_codes_expiry ON oidc_codes (expires_at);
 
 -- Access and refresh tokens. A refresh token is used once (`used_at`); using it again is
 -- the reuse that revokes its grant.
@@ -103,3 +106,4 @@ CREATE TABLE oidc_assertions (
     expires_at  BIGINT NOT NULL,
     PRIMARY KEY (client_id, jti)
 );
+CREATE INDEX oidc_assertions_expiry ON oidc_assertions (expires_at);

@@ -64,22 +64,32 @@ pub struct Client {
 }
 
 /// A client as it is registered (the config file's `[[client]]` and the admin API's body).
+/// Each field may also go by its RFC 7591 / OpenID Connect Registration name
+/// (`client_id`, `client_name`, `token_endpoint_auth_method`, `redirect_uris`, …).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Registration {
+    #[serde(alias = "client_id")]
     pub id: Option<String>,
+    #[serde(alias = "client_name")]
     pub name: String,
-    #[serde(default = "default_method")]
+    #[serde(
+        default = "default_method",
+        alias = "token_endpoint_auth_method",
+        alias = "tokenEndpointAuthMethod"
+    )]
     pub auth_method: String,
     /// The secret, for the secret methods. The admin API makes one when none is given; the
     /// config file must give it (at least 32 characters).
+    #[serde(alias = "client_secret")]
     pub secret: Option<String>,
+    #[serde(alias = "redirect_uris")]
     pub redirect_uris: Vec<String>,
-    #[serde(default)]
+    #[serde(default, alias = "post_logout_redirect_uris")]
     pub post_logout_redirect_uris: Vec<String>,
     /// For `private_key_jwt`: the client's JWK Set, as a JSON string or an object.
     pub jwks: Option<serde_json::Value>,
-    #[serde(default = "default_alg")]
+    #[serde(default = "default_alg", alias = "id_token_signed_response_alg")]
     pub id_token_signed_response_alg: String,
 }
 
@@ -118,10 +128,45 @@ pub enum ClientError {
 /// The most redirect URIs of either kind one client may register.
 const MAX_URIS: usize = 20;
 
-/// RFC 6749 §3.1.2 and RFC 8252 §7: an absolute URI with no fragment; plain http only back to
-/// this machine.
+/// An `http://` URI back to this machine (RFC 8252 §7.3): its host is a loopback name or
+/// address, with no user info, and its port (if any) is digits. Returns the URI with the port
+/// left out, which is how loopback redirect URIs are compared.
+pub fn loopback_http(uri: &str) -> Option<String> {
+    let rest = uri.strip_prefix("http://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    if authority.contains('@') {
+        return None;
+    }
+    let (host, port) = match authority.strip_prefix("[::1]") {
+        Some(port) => ("[::1]", port),
+        None => authority.split_at(authority.find(':').unwrap_or(authority.len())),
+    };
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit())
+        });
+    (matches!(host, "localhost" | "127.0.0.1" | "[::1]") && port_ok)
+        .then(|| format!("http://{host}{path}"))
+}
+
+/// Whether `given` names the registered redirect URI `registered`: exactly the same (RFC 9700
+/// §4.1.1), except that a loopback http URI may come back on any port (RFC 8252 §7.3).
+pub fn redirect_matches(registered: &str, given: &str) -> bool {
+    if registered == given {
+        return true;
+    }
+    match (loopback_http(registered), loopback_http(given)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// RFC 6749 §3.1.2 and RFC 8252 §7: an absolute ASCII URI with no fragment; plain http only
+/// back to this machine.
 pub fn valid_redirect_uri(uri: &str) -> bool {
     if uri.len() > 2000
+        || !uri.is_ascii()
         || uri.contains('#')
         || uri.chars().any(|c| c.is_whitespace() || c.is_control())
     {
@@ -132,12 +177,7 @@ pub fn valid_redirect_uri(uri: &str) -> bool {
     };
     match scheme {
         "https" => rest.starts_with("//") && rest.len() > 2,
-        "http" => ["//localhost", "//127.0.0.1", "//[::1]"]
-            .iter()
-            .any(|host| {
-                rest.strip_prefix(host)
-                    .is_some_and(|after| after.is_empty() || after.starts_with([':', '/', '?']))
-            }),
+        "http" => loopback_http(uri).is_some(),
         // A private-use scheme is a reversed domain name (RFC 8252 §7.1).
         _ => {
             scheme.contains('.')
@@ -271,6 +311,10 @@ mod tests {
         for bad in [
             "http://wiki.example/cb",
             "http://localhost.evil.example/cb",
+            "http://localhost:1@evil.example/cb",
+            "http://127.0.0.1:80@evil.example/",
+            "http://localhost:abc/cb",
+            "https://wiki.example/caf\u{e9}",
             "https://wiki.example/cb#frag",
             "javascript:alert(1)",
             "data:text/html,x",
@@ -280,6 +324,38 @@ mod tests {
         ] {
             assert!(!valid_redirect_uri(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn loopback_redirects_match_on_any_port_and_nothing_else_does() {
+        assert!(redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:53124/cb"
+        ));
+        assert!(redirect_matches(
+            "http://localhost:8000/cb",
+            "http://localhost:9/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:5/other"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://localhost/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:5@evil.example/cb"
+        ));
+        assert!(!redirect_matches(
+            "https://wiki.example/cb",
+            "https://wiki.example:444/cb"
+        ));
+        assert!(redirect_matches(
+            "https://wiki.example/cb",
+            "https://wiki.example/cb"
+        ));
     }
 
     #[test]
@@ -306,6 +382,22 @@ mod tests {
         assert_eq!(clients[1].auth_method, AuthMethod::None);
         assert_eq!(clients[1].id_token_alg, Alg::ES256);
         assert_eq!(clients[1].source, "config");
+    }
+
+    #[test]
+    fn registration_names_from_rfc_7591_are_understood() {
+        let text = r#"
+            [[client]]
+            client_id = "cli"
+            client_name = "Command line"
+            token_endpoint_auth_method = "none"
+            redirect_uris = ["http://127.0.0.1/cb"]
+            id_token_signed_response_alg = "ES256"
+        "#;
+        let clients = from_file(text).unwrap();
+        assert_eq!(clients[0].id, "cli");
+        assert_eq!(clients[0].auth_method, AuthMethod::None);
+        assert_eq!(clients[0].id_token_alg, Alg::ES256);
     }
 
     #[test]

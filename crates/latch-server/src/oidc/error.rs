@@ -14,7 +14,9 @@ macro_rules! codes {
         impl OAuthError {
             $(
                 pub fn $fn(description: impl Into<String>) -> OAuthError {
-                    OAuthError { code: $code, description: description.into() }
+                    // RFC 6749 §5.2: no `"` or `\` in a description.
+                    let description = description.into().replace(['"', '\\'], "'");
+                    OAuthError { code: $code, description }
                 }
             )*
         }

@@ -89,8 +89,13 @@ pub fn client_and_redirect<'c>(
     let client = find(client_id)
         .ok_or_else(|| Refused::ToPerson(format!("there is no client {client_id:?}")))?;
     let redirect_uri = params.require("redirect_uri").map_err(to_person)?;
-    // Compared exactly (RFC 9700 §4.1.1: no patterns, no prefixes).
-    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+    // Compared exactly (RFC 9700 §4.1.1: no patterns, no prefixes), but for the port of a
+    // loopback URI.
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|u| super::client::redirect_matches(u, redirect_uri))
+    {
         return Err(Refused::ToPerson(format!(
             "{redirect_uri:?} is not a redirect URI of {client_id:?}"
         )));

@@ -150,17 +150,6 @@ pub async fn consent(
     row.map(|r| r.try_get("scope")).transpose()
 }
 
-/// The Latch sessions the user's live grants came from.
-pub async fn sessions_of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<Vec<u8>>, DbError> {
-    let rows = query(
-        "SELECT DISTINCT session_hash FROM oidc_grants WHERE user_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(user_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(|r| r.try_get("session_hash")).collect()
-}
-
 /// One sign-in's tokens for one client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -327,16 +316,17 @@ async fn revoke(conn: &mut Conn, grant_id: &[u8], now: i64) -> Result<(), DbErro
     Ok(())
 }
 
-/// Whether the grant is still live, read inside the commit that issues from it.
+/// Whether the grant is still live, inside the commit that issues from it. A no-op update,
+/// so that on PostgreSQL it locks the row: a revocation cannot commit between this check and
+/// the tokens' insert.
 async fn live(conn: &mut Conn, grant_id: &[u8]) -> Result<bool, DbError> {
-    let row = query("SELECT revoked_at FROM oidc_grants WHERE id = $1")
-        .bind(grant_id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(match row {
-        Some(r) => r.try_get::<Option<i64>>("revoked_at")?.is_none(),
-        None => false,
-    })
+    let done = query(
+        "UPDATE oidc_grants SET revoked_at = revoked_at WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(grant_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 impl Store {
@@ -493,7 +483,7 @@ impl Store {
     }
 
     /// Spends the request and issues its grant and code; false when the request was spent
-    /// already (by a racing consent, say). Expired requests, codes and assertion ids are swept.
+    /// already (by a racing consent, say).
     pub async fn issue_oidc_code(&self, c: NewCode, now: i64) -> Result<bool, DbError> {
         let done = self
             .write(move |conn| {
@@ -537,14 +527,6 @@ impl Store {
                     .bind(c.expires_at)
                     .execute(conn)
                     .await?;
-                    for sweep in [
-                        "DELETE FROM oidc_requests WHERE expires_at <= $1",
-                        "DELETE FROM oidc_codes WHERE expires_at <= $1",
-                        "DELETE FROM oidc_assertions WHERE expires_at <= $1",
-                        "DELETE FROM oidc_grants WHERE expires_at <= $1",
-                    ] {
-                        query(sweep).bind(now).execute(conn).await?;
-                    }
                     Ok(())
                 })
             })
@@ -645,6 +627,24 @@ impl Store {
                     revoke(conn, &id, now).await?;
                 }
                 Ok(rows.len() as u64)
+            })
+        })
+        .await
+    }
+
+    /// Deletes expired requests, codes, grants and assertion ids.
+    pub async fn sweep_oidc(&self, now: i64) -> Result<(), DbError> {
+        self.write_each(move |conn| {
+            Box::pin(async move {
+                for sweep in [
+                    "DELETE FROM oidc_requests WHERE expires_at <= $1",
+                    "DELETE FROM oidc_codes WHERE expires_at <= $1",
+                    "DELETE FROM oidc_assertions WHERE expires_at <= $1",
+                    "DELETE FROM oidc_grants WHERE expires_at <= $1",
+                ] {
+                    query(sweep).bind(now).execute(conn).await?;
+                }
+                Ok(())
             })
         })
         .await

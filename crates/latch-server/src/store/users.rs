@@ -36,16 +36,6 @@ pub async fn by_username(conn: &mut Conn, username: &str) -> Result<Option<User>
     row.as_ref().map(from_row).transpose()
 }
 
-/// The account whose WebAuthn user handle is `handle` (also its OpenID Connect `sub`).
-pub async fn by_handle(conn: &mut Conn, handle: &[u8]) -> Result<Option<User>, DbError> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE user_handle = $1");
-    let row = db::query(&sql)
-        .bind(handle)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(from_row).transpose()
-}
-
 pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<User>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
     let row = db::query(&sql).bind(id).fetch_optional(&mut *conn).await?;

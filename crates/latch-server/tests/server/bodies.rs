@@ -9,12 +9,16 @@ use crate::client::{servers, Client, Reply, Server};
 use crate::password::{password_login, set_password, PASSWORD};
 use crate::policy_admin::with_admin;
 
-/// Every (method, path) of the API that changes state, from the OpenAPI document (which a
-/// test holds to the router), with `{id}` filled in.
+/// Every (method, path) of the JSON API that changes state, from the OpenAPI document (which
+/// a test holds to the router), with `{id}` filled in. (The OAuth endpoints take the forms
+/// their RFCs name: `oidc.rs` tests those.)
 async fn state_changing_routes(client: &mut Client) -> Vec<(Method, String)> {
     let doc = client.get("/api/openapi.json").await.ok();
     let mut routes = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
         for method in ops.as_object().unwrap().keys() {
             let method: Method = method.to_uppercase().parse().unwrap();
             if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {

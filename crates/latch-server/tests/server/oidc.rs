@@ -900,3 +900,105 @@ async fn a_public_client_uses_pkce_and_any_instance_serves_any_step() {
         );
     }
 }
+
+#[tokio::test]
+async fn grants_end_with_their_session_unless_offline_access_was_granted() {
+    for server in servers_with(&startup()).await {
+        let (mut browser, _key) = server.signed_in("ada").await;
+        let online = exchange(&server, &code_for(&mut browser, "wiki", WIKI_CB, "").await)
+            .await
+            .ok();
+        let scope = "&scope=openid+offline_access";
+        let url = authorize_url("wiki", WIKI_CB, "")
+            .replace("scope=openid+profile", "scope=openid+offline_access");
+        assert!(url.contains(scope.trim_start_matches('&')));
+        let back = run(&mut browser, &url).await;
+        let offline = exchange(&server, query(&back)["code"].as_str().unwrap())
+            .await
+            .ok();
+        // Latch's own sign-out.
+        assert_eq!(
+            browser.post("/api/v1/logout", json!({})).await.status,
+            StatusCode::NO_CONTENT
+        );
+        let form = |t: &Value| {
+            vec![
+                ("grant_type", "refresh_token".to_owned()),
+                (
+                    "refresh_token",
+                    t["refresh_token"].as_str().unwrap().to_owned(),
+                ),
+            ]
+        };
+        let send = |f: Vec<(&'static str, String)>| {
+            let f: Vec<(&str, &str)> = f.iter().map(|(a, b)| (*a, b.as_str())).collect();
+            let body = serde_urlencoded::to_string(&f).unwrap();
+            let mut c = backchannel(&server);
+            use base64::Engine;
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("wiki:{SECRET}"));
+            c.headers
+                .push(("authorization".into(), format!("Basic {basic}")));
+            async move {
+                c.send_raw(
+                    Method::POST,
+                    "/oauth2/token",
+                    Some("application/x-www-form-urlencoded"),
+                    body.into_bytes(),
+                )
+                .await
+            }
+        };
+        oauth_error(
+            &send(form(&online)).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        );
+        assert_eq!(
+            userinfo(&server, online["access_token"].as_str().unwrap())
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+        send(form(&offline)).await.ok();
+    }
+}
+
+#[tokio::test]
+async fn a_hint_of_someone_else_ends_no_session_and_max_age_zero_does_not_loop() {
+    for server in servers_with(&startup()).await {
+        let (mut ada, mut key) = server.signed_in("ada").await;
+        let hint = exchange(&server, &code_for(&mut ada, "wiki", WIKI_CB, "").await)
+            .await
+            .ok()["id_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (mut bo, _) = server.signed_in("bo").await;
+        let to = location(
+            &bo.get(&format!("/oauth2/logout?id_token_hint={hint}"))
+                .await,
+        );
+        assert_eq!(to, "/");
+        bo.get("/api/v1/me").await.ok();
+        ada.get("/api/v1/me").await.ok();
+        // max_age=0: one step-up, then the code, even a second later.
+        server.clock.advance(5);
+        let to = location(&ada.get(&authorize_url("wiki", WIKI_CB, "&max_age=0")).await);
+        let id = to
+            .strip_prefix("/oauth2/step-up?request=")
+            .unwrap_or_else(|| panic!("{to}"))
+            .to_owned();
+        server.clock.advance(2);
+        let begun = ada.post("/api/v1/me/reauth/begin", json!({})).await.ok();
+        let assertion = key.get(&begun["publicKey"], ORIGIN, &Tweak::default());
+        ada.post(
+            "/api/v1/me/reauth/finish",
+            json!({ "credential": assertion }),
+        )
+        .await
+        .ok();
+        server.clock.advance(2);
+        let back = run(&mut ada, &format!("/oauth2/continue?request={id}")).await;
+        assert!(query(&back)["code"].is_string(), "{back}");
+    }
+}

@@ -20,7 +20,7 @@ use crate::oidc::error::OAuthError;
 use crate::oidc::request::{self, AuthRequest, Refused};
 use crate::oidc::{CODE_TTL, GRANT_TTL, REQUEST_TTL};
 use crate::session::SignedIn;
-use crate::state::AppState;
+use crate::state::{AppState, Sweep};
 use crate::store::credentials;
 use crate::store::oidc::{self as stored, Grant, NewCode};
 
@@ -64,6 +64,9 @@ pub async fn authorize(
             )));
         }
     };
+    if state.sweep_due(Sweep::Oidc, now) {
+        state.store.sweep_oidc(now).await?;
+    }
     let (id, hash) = crypto::new_token()?;
     let params = serde_json::to_string(&checked).map_err(ApiError::internal)?;
     state
@@ -180,9 +183,13 @@ fn step_up_needed(req: &AuthRequest, who: &SignedIn, now: i64) -> Option<StepUp>
     if req.prompt.login && who.authenticated_at < req.created_at {
         return Some(StepUp::Login);
     }
-    if req
-        .max_age
-        .is_some_and(|age| now.saturating_sub(who.auth_time()) > age)
+    // A sign-in since the request began meets any max_age (max_age=0 would otherwise send the
+    // person back to step up once a second has passed).
+    let since_request = who.authenticated_at >= req.created_at;
+    if !since_request
+        && req
+            .max_age
+            .is_some_and(|age| now.saturating_sub(who.auth_time()) > age)
     {
         return Some(StepUp::MaxAge);
     }

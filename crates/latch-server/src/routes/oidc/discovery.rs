@@ -1,5 +1,5 @@
 //! `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3) and the JWK Set, and
-//! the signing keys behind them: a key of each algorithm is made when none will be signing a
+//! the signing keys behind them (stored sealed under the server's key file): a key of each algorithm is made when none will be signing a
 //! day from now, so a new key is published a day before it signs and an old one stays
 //! published for [`KEY_PUBLISHED_AFTER`] after it stops.
 
@@ -24,16 +24,18 @@ const PUBLISHED_BEFORE: i64 = 24 * 3600;
 /// The keys published now, with a new key made for each algorithm that needs one.
 pub async fn current_keys(state: &AppState) -> Result<Vec<KeyRow>, ApiError> {
     let now = state.now();
-    let mut conn = state.store.conn().await?;
-    let mut rows = stored::keys(&mut conn, now).await?;
-    drop(conn);
+    let mut rows = opened(state, now).await?;
     let mut made = false;
     for alg in Alg::ALL {
         let lasting = rows
             .iter()
             .any(|r| r.key.alg == alg && r.rotate_at > now.saturating_add(PUBLISHED_BEFORE));
         if !lasting {
-            let key = keys::generate(alg).map_err(|e| ApiError::internal(e.to_string()))?;
+            let mut key = keys::generate(alg).map_err(|e| ApiError::internal(e.to_string()))?;
+            key.private_der = state
+                .secrets_key()?
+                .seal(&seal_context(&key.kid), &key.private_der)
+                .map_err(ApiError::internal)?;
             let rotate_at = now.saturating_add(PUBLISHED_BEFORE + KEY_SIGNS_FOR);
             let expires_at = rotate_at.saturating_add(KEY_PUBLISHED_AFTER);
             state
@@ -44,10 +46,32 @@ pub async fn current_keys(state: &AppState) -> Result<Vec<KeyRow>, ApiError> {
         }
     }
     if made {
-        let mut conn = state.store.conn().await?;
-        rows = stored::keys(&mut conn, now).await?;
+        rows = opened(state, now).await?;
     }
     Ok(rows)
+}
+
+/// What a signing key is sealed for: it opens as this key only.
+fn seal_context(kid: &str) -> String {
+    format!("oidc-signing-key:{kid}")
+}
+
+/// The published keys with their private keys opened (they are stored sealed under the
+/// server's key file, like authenticator-app secrets). A key that does not open (the key file
+/// was replaced) is left out, and a new one made in its place.
+async fn opened(state: &AppState, now: i64) -> Result<Vec<KeyRow>, ApiError> {
+    let mut conn = state.store.conn().await?;
+    let rows = stored::keys(&mut conn, now).await?;
+    drop(conn);
+    let sealing = state.secrets_key()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|mut row| {
+            row.key.private_der =
+                sealing.open(&seal_context(&row.key.kid), &row.key.private_der)?;
+            Some(row)
+        })
+        .collect())
 }
 
 /// The key that signs for `alg` now: the oldest one not yet rotated out (a newer one is

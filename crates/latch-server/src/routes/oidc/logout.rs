@@ -1,6 +1,7 @@
 //! `GET`/`POST /oauth2/logout`: RP-initiated logout (OpenID Connect RP-Initiated Logout
-//! 1.0). The Latch session that the `id_token_hint` came from ends, every grant made from it
-//! is revoked, and the browser goes back to a registered `post_logout_redirect_uri`.
+//! 1.0). The browser's Latch session ends when the `id_token_hint` is its person's, every
+//! grant made from it is revoked, and the browser goes back to a registered
+//! `post_logout_redirect_uri`.
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::SET_COOKIE;
@@ -9,14 +10,13 @@ use latch_webauthn::b64;
 use serde_json::Value;
 
 use super::discovery::published;
-use super::token::sid;
 use super::{see_other, with_query};
 use crate::error::ApiError;
 use crate::oidc::jwt::verify_own_id_token;
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
 use crate::store::oidc as stored;
-use crate::store::{sessions, users};
+use crate::store::sessions;
 
 pub async fn logout(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let (mut parts, body) = request.into_parts();
@@ -75,41 +75,29 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Result<R
     };
     let now = state.now();
     let viewer = SignedIn::from_request_parts(&mut parts, &state).await.ok();
-    // Which sessions end: the one the hint names, found through its person's grants; and the
-    // browser's own when the hint is its person's (without a hint, a page elsewhere could
-    // sign the person out, so the browser's session stays).
-    let mut ending: Vec<Vec<u8>> = Vec::new();
+    // The browser's own session ends, when the hint is its person's. A hint alone ends
+    // nothing elsewhere: anyone holding an old ID token could otherwise sign the person out
+    // with a link. Without a hint, a page on another site could, so the session stays.
     let mut clear = false;
-    if let Some(claims) = &hint {
+    if let (Some(claims), Some(viewer)) = (&hint, &viewer) {
         let sub = claims["sub"]
             .as_str()
             .and_then(b64::decode)
             .unwrap_or_default();
-        let mut conn = state.store.conn().await?;
-        if let Some(user) = users::by_handle(&mut conn, &sub).await? {
-            if let Some(hinted) = claims["sid"].as_str() {
-                for hash in stored::sessions_of_user(&mut conn, user.id).await? {
-                    if sid(&hash) == hinted {
-                        ending.push(hash);
-                    }
-                }
-            }
-            if let Some(viewer) = viewer.as_ref().filter(|v| v.user.id == user.id) {
-                ending.push(viewer.session_hash.clone());
-                clear = true;
-            }
+        if sub == viewer.user.user_handle {
+            let hash = viewer.session_hash.clone();
+            state
+                .store
+                .revoke_oidc_grants_of_session(hash.clone(), now)
+                .await?;
+            state
+                .store
+                .write_each(move |conn| {
+                    Box::pin(async move { sessions::delete(conn, &hash).await })
+                })
+                .await?;
+            clear = true;
         }
-    }
-    ending.dedup();
-    for hash in ending {
-        state
-            .store
-            .revoke_oidc_grants_of_session(hash.clone(), now)
-            .await?;
-        state
-            .store
-            .write_each(move |conn| Box::pin(async move { sessions::delete(conn, &hash).await }))
-            .await?;
     }
     let to = match back {
         Some(uri) => match params.get("state").map_err(refused)? {

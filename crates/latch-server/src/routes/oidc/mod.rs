@@ -109,6 +109,24 @@ pub fn no_store(headers: &mut HeaderMap) {
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
+/// The person's claims an app may know under `scope`: `sub`, and with `profile` the name and
+/// username.
+pub fn person_claims(
+    user: &crate::store::users::User,
+    scope: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut claims = serde_json::Map::new();
+    claims.insert(
+        "sub".into(),
+        json!(latch_webauthn::b64::encode(&user.user_handle)),
+    );
+    if scope.split(' ').any(|s| s == "profile") {
+        claims.insert("name".into(), json!(user.display_name));
+        claims.insert("preferred_username".into(), json!(user.username));
+    }
+    claims
+}
+
 /// A store or internal failure, as an OAuth `server_error` (the cause is logged, not sent).
 pub fn server_error(e: impl std::fmt::Display) -> OAuthError {
     eprintln!("latch serve: oidc: {e}");

@@ -242,30 +242,22 @@ async fn code_grant(
     }
     verify_pkce(found.code_challenge.as_deref(), verifier)?;
     let (tokens, access, refresh) = new_tokens(&found.grant, now)?;
+    // The whole answer is made before the code is spent: a failure here leaves the code
+    // unspent for a retry, rather than spent with tokens nobody received.
+    let nonce = found.nonce.as_deref();
+    let body = answer(state, client, &found.grant, &access, &refresh, nonce, now).await?;
     match state
         .store
         .redeem_oidc_code(hash, tokens, found.grant.expires_at, now)
         .await
         .map_err(server_error)?
     {
-        Spent::Fresh => {}
-        Spent::Reused => {
-            return Err(OAuthError::invalid_grant(
-                "the code was used already; the tokens issued for it are revoked",
-            ))
-        }
-        Spent::Revoked => return Err(OAuthError::invalid_grant("the grant was revoked")),
+        Spent::Fresh => Ok(body),
+        Spent::Reused => Err(OAuthError::invalid_grant(
+            "the code was used already; the tokens issued for it are revoked",
+        )),
+        Spent::Revoked => Err(OAuthError::invalid_grant("the grant was revoked")),
     }
-    answer(
-        state,
-        client,
-        &found.grant,
-        &access,
-        &refresh,
-        found.nonce.as_deref(),
-        now,
-    )
-    .await
 }
 
 async fn refresh_grant(
@@ -286,7 +278,7 @@ async fn refresh_grant(
             "the refresh token is not one this server issued, or it was revoked",
         ));
     };
-    let mut grant = found.grant;
+    let grant = found.grant;
     if grant.client_id != client.id {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
@@ -308,6 +300,11 @@ async fn refresh_grant(
     if found.expires_at <= now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
+    if !session_lasts(state, &grant, now).await? {
+        return Err(OAuthError::invalid_grant(
+            "the sign-in this grant came from has ended (ask for offline_access to outlive it)",
+        ));
+    }
     if let Some(asked) = params.get("scope")? {
         let granted: Vec<&str> = grant.scope.split(' ').collect();
         if asked
@@ -321,22 +318,33 @@ async fn refresh_grant(
         }
     }
     let (tokens, access, new_refresh) = new_tokens(&grant, now)?;
+    let body = answer(state, client, &grant, &access, &new_refresh, None, now).await?;
     match state
         .store
         .rotate_oidc_refresh(hash, tokens, grant.expires_at, now)
         .await
         .map_err(server_error)?
     {
-        Spent::Fresh => {}
-        Spent::Reused => {
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was used already: every token of its grant is revoked",
-            ))
-        }
-        Spent::Revoked => return Err(OAuthError::invalid_grant("the grant was revoked")),
+        Spent::Fresh => Ok(body),
+        Spent::Reused => Err(OAuthError::invalid_grant(
+            "the refresh token was used already: every token of its grant is revoked",
+        )),
+        Spent::Revoked => Err(OAuthError::invalid_grant("the grant was revoked")),
     }
-    grant.revoked = false;
-    answer(state, client, &grant, &access, &new_refresh, None, now).await
+}
+
+/// Whether a grant may still be used: one with `offline_access` lasts its 30 days; any other
+/// only while the Latch session it came from does (signing out, being signed out elsewhere,
+/// or the session expiring ends it).
+pub async fn session_lasts(state: &AppState, grant: &Grant, now: i64) -> Result<bool, OAuthError> {
+    if grant.scope.split(' ').any(|s| s == "offline_access") {
+        return Ok(true);
+    }
+    let mut conn = state.store.conn().await.map_err(server_error)?;
+    let session = crate::store::sessions::by_id_hash(&mut conn, &grant.session_hash)
+        .await
+        .map_err(server_error)?;
+    Ok(session.is_some_and(|s| s.expires_at > now && s.second_factor_done))
 }
 
 fn new_tokens(grant: &Grant, now: i64) -> Result<(NewTokens, String, String), OAuthError> {
@@ -377,26 +385,25 @@ async fn answer(
         .map_err(server_error)?
         .ok_or_else(|| OAuthError::invalid_grant("the account is gone"))?;
     drop(conn);
-    let mut claims = json!({
-        "iss": state.issuer,
-        "sub": b64::encode(&user.user_handle),
-        "aud": client.id,
-        "azp": client.id,
-        "iat": now,
-        "exp": now.saturating_add(ID_TOKEN_TTL),
-        "auth_time": grant.auth_time,
-        "acr": grant.acr,
-        "amr": Amr::parse(&grant.amr).values(),
-        "sid": sid(&grant.session_hash),
-        "at_hash": half_hash(access),
-    });
+    let mut claims = super::person_claims(&user, &grant.scope);
+    for (name, value) in [
+        ("iss", json!(state.issuer)),
+        ("aud", json!(client.id)),
+        ("azp", json!(client.id)),
+        ("iat", json!(now)),
+        ("exp", json!(now.saturating_add(ID_TOKEN_TTL))),
+        ("auth_time", json!(grant.auth_time)),
+        ("acr", json!(grant.acr)),
+        ("amr", json!(Amr::parse(&grant.amr).values())),
+        ("sid", json!(sid(&grant.session_hash))),
+        ("at_hash", json!(half_hash(access))),
+    ] {
+        claims.insert(name.into(), value);
+    }
     if let Some(nonce) = nonce {
-        claims["nonce"] = json!(nonce);
+        claims.insert("nonce".into(), json!(nonce));
     }
-    if grant.scope.split(' ').any(|s| s == "profile") {
-        claims["name"] = json!(user.display_name);
-        claims["preferred_username"] = json!(user.username);
-    }
+    let claims = Value::Object(claims);
     let key = signing_key(state, client.id_token_alg)
         .await
         .map_err(|e: ApiError| server_error(e.to_string()))?;

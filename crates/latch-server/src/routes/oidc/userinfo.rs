@@ -6,8 +6,6 @@ use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use latch_webauthn::b64;
-use serde_json::json;
 
 use super::{no_store, server_error};
 use crate::crypto;
@@ -16,17 +14,21 @@ use crate::state::AppState;
 use crate::store::oidc as stored;
 use crate::store::users;
 
-/// RFC 6750 §3: 401 with a `WWW-Authenticate: Bearer` challenge.
+/// RFC 6750 §3: a `WWW-Authenticate: Bearer` challenge.
 fn challenge(error: Option<&OAuthError>) -> Response {
     let value = match error {
         None => "Bearer realm=\"latch\"".to_owned(),
         Some(e) => format!(
             "Bearer realm=\"latch\", error=\"{}\", error_description=\"{}\"",
-            e.code,
-            e.description.replace(['"', '\\'], "'")
+            e.code, e.description
         ),
     };
-    let mut response = StatusCode::UNAUTHORIZED.into_response();
+    // §3.1: a malformed request is 400, a bad token 401.
+    let status = match error {
+        Some(e) if e.code == "invalid_request" => StatusCode::BAD_REQUEST,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    let mut response = status.into_response();
     if let Ok(v) = HeaderValue::from_str(&value) {
         response.headers_mut().insert(WWW_AUTHENTICATE, v);
     }
@@ -55,11 +57,15 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         let token = stored::token(&mut conn, &crypto::token_hash(token.trim()))
             .await
             .map_err(server_error)?;
+        let now = state.now();
         let Some(token) =
-            token.filter(|t| t.kind == "access" && !t.grant.revoked && t.expires_at > state.now())
+            token.filter(|t| t.kind == "access" && !t.grant.revoked && t.expires_at > now)
         else {
             return Ok(None);
         };
+        if !super::token::session_lasts(&state, &token.grant, now).await? {
+            return Ok(None);
+        }
         let user = users::by_id(&mut conn, token.grant.user_id)
             .await
             .map_err(server_error)?;
@@ -67,12 +73,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     };
     match found.await {
         Ok(Some((user, scope))) => {
-            let mut claims = json!({ "sub": b64::encode(&user.user_handle) });
-            if scope.split(' ').any(|s| s == "profile") {
-                claims["name"] = json!(user.display_name);
-                claims["preferred_username"] = json!(user.username);
-            }
-            let mut response = Json(claims).into_response();
+            let mut response = Json(super::person_claims(&user, &scope)).into_response();
             no_store(response.headers_mut());
             response
         }
