@@ -61,6 +61,10 @@ pub struct AuthRequest {
     pub acr_values: Option<String>,
     pub max_age: Option<i64>,
     pub prompt: Prompt,
+    /// `id_token_hint`'s `sub`, once checked as one of this server's ID tokens (by the caller,
+    /// which holds the keys): who the client expects to be signed in.
+    #[serde(default)]
+    pub hinted_sub: Option<String>,
     pub created_at: i64,
 }
 
@@ -246,6 +250,7 @@ fn rest(params: &Params, client: &Client, now: i64) -> Result<AuthRequest, OAuth
         acr_values: acr_values.map(str::to_owned),
         max_age,
         prompt,
+        hinted_sub: None,
         created_at: now,
     })
 }

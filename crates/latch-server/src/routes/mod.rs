@@ -143,11 +143,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin", get(pages::admin))
         .route("/assets/{name}", get(pages::asset))
         .route("/healthz", get(healthz))
-        .route(
-            "/.well-known/openid-configuration",
-            get(oidc::discovery::configuration),
-        )
-        .route(oidc::JWKS, get(oidc::discovery::jwks))
+        .merge(oidc::cross_origin_endpoints())
         .route(
             oidc::AUTHORIZE,
             get(oidc::authorize::authorize).post(oidc::authorize::authorize),
@@ -155,12 +151,6 @@ pub fn app(state: AppState) -> Router {
         .route("/oauth2/continue", get(oidc::authorize::resume))
         .route("/oauth2/consent", get(pages::consent))
         .route("/oauth2/step-up", get(pages::step_up))
-        .route(oidc::TOKEN, post(oidc::token::token))
-        .route(oidc::REVOKE, post(oidc::token::revoke))
-        .route(
-            oidc::USERINFO,
-            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
-        )
         .route(
             oidc::LOGOUT,
             get(oidc::logout::logout).post(oidc::logout::logout),

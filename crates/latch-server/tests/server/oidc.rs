@@ -1002,3 +1002,59 @@ async fn a_hint_of_someone_else_ends_no_session_and_max_age_zero_does_not_loop()
         assert!(query(&back)["code"].is_string(), "{back}");
     }
 }
+
+#[tokio::test]
+async fn apps_call_the_back_channel_from_any_origin_and_hints_name_who_is_expected() {
+    for server in servers_with(&startup()).await {
+        let mut spa = backchannel(&server);
+        spa.headers
+            .push(("origin".into(), "https://spa.example".into()));
+        let preflight = spa
+            .send_raw(Method::OPTIONS, "/oauth2/token", None, Vec::new())
+            .await;
+        assert_eq!(preflight.status, StatusCode::NO_CONTENT);
+        assert_eq!(preflight.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert!(preflight.headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+            .to_str()
+            .unwrap()
+            .contains("Authorization"));
+        let jwks = spa.get("/oauth2/jwks").await;
+        assert_eq!(jwks.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        // Navigations get no CORS headers.
+        let (mut ada, _) = server.signed_in("ada").await;
+        let page = ada.get(&authorize_url("wiki", WIKI_CB, "")).await;
+        assert!(page
+            .headers
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none());
+
+        let hint = exchange(&server, &code_for(&mut ada, "wiki", WIKI_CB, "").await)
+            .await
+            .ok()["id_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let with_hint =
+            |h: &str| authorize_url("wiki", WIKI_CB, &format!("&prompt=none&id_token_hint={h}"));
+        // The hinted person is signed in: a code.
+        assert!(query(&location(&ada.get(&with_hint(&hint)).await))["code"].is_string());
+        // Someone else is: login_required.
+        let (mut bo, _) = server.signed_in("bo").await;
+        code_for(&mut bo, "wiki", WIKI_CB, "").await;
+        assert_eq!(
+            query(&location(&bo.get(&with_hint(&hint)).await))["error"],
+            "login_required"
+        );
+        // Not one of ours: invalid_request.
+        let forged = format!("{}A", &hint[..hint.len() - 1]);
+        let forged = if forged == hint {
+            format!("{}B", &hint[..hint.len() - 1])
+        } else {
+            forged
+        };
+        assert_eq!(
+            query(&location(&ada.get(&with_hint(&forged)).await))["error"],
+            "invalid_request"
+        );
+    }
+}

@@ -48,7 +48,7 @@ pub async fn authorize(
     let now = state.now();
     let checked = request::client_and_redirect(&params, |_| client.as_ref())
         .and_then(|(client, uri)| request::check(&params, client, uri, now).map(|r| (client, r)));
-    let (client, checked) = match checked {
+    let (client, mut checked) = match checked {
         Ok(ok) => ok,
         Err(Refused::ToPerson(why)) => return Err(ApiError::OidcRequestRefused(why)),
         Err(Refused::ToClient {
@@ -64,6 +64,25 @@ pub async fn authorize(
             )));
         }
     };
+    // OpenID Connect Core §3.1.2.1: the person the client expects, from an ID token of ours.
+    if let Ok(Some(hint)) = params.get("id_token_hint") {
+        let keys = super::discovery::published(&state).await?;
+        match crate::oidc::jwt::verify_own_id_token(hint, &keys, &state.issuer) {
+            Some(claims) => checked.hinted_sub = claims["sub"].as_str().map(str::to_owned),
+            None => {
+                let error = OAuthError::invalid_request(
+                    "id_token_hint is not an ID token this server issued",
+                );
+                let back = &checked.redirect_uri;
+                return Ok(see_other(&error_uri(
+                    &state,
+                    back,
+                    checked.state.as_deref(),
+                    &error,
+                )));
+            }
+        }
+    }
     if state.sweep_due(Sweep::Oidc, now) {
         state.store.sweep_oidc(now).await?;
     }
@@ -228,6 +247,15 @@ async fn decide(
         return Ok(with_query("/", &[("next", &back)]));
     };
     let now = state.now();
+    let hinted_other = req
+        .hinted_sub
+        .as_deref()
+        .is_some_and(|sub| sub != latch_webauthn::b64::encode(&who.user.user_handle));
+    if hinted_other && req.prompt.none {
+        let error =
+            OAuthError::login_required("another person than the id_token_hint's is signed in");
+        return refuse(state, &hash, req, error).await;
+    }
     if let Some(step_up) = step_up_needed(req, who, now) {
         if req.prompt.none {
             let error = match step_up {

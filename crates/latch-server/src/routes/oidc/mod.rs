@@ -11,10 +11,17 @@ pub mod logout;
 pub mod token;
 pub mod userinfo;
 
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA, WWW_AUTHENTICATE};
+use axum::extract::Request;
+use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, CACHE_CONTROL, CONTENT_TYPE, LOCATION,
+    PRAGMA, WWW_AUTHENTICATE,
+};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -29,6 +36,50 @@ pub const USERINFO: &str = "/oauth2/userinfo";
 pub const JWKS: &str = "/oauth2/jwks";
 pub const LOGOUT: &str = "/oauth2/logout";
 pub const REVOKE: &str = "/oauth2/revoke";
+
+/// The endpoints an app calls from its own code rather than by navigating: discovery, the
+/// keys, token, revocation and userinfo. They answer any origin (CORS), without cookies:
+/// nothing they do rests on the browser's credentials, so a single-page app can use them.
+pub fn cross_origin_endpoints() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::configuration),
+        )
+        .route(JWKS, get(discovery::jwks))
+        .route(TOKEN, post(token::token))
+        .route(REVOKE, post(token::revoke))
+        .route(USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
+        .layer(middleware::from_fn(cors))
+}
+
+/// CORS for [`cross_origin_endpoints`]: a preflight is answered here; every answer may be
+/// read by any origin.
+async fn cors(request: Request, next: Next) -> Response {
+    let mut response = if request.method() == Method::OPTIONS {
+        let mut preflight = StatusCode::NO_CONTENT.into_response();
+        let headers = preflight.headers_mut();
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST"),
+        );
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization, Content-Type"),
+        );
+        headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        preflight
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("WWW-Authenticate"),
+    );
+    response
+}
 
 pub fn endpoint(state: &AppState, path: &str) -> String {
     format!("{}{path}", state.issuer)
