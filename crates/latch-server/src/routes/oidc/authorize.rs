@@ -68,7 +68,12 @@ pub async fn authorize(
     if let Ok(Some(hint)) = params.get("id_token_hint") {
         let keys = super::discovery::published(&state).await?;
         match crate::oidc::jwt::verify_own_id_token(hint, &keys, &state.issuer) {
-            Some(claims) => checked.hinted_sub = claims["sub"].as_str().map(str::to_owned),
+            Some(claims) => {
+                checked.hinted_sub = claims
+                    .get("sub")
+                    .and_then(|s| s.as_str())
+                    .map(str::to_owned)
+            }
             None => {
                 let error = OAuthError::invalid_request(
                     "id_token_hint is not an ID token this server issued",
