@@ -253,3 +253,6 @@ step-up-key = Use your passkey or security key
 step-up-password-intro = Enter your password to go on.
 error-oauth-request-gone = This sign-in for an app has ended or expired. Go back to the app and start again.
 error-oauth-request-refused = The app's sign-in request cannot be answered.
+app-error-title = This app's sign-in cannot go on
+app-error-intro = Go back to the app and start again. If it happens again, tell whoever runs the app:
+app-error-home = Go to your account

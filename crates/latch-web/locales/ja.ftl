@@ -253,3 +253,6 @@ step-up-key = パスキーまたはセキュリティキーを使う
 step-up-password-intro = 続けるにはパスワードを入力してください。
 error-oauth-request-gone = このアプリのサインインは終了したか期限切れです。アプリに戻ってやり直してください。
 error-oauth-request-refused = このアプリのサインイン要求には応えられません。
+app-error-title = このアプリのサインインは続けられません
+app-error-intro = アプリに戻ってやり直してください。繰り返し起きる場合は、アプリの運営者に次の内容を伝えてください:
+app-error-home = アカウントへ

@@ -12,7 +12,7 @@ pub mod i18n;
 mod pages;
 
 pub use i18n::{negotiate, Locale};
-pub use pages::{render, Page, Viewer};
+pub use pages::{render, render_app_error, Page, Viewer};
 
 /// The response headers every page and asset carries. No inline script or style anywhere, so
 /// the policy can say `'self'` and nothing else; `data:` images are the authenticator icons

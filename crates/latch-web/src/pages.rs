@@ -15,6 +15,8 @@ pub enum Page {
     Consent,
     /// An app asks for a stronger or more recent sign-in.
     StepUp,
+    /// An app's sign-in request that cannot go on (see [`render_app_error`]).
+    AppError,
 }
 
 /// The signed-in person, as the header shows them.
@@ -98,8 +100,38 @@ struct StepUp<'a> {
     s: Shell<'a>,
 }
 
-/// The page as HTML.
-pub fn render(page: Page, locale: Locale, rp_name: &str, viewer: Option<&Viewer>) -> String {
+#[derive(Template)]
+#[template(path = "app_error.html")]
+struct AppError<'a> {
+    s: Shell<'a>,
+    detail: &'a str,
+}
+
+/// The page for an app's sign-in request that cannot go on (an unknown app, a redirect URI it
+/// did not register, a request that expired): what went wrong, as the server said it.
+pub fn render_app_error(
+    locale: Locale,
+    rp_name: &str,
+    viewer: Option<&Viewer>,
+    detail: &str,
+) -> String {
+    AppError {
+        s: shell(Page::AppError, locale, rp_name, viewer),
+        detail,
+    }
+    .render()
+    .unwrap_or_else(|e| {
+        eprintln!("latch-web: rendering the app error page: {e}");
+        String::from("<!doctype html><title>Error</title>")
+    })
+}
+
+fn shell<'a>(
+    page: Page,
+    locale: Locale,
+    rp_name: &'a str,
+    viewer: Option<&'a Viewer>,
+) -> Shell<'a> {
     let (title, script, path) = match page {
         Page::SignIn => ("signin-title", "signin", "/"),
         Page::SignUp => ("signup-title", "signup", "/signup"),
@@ -107,8 +139,9 @@ pub fn render(page: Page, locale: Locale, rp_name: &str, viewer: Option<&Viewer>
         Page::Admin => ("admin-title", "admin", "/admin"),
         Page::Consent => ("consent-title", "consent", "/oauth2/consent"),
         Page::StepUp => ("step-up-title", "step_up", "/oauth2/step-up"),
+        Page::AppError => ("app-error-title", "common", "/"),
     };
-    let s = Shell {
+    Shell {
         locale,
         t: locale.catalogue(),
         rp_name,
@@ -116,7 +149,12 @@ pub fn render(page: Page, locale: Locale, rp_name: &str, viewer: Option<&Viewer>
         title,
         script,
         path,
-    };
+    }
+}
+
+/// The page as HTML.
+pub fn render(page: Page, locale: Locale, rp_name: &str, viewer: Option<&Viewer>) -> String {
+    let s = shell(page, locale, rp_name, viewer);
     let rendered = match page {
         Page::SignIn => SignIn { s }.render(),
         Page::SignUp => SignUp { s }.render(),
@@ -124,6 +162,7 @@ pub fn render(page: Page, locale: Locale, rp_name: &str, viewer: Option<&Viewer>
         Page::Admin => Admin { s }.render(),
         Page::Consent => Consent { s }.render(),
         Page::StepUp => StepUp { s }.render(),
+        Page::AppError => AppError { s, detail: "" }.render(),
     };
     rendered.unwrap_or_else(|e| {
         eprintln!("latch-web: rendering {page:?}: {e}");
@@ -136,13 +175,14 @@ mod tests {
     use super::*;
     use crate::assets::tests::quoted_after;
 
-    const PAGES: [Page; 6] = [
+    const PAGES: [Page; 7] = [
         Page::SignIn,
         Page::SignUp,
         Page::Security,
         Page::Admin,
         Page::Consent,
         Page::StepUp,
+        Page::AppError,
     ];
 
     fn viewer() -> Viewer {
@@ -163,6 +203,7 @@ mod tests {
             include_str!("../templates/admin.html"),
             include_str!("../templates/consent.html"),
             include_str!("../templates/step_up.html"),
+            include_str!("../templates/app_error.html"),
         ];
         for text in templates {
             for id in quoted_after(text, "s.t(\"") {
@@ -194,6 +235,21 @@ mod tests {
                 assert!(!html.contains("ana<script>"), "names are escaped");
             }
         }
+    }
+
+    #[test]
+    fn the_app_error_page_says_what_went_wrong_escaped() {
+        let html = render_app_error(
+            Locale::En,
+            "Latch",
+            None,
+            "\"https://evil.example/<b>\" is not a redirect URI",
+        );
+        assert!(
+            html.contains("This app&#x27;s sign-in cannot go on")
+                || html.contains("This app's sign-in cannot go on")
+        );
+        assert!(html.contains("&lt;b&gt;") && !html.contains("<b>"));
     }
 
     #[test]

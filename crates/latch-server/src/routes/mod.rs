@@ -144,16 +144,23 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/{name}", get(pages::asset))
         .route("/healthz", get(healthz))
         .merge(oidc::cross_origin_endpoints())
-        .route(
-            oidc::AUTHORIZE,
-            get(oidc::authorize::authorize).post(oidc::authorize::authorize),
-        )
-        .route("/oauth2/continue", get(oidc::authorize::resume))
-        .route("/oauth2/consent", get(pages::consent))
-        .route("/oauth2/step-up", get(pages::step_up))
-        .route(
-            oidc::LOGOUT,
-            get(oidc::logout::logout).post(oidc::logout::logout),
+        .merge(
+            Router::new()
+                .route(
+                    oidc::AUTHORIZE,
+                    get(oidc::authorize::authorize).post(oidc::authorize::authorize),
+                )
+                .route("/oauth2/continue", get(oidc::authorize::resume))
+                .route("/oauth2/consent", get(pages::consent))
+                .route("/oauth2/step-up", get(pages::step_up))
+                .route(
+                    oidc::LOGOUT,
+                    get(oidc::logout::logout).post(oidc::logout::logout),
+                )
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    pages::navigation_errors,
+                )),
         )
         .route("/metrics", get(metrics::render_public))
         .route("/api/openapi.json", get(openapi))

@@ -181,6 +181,49 @@ async fn oauth2_page(
     Ok(page(state, &v, which))
 }
 
+/// The largest error answer turned into a page.
+const MAX_ERROR_BODY: usize = 16 * 1024;
+
+/// For the pages an app sends people through (`/oauth2/authorize`, `/continue`, `/consent`,
+/// `/step-up`, `/logout`): a refusal a browser navigated into (it asks for HTML) becomes a page
+/// saying what went wrong; an API client still gets the JSON error.
+pub async fn navigation_errors(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = request.headers().clone();
+    let response = next.run(request).await;
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !wants_html || !(response.status().is_client_error() || response.status().is_server_error())
+    {
+        return response;
+    }
+    let status = response.status();
+    let Ok(body) = axum::body::to_bytes(response.into_body(), MAX_ERROR_BODY).await else {
+        return status.into_response();
+    };
+    let message = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.pointer("/error/message")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let accept = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let locale = latch_web::negotiate(None, cookie(&headers, &state, Cookie::Language), accept);
+    let html = latch_web::render_app_error(locale, &state.rp.name, None, &message);
+    let mut page = (status, html).into_response();
+    let h = page.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    secure_headers(h);
+    page
+}
+
 /// `GET /assets/{name}`: the embedded scripts and stylesheet.
 pub async fn asset(Path(name): Path<String>) -> Response {
     let Some(asset) = latch_web::assets::get(&name) else {

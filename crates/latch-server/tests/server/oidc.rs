@@ -1058,3 +1058,30 @@ async fn apps_call_the_back_channel_from_any_origin_and_hints_name_who_is_expect
         );
     }
 }
+
+#[tokio::test]
+async fn a_person_sent_with_a_bad_request_gets_a_page_not_json() {
+    for server in servers_with(&startup()).await {
+        let mut browser = server.client();
+        browser
+            .headers
+            .push(("accept".into(), "text/html,application/xhtml+xml".into()));
+        let reply = browser
+            .get(&authorize_url("wiki", "https://evil.example/cb", ""))
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert!(reply.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(
+            reply.text.contains("is not a redirect URI of"),
+            "{}",
+            reply.text
+        );
+        assert!(reply.headers.get(header::LOCATION).is_none());
+        let gone = browser.get("/oauth2/continue?request=nope").await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        assert!(gone.text.contains("start again"), "{}", gone.text);
+    }
+}
