@@ -245,10 +245,8 @@ mod tests {
             None,
             "\"https://evil.example/<b>\" is not a redirect URI",
         );
-        assert!(
-            html.contains("This app&#x27;s sign-in cannot go on")
-                || html.contains("This app's sign-in cannot go on")
-        );
+        assert!(html.contains("id=\"app-error-detail\""));
+        assert!(html.contains("is not a redirect URI"));
         assert!(html.contains("&lt;b&gt;") && !html.contains("<b>"));
     }
 
