@@ -88,12 +88,14 @@ CREATE TABLE oidc_codes (
 );
 CREATE INDEX oidc_codes_expiry ON oidc_codes (expires_at);
 
--- Access and refresh tokens. A refresh token is used once (`used_at`); using it again is
--- the reuse that revokes its grant.
+-- Access and refresh tokens, each with the scope it was issued for (the grant's, or less
+-- when a refresh asked for less). A refresh token is used once (`used_at`); using it again
+-- is the reuse that revokes its grant.
 CREATE TABLE oidc_tokens (
     id          BYTEA  NOT NULL PRIMARY KEY,
     grant_id    BYTEA  NOT NULL REFERENCES oidc_grants (id) ON DELETE CASCADE,
     kind        TEXT   NOT NULL,
+    scope       TEXT   NOT NULL,
     expires_at  BIGINT NOT NULL,
     used_at     BIGINT
 );

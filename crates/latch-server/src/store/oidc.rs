@@ -220,13 +220,15 @@ pub async fn code(conn: &mut Conn, hash: &[u8]) -> Result<Option<Code>, DbError>
 pub struct Token {
     pub grant: Grant,
     pub kind: String,
+    pub scope: String,
     pub expires_at: i64,
     pub used: bool,
 }
 
 pub async fn token(conn: &mut Conn, hash: &[u8]) -> Result<Option<Token>, DbError> {
     let row = query(&format!(
-        "SELECT {GRANT_COLUMNS}, t.kind, t.expires_at, t.used_at FROM oidc_tokens t \
+        "SELECT {GRANT_COLUMNS}, t.kind, t.scope AS token_scope, t.expires_at, t.used_at \
+         FROM oidc_tokens t \
          JOIN oidc_grants g ON g.id = t.grant_id WHERE t.id = $1"
     ))
     .bind(hash)
@@ -236,6 +238,7 @@ pub async fn token(conn: &mut Conn, hash: &[u8]) -> Result<Option<Token>, DbErro
         Ok(Token {
             grant: grant_from(&row)?,
             kind: row.try_get("kind")?,
+            scope: row.try_get("token_scope")?,
             expires_at: row.try_get("expires_at")?,
             used: row.try_get::<Option<i64>>("used_at")?.is_some(),
         })
@@ -262,6 +265,8 @@ pub struct NewTokens {
     pub access_hash: Vec<u8>,
     pub access_expires_at: i64,
     pub refresh_hash: Vec<u8>,
+    /// What both tokens may be used for (within the grant's scope).
+    pub scope: String,
 }
 
 /// What spending a code or a refresh token came to.
@@ -292,13 +297,17 @@ async fn insert_tokens(
         (&t.access_hash, "access", t.access_expires_at),
         (&t.refresh_hash, "refresh", refresh_expires_at),
     ] {
-        query("INSERT INTO oidc_tokens (id, grant_id, kind, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(hash.as_slice())
-            .bind(t.grant_id.as_slice())
-            .bind(kind)
-            .bind(expires_at)
-            .execute(conn)
-            .await?;
+        query(
+            "INSERT INTO oidc_tokens (id, grant_id, kind, scope, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(hash.as_slice())
+        .bind(t.grant_id.as_slice())
+        .bind(kind)
+        .bind(t.scope.as_str())
+        .bind(expires_at)
+        .execute(conn)
+        .await?;
     }
     Ok(())
 }

@@ -1085,3 +1085,48 @@ async fn a_person_sent_with_a_bad_request_gets_a_page_not_json() {
         assert!(gone.text.contains("start again"), "{}", gone.text);
     }
 }
+
+#[tokio::test]
+async fn a_refresh_may_ask_for_less_than_the_grant_but_not_more() {
+    for server in servers_with(&startup()).await {
+        let (mut browser, _key) = server.signed_in("ada").await;
+        let first = exchange(&server, &code_for(&mut browser, "wiki", WIKI_CB, "").await)
+            .await
+            .ok();
+        assert_eq!(first["scope"], "openid profile");
+        let refresh = first["refresh_token"].as_str().unwrap();
+        let wider = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("scope", "openid profile email"),
+        ];
+        oauth_error(
+            &token(&server, &wider, Some(("wiki", SECRET))).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+        );
+        let less = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("scope", "openid"),
+        ];
+        let narrow = token(&server, &less, Some(("wiki", SECRET))).await.ok();
+        assert_eq!(narrow["scope"], "openid");
+        let claims = verified(&server, narrow["id_token"].as_str().unwrap(), "wiki").await;
+        assert!(claims.get("name").is_none());
+        let me = userinfo(&server, narrow["access_token"].as_str().unwrap())
+            .await
+            .ok();
+        assert!(me.get("name").is_none(), "{me}");
+        assert_eq!(me["sub"], claims["sub"]);
+        // Left out, the scope is the whole grant again.
+        let again = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", narrow["refresh_token"].as_str().unwrap()),
+        ];
+        assert_eq!(
+            token(&server, &again, Some(("wiki", SECRET))).await.ok()["scope"],
+            "openid profile"
+        );
+    }
+}

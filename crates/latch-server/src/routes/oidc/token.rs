@@ -241,11 +241,17 @@ async fn code_grant(
         ));
     }
     verify_pkce(found.code_challenge.as_deref(), verifier)?;
-    let (tokens, access, refresh) = new_tokens(&found.grant, now)?;
+    let (tokens, access, refresh) = new_tokens(&found.grant, &found.grant.scope, now)?;
     // The whole answer is made before the code is spent: a failure here leaves the code
     // unspent for a retry, rather than spent with tokens nobody received.
     let nonce = found.nonce.as_deref();
-    let body = answer(state, client, &found.grant, &access, &refresh, nonce, now).await?;
+    let issued = Issued {
+        access: &access,
+        refresh: &refresh,
+        scope: &found.grant.scope,
+        nonce,
+    };
+    let body = answer(state, client, &found.grant, &issued, now).await?;
     match state
         .store
         .redeem_oidc_code(hash, tokens, found.grant.expires_at, now)
@@ -305,20 +311,33 @@ async fn refresh_grant(
             "the sign-in this grant came from has ended (ask for offline_access to outlive it)",
         ));
     }
-    if let Some(asked) = params.get("scope")? {
-        let granted: Vec<&str> = grant.scope.split(' ').collect();
-        if asked
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .any(|s| !granted.contains(&s))
-        {
-            return Err(OAuthError::invalid_scope(
-                "a refresh cannot widen the grant's scope",
-            ));
+    // RFC 6749 §6: less than the grant may be asked for (and then the tokens carry less);
+    // left out, it is the whole grant.
+    let scope = match params.get("scope")? {
+        None => grant.scope.clone(),
+        Some(asked) => {
+            let asked: Vec<&str> = asked.split(' ').filter(|s| !s.is_empty()).collect();
+            let granted: Vec<&str> = grant.scope.split(' ').collect();
+            if asked.iter().any(|s| !granted.contains(s)) {
+                return Err(OAuthError::invalid_scope(
+                    "a refresh cannot widen the grant's scope",
+                ));
+            }
+            granted
+                .into_iter()
+                .filter(|s| asked.contains(s))
+                .collect::<Vec<_>>()
+                .join(" ")
         }
-    }
-    let (tokens, access, new_refresh) = new_tokens(&grant, now)?;
-    let body = answer(state, client, &grant, &access, &new_refresh, None, now).await?;
+    };
+    let (tokens, access, new_refresh) = new_tokens(&grant, &scope, now)?;
+    let issued = Issued {
+        access: &access,
+        refresh: &new_refresh,
+        scope: &scope,
+        nonce: None,
+    };
+    let body = answer(state, client, &grant, &issued, now).await?;
     match state
         .store
         .rotate_oidc_refresh(hash, tokens, grant.expires_at, now)
@@ -347,7 +366,11 @@ pub async fn session_lasts(state: &AppState, grant: &Grant, now: i64) -> Result<
     Ok(session.is_some_and(|s| s.expires_at > now && s.second_factor_done))
 }
 
-fn new_tokens(grant: &Grant, now: i64) -> Result<(NewTokens, String, String), OAuthError> {
+fn new_tokens(
+    grant: &Grant,
+    scope: &str,
+    now: i64,
+) -> Result<(NewTokens, String, String), OAuthError> {
     let (access, access_hash) = crypto::new_token().map_err(server_error)?;
     let (refresh, refresh_hash) = crypto::new_token().map_err(server_error)?;
     Ok((
@@ -356,6 +379,7 @@ fn new_tokens(grant: &Grant, now: i64) -> Result<(NewTokens, String, String), OA
             access_hash,
             access_expires_at: now.saturating_add(ACCESS_TTL).min(grant.expires_at),
             refresh_hash,
+            scope: scope.to_owned(),
         },
         access,
         refresh,
@@ -369,14 +393,20 @@ pub fn sid(session_hash: &[u8]) -> String {
     b64::encode(digest.get(..16).unwrap_or_default())
 }
 
-/// The token response, with an ID token for the grant's person.
+/// What a token response hands out.
+struct Issued<'a> {
+    access: &'a str,
+    refresh: &'a str,
+    scope: &'a str,
+    nonce: Option<&'a str>,
+}
+
+/// The token response, with an ID token for the grant's person when `openid` is in scope.
 async fn answer(
     state: &AppState,
     client: &Client,
     grant: &Grant,
-    access: &str,
-    refresh: &str,
-    nonce: Option<&str>,
+    issued: &Issued<'_>,
     now: i64,
 ) -> Result<Value, OAuthError> {
     let mut conn = state.store.conn().await.map_err(server_error)?;
@@ -385,7 +415,13 @@ async fn answer(
         .map_err(server_error)?
         .ok_or_else(|| OAuthError::invalid_grant("the account is gone"))?;
     drop(conn);
-    let mut claims = super::person_claims(&user, &grant.scope);
+    let Issued {
+        access,
+        refresh,
+        scope,
+        nonce,
+    } = *issued;
+    let mut claims = super::person_claims(&user, scope);
     for (name, value) in [
         ("iss", json!(state.issuer)),
         ("aud", json!(client.id)),
@@ -404,19 +440,24 @@ async fn answer(
         claims.insert("nonce".into(), json!(nonce));
     }
     let claims = Value::Object(claims);
-    let key = signing_key(state, client.id_token_alg)
-        .await
-        .map_err(|e: ApiError| server_error(e.to_string()))?;
-    let id_token = keys::sign(&key, "JWT", &claims).map_err(server_error)?;
     let expires_in = ACCESS_TTL.min(grant.expires_at.saturating_sub(now));
-    Ok(json!({
+    let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": expires_in,
         "refresh_token": refresh,
-        "id_token": id_token,
-        "scope": grant.scope,
-    }))
+        "scope": scope,
+    });
+    if scope.split(' ').any(|s| s == "openid") {
+        let key = signing_key(state, client.id_token_alg)
+            .await
+            .map_err(|e: ApiError| server_error(e.to_string()))?;
+        let id_token = keys::sign(&key, "JWT", &claims).map_err(server_error)?;
+        if let Some(map) = body.as_object_mut() {
+            map.insert("id_token".into(), json!(id_token));
+        }
+    }
+    Ok(body)
 }
 
 /// `POST /oauth2/revoke` (RFC 7009): revokes the grant of an access or refresh token of the

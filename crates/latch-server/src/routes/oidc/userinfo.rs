@@ -69,7 +69,11 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         let user = users::by_id(&mut conn, token.grant.user_id)
             .await
             .map_err(server_error)?;
-        Ok::<_, OAuthError>(user.map(|u| (u, token.grant.scope)))
+        // OpenID Connect Core §5.3: userinfo is for tokens with `openid` in scope.
+        if !token.scope.split(' ').any(|s| s == "openid") {
+            return Ok(None);
+        }
+        Ok::<_, OAuthError>(user.map(|u| (u, token.scope)))
     };
     match found.await {
         Ok(Some((user, scope))) => {
