@@ -64,6 +64,17 @@ impl Amr {
         }
     }
 
+    /// The same methods with every key's taken out (after a key is removed).
+    pub fn without_keys(self) -> Amr {
+        Amr {
+            hwk: false,
+            swk: false,
+            user: false,
+            verified: false,
+            ..self
+        }
+    }
+
     /// Whether a key (synced or device-bound) was used.
     pub fn has_key(self) -> bool {
         self.hwk || self.swk

@@ -235,13 +235,26 @@ pub async fn delete(
             Some(user.id),
             "sessions_ended",
             &json!({ "count": ended.len(), "reason": "credential_deleted",
-                     "credentialId": Base64Url(id) }),
+                     "credentialId": Base64Url(id.clone()) }),
             &meta,
             now,
         )
         .await?;
     }
     security::end_others(&mut tx, &signed_in, "credential_deleted", &meta, now).await?;
+    // This session may have proved itself with the key just removed (a re-authentication):
+    // unless it signed in with a key it still has, it no longer counts as a key sign-in.
+    if !signed_out {
+        let session = sessions::by_id_hash(&mut tx, &signed_in.session_hash).await?;
+        let kept_key = session
+            .as_ref()
+            .and_then(|s| s.credential_id.as_deref())
+            .is_some_and(|c| c != id.as_slice());
+        if !kept_key {
+            let amr = signed_in.amr.without_keys().stored();
+            sessions::set_amr(&mut tx, &signed_in.session_hash, &amr).await?;
+        }
+    }
     trusted::revoke_all(&mut tx, user.id, "credential_deleted", &meta, now).await?;
     tx.commit().await?;
     if signed_out {

@@ -35,6 +35,8 @@ pub struct Session {
     pub authenticated_at: i64,
     /// How the owner signed in and re-authenticated ([`crate::amr::Amr::stored`]).
     pub amr: String,
+    /// The key that signed in, when one did.
+    pub credential_id: Option<Vec<u8>>,
 }
 
 pub async fn insert(conn: &mut Conn, s: &NewSession<'_>) -> Result<(), DbError> {
@@ -62,7 +64,7 @@ pub async fn insert(conn: &mut Conn, s: &NewSession<'_>) -> Result<(), DbError> 
 pub async fn by_id_hash(conn: &mut Conn, id_hash: &[u8]) -> Result<Option<Session>, DbError> {
     let row = db::query(
         "SELECT user_id, created_at, last_seen_at, expires_at, second_factor_done, \
-         authenticated_at, amr FROM sessions WHERE id = $1",
+         authenticated_at, amr, credential_id FROM sessions WHERE id = $1",
     )
     .bind(id_hash.to_vec())
     .fetch_optional(&mut *conn)
@@ -76,6 +78,7 @@ pub async fn by_id_hash(conn: &mut Conn, id_hash: &[u8]) -> Result<Option<Sessio
             second_factor_done: row.try_get::<i64>("second_factor_done")? != 0,
             authenticated_at: row.try_get("authenticated_at")?,
             amr: row.try_get("amr")?,
+            credential_id: row.try_get("credential_id")?,
         })
     })
     .transpose()
@@ -172,6 +175,16 @@ pub async fn set_authenticated(
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Replaces how the session's owner is recorded as having proved who they are.
+pub async fn set_amr(conn: &mut Conn, id_hash: &[u8], amr: &str) -> Result<(), DbError> {
+    db::query("UPDATE sessions SET amr = $2 WHERE id = $1")
+        .bind(id_hash.to_vec())
+        .bind(amr)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Ends every session of the user except `keep` (waiting sign-ins too); returns how many.

@@ -1130,3 +1130,45 @@ async fn a_refresh_may_ask_for_less_than_the_grant_but_not_more() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_removed_key_no_longer_counts_for_the_session_that_proved_itself_with_it() {
+    for server in servers_with(&startup()).await {
+        let (mut browser, mut key) = password_and_code(&server).await;
+        let begun = browser
+            .post("/api/v1/me/reauth/begin", json!({}))
+            .await
+            .ok();
+        let assertion = key.get(&begun["publicKey"], ORIGIN, &Tweak::default());
+        browser
+            .post(
+                "/api/v1/me/reauth/finish",
+                json!({ "credential": assertion }),
+            )
+            .await
+            .ok();
+        let code = code_for(&mut browser, "wiki", WIKI_CB, "&acr_values=phr").await;
+        let claims = verified(
+            &server,
+            exchange(&server, &code).await.ok()["id_token"]
+                .as_str()
+                .unwrap(),
+            "wiki",
+        )
+        .await;
+        assert_eq!(claims["acr"], "urn:latch:acr:password-key");
+        let path = format!("/api/v1/me/credentials/{}", b64::encode(&key.id));
+        assert_eq!(browser.delete(&path).await.status, StatusCode::NO_CONTENT);
+        let code = code_for(&mut browser, "wiki", WIKI_CB, "").await;
+        let claims = verified(
+            &server,
+            exchange(&server, &code).await.ok()["id_token"]
+                .as_str()
+                .unwrap(),
+            "wiki",
+        )
+        .await;
+        assert_eq!(claims["acr"], "urn:latch:acr:password-otp");
+        assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+    }
+}
