@@ -93,6 +93,8 @@ pub struct Inner {
     pub policy_cache: PolicyCache,
     /// The OpenID Connect issuer (`iss`), which every endpoint's URL starts with.
     pub issuer: String,
+    /// The OpenID Connect signing keys, as last read.
+    pub oidc_keys: crate::oidc::keys::KeyCache,
     /// When each kind of expired record is next swept ([`AppState::sweep_due`]).
     next_sweep: [AtomicI64; 4],
 }
@@ -190,6 +192,7 @@ impl AppState {
             metrics: Metrics::default(),
             policy_cache: PolicyCache::default(),
             issuer: config.issuer(),
+            oidc_keys: crate::oidc::keys::KeyCache::default(),
             next_sweep: [const { AtomicI64::new(i64::MIN) }; 4],
         })))
     }

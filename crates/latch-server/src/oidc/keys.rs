@@ -10,6 +10,7 @@ use aws_lc_rs::signature::{
 };
 use latch_webauthn::b64;
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 
 /// The algorithms ID tokens are signed with. RS256 is OpenID Connect's default
 /// (`id_token_signed_response_alg`); a client may ask for ES256.
@@ -101,32 +102,103 @@ pub fn generate(alg: Alg) -> Result<StoredKey, KeyError> {
 
 /// `claims` as a compact JWS signed by `key` (RFC 7515 §7.1), with `typ` in the header.
 pub fn sign(key: &StoredKey, typ: &str, claims: &Value) -> Result<String, KeyError> {
-    let header = json!({ "alg": key.alg.name(), "kid": key.kid, "typ": typ });
-    let input = format!(
-        "{}.{}",
-        b64::encode(header.to_string().as_bytes()),
-        b64::encode(claims.to_string().as_bytes())
-    );
-    let rng = SystemRandom::new();
-    let signature = match key.alg {
-        Alg::ES256 => {
-            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key.private_der)
-                .map_err(|_| KeyError::Stored("ES256"))?;
-            pair.sign(&rng, input.as_bytes())
+    Signer::new(key)?.sign(typ, claims)
+}
+
+/// A private key parsed once for signing (parsing and checking an RSA key costs about as
+/// much as a signature).
+pub struct Signer {
+    pub kid: String,
+    pub alg: Alg,
+    pair: Pair,
+}
+
+enum Pair {
+    Ec(EcdsaKeyPair),
+    Rsa(RsaKeyPair),
+}
+
+impl Signer {
+    pub fn new(key: &StoredKey) -> Result<Signer, KeyError> {
+        let pair = match key.alg {
+            Alg::ES256 => Pair::Ec(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key.private_der)
+                    .map_err(|_| KeyError::Stored("ES256"))?,
+            ),
+            Alg::RS256 => Pair::Rsa(
+                RsaKeyPair::from_pkcs8(&key.private_der).map_err(|_| KeyError::Stored("RS256"))?,
+            ),
+        };
+        Ok(Signer {
+            kid: key.kid.clone(),
+            alg: key.alg,
+            pair,
+        })
+    }
+
+    /// `claims` as a compact JWS (RFC 7515 §7.1), with `typ` in the header.
+    pub fn sign(&self, typ: &str, claims: &Value) -> Result<String, KeyError> {
+        let header = json!({ "alg": self.alg.name(), "kid": self.kid, "typ": typ });
+        let input = format!(
+            "{}.{}",
+            b64::encode(header.to_string().as_bytes()),
+            b64::encode(claims.to_string().as_bytes())
+        );
+        let rng = SystemRandom::new();
+        let signature = match &self.pair {
+            Pair::Ec(pair) => pair
+                .sign(&rng, input.as_bytes())
                 .map_err(|_| KeyError::Sign)?
                 .as_ref()
-                .to_vec()
+                .to_vec(),
+            Pair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut signature)
+                    .map_err(|_| KeyError::Sign)?;
+                signature
+            }
+        };
+        Ok(format!("{input}.{}", b64::encode(&signature)))
+    }
+}
+
+/// A published key, opened and parsed.
+pub struct LoadedKey {
+    pub signer: Arc<Signer>,
+    pub public_jwk: Value,
+    pub created_at: i64,
+    /// After this, a newer key signs.
+    pub rotate_at: i64,
+}
+
+/// The published keys as last read from the store, so that a token is not also a read, an
+/// unsealing and a parse. Kept a minute: a key is published a day before it signs, so a key
+/// another node made is seen long before it is needed.
+#[derive(Default)]
+pub struct KeyCache(Mutex<Option<(i64, Arc<Vec<LoadedKey>>)>>);
+
+/// How long [`KeyCache`] keeps what it read, in seconds.
+pub const KEY_CACHE_FOR: i64 = 60;
+
+impl KeyCache {
+    /// The keys read at most [`KEY_CACHE_FOR`] seconds before `now`.
+    pub fn fresh(&self, now: i64) -> Option<Arc<Vec<LoadedKey>>> {
+        let guard = self.0.lock().ok()?;
+        match &*guard {
+            Some((read_at, keys))
+                if (*read_at..read_at.saturating_add(KEY_CACHE_FOR)).contains(&now) =>
+            {
+                Some(keys.clone())
+            }
+            _ => None,
         }
-        Alg::RS256 => {
-            let pair =
-                RsaKeyPair::from_pkcs8(&key.private_der).map_err(|_| KeyError::Stored("RS256"))?;
-            let mut signature = vec![0; pair.public_modulus_len()];
-            pair.sign(&RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut signature)
-                .map_err(|_| KeyError::Sign)?;
-            signature
+    }
+
+    pub fn put(&self, now: i64, keys: Arc<Vec<LoadedKey>>) {
+        if let Ok(mut guard) = self.0.lock() {
+            *guard = Some((now, keys));
         }
-    };
-    Ok(format!("{input}.{}", b64::encode(&signature)))
+    }
 }
 
 /// OpenID Connect Core §3.1.3.6: the left half of SHA-256 of an access token (`at_hash`),

@@ -13,24 +13,31 @@ use serde_json::{json, Value};
 use super::{endpoint, AUTHORIZE, JWKS, LOGOUT, REVOKE, TOKEN, USERINFO};
 use crate::amr::{Acr, PHISHING_RESISTANT};
 use crate::error::ApiError;
-use crate::oidc::keys::{self, Alg, StoredKey};
+use crate::oidc::keys::{self, Alg, LoadedKey, Signer};
 use crate::oidc::{KEY_PUBLISHED_AFTER, KEY_SIGNS_FOR, SCOPES};
 use crate::state::AppState;
-use crate::store::oidc::{self as stored, KeyRow};
+use crate::store::oidc as stored;
+use std::sync::Arc;
 
 /// How long before a key starts signing it is published.
 const PUBLISHED_BEFORE: i64 = 24 * 3600;
 
 /// The keys published now, with a new key made for each algorithm that needs one.
-pub async fn current_keys(state: &AppState) -> Result<Vec<KeyRow>, ApiError> {
+pub async fn current_keys(state: &AppState) -> Result<Arc<Vec<LoadedKey>>, ApiError> {
     let now = state.now();
-    let mut rows = opened(state, now).await?;
+    let lasting = |keys: &[LoadedKey], alg: Alg| {
+        keys.iter()
+            .any(|k| k.signer.alg == alg && k.rotate_at > now.saturating_add(PUBLISHED_BEFORE))
+    };
+    if let Some(keys) = state.oidc_keys.fresh(now) {
+        if Alg::ALL.iter().all(|alg| lasting(&keys, *alg)) {
+            return Ok(keys);
+        }
+    }
+    let mut keys = opened(state, now).await?;
     let mut made = false;
     for alg in Alg::ALL {
-        let lasting = rows
-            .iter()
-            .any(|r| r.key.alg == alg && r.rotate_at > now.saturating_add(PUBLISHED_BEFORE));
-        if !lasting {
+        if !lasting(&keys, alg) {
             let mut key = keys::generate(alg).map_err(|e| ApiError::internal(e.to_string()))?;
             key.private_der = state
                 .secrets_key()?
@@ -46,9 +53,11 @@ pub async fn current_keys(state: &AppState) -> Result<Vec<KeyRow>, ApiError> {
         }
     }
     if made {
-        rows = opened(state, now).await?;
+        keys = opened(state, now).await?;
     }
-    Ok(rows)
+    let keys = Arc::new(keys);
+    state.oidc_keys.put(now, keys.clone());
+    Ok(keys)
 }
 
 /// What a signing key is sealed for: it opens as this key only.
@@ -56,10 +65,10 @@ fn seal_context(kid: &str) -> String {
     format!("oidc-signing-key:{kid}")
 }
 
-/// The published keys with their private keys opened (they are stored sealed under the
-/// server's key file, like authenticator-app secrets). A key that does not open (the key file
-/// was replaced) is left out, and a new one made in its place.
-async fn opened(state: &AppState, now: i64) -> Result<Vec<KeyRow>, ApiError> {
+/// The published keys, opened (they are stored sealed under the server's key file, like
+/// authenticator-app secrets) and parsed. A key that does not open (the key file was
+/// replaced) is left out, and a new one made in its place.
+async fn opened(state: &AppState, now: i64) -> Result<Vec<LoadedKey>, ApiError> {
     let mut conn = state.store.conn().await?;
     let rows = stored::keys(&mut conn, now).await?;
     drop(conn);
@@ -69,21 +78,27 @@ async fn opened(state: &AppState, now: i64) -> Result<Vec<KeyRow>, ApiError> {
         .filter_map(|mut row| {
             row.key.private_der =
                 sealing.open(&seal_context(&row.key.kid), &row.key.private_der)?;
-            Some(row)
+            let signer = Signer::new(&row.key).ok()?;
+            Some(LoadedKey {
+                signer: Arc::new(signer),
+                public_jwk: row.key.public_jwk,
+                created_at: row.created_at,
+                rotate_at: row.rotate_at,
+            })
         })
         .collect())
 }
 
 /// The key that signs for `alg` now: the oldest one not yet rotated out (a newer one is
 /// only published, until then).
-pub async fn signing_key(state: &AppState, alg: Alg) -> Result<StoredKey, ApiError> {
+pub async fn signing_key(state: &AppState, alg: Alg) -> Result<Arc<Signer>, ApiError> {
     let now = state.now();
     current_keys(state)
         .await?
-        .into_iter()
-        .filter(|r| r.key.alg == alg && r.rotate_at > now)
-        .min_by_key(|r| r.created_at)
-        .map(|r| r.key)
+        .iter()
+        .filter(|k| k.signer.alg == alg && k.rotate_at > now)
+        .min_by_key(|k| k.created_at)
+        .map(|k| k.signer.clone())
         .ok_or_else(|| ApiError::internal("no signing key"))
 }
 
@@ -91,8 +106,8 @@ pub async fn signing_key(state: &AppState, alg: Alg) -> Result<StoredKey, ApiErr
 pub async fn published(state: &AppState) -> Result<Vec<Value>, ApiError> {
     Ok(current_keys(state)
         .await?
-        .into_iter()
-        .map(|r| r.key.public_jwk)
+        .iter()
+        .map(|k| k.public_jwk.clone())
         .collect())
 }
 

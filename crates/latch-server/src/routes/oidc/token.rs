@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::oidc::client::{AuthMethod, Client};
 use crate::oidc::error::OAuthError;
 use crate::oidc::jwt::{self, JWT_BEARER};
-use crate::oidc::keys::{self, half_hash};
+use crate::oidc::keys::half_hash;
 use crate::oidc::request::{verify_pkce, Params};
 use crate::oidc::{ACCESS_TTL, ID_TOKEN_TTL};
 use crate::state::AppState;
@@ -452,7 +452,7 @@ async fn answer(
         let key = signing_key(state, client.id_token_alg)
             .await
             .map_err(|e: ApiError| server_error(e.to_string()))?;
-        let id_token = keys::sign(&key, "JWT", &claims).map_err(server_error)?;
+        let id_token = key.sign("JWT", &claims).map_err(server_error)?;
         if let Some(map) = body.as_object_mut() {
             map.insert("id_token".into(), json!(id_token));
         }
