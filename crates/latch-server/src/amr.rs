@@ -3,8 +3,6 @@
 //! the OpenID Connect provider puts in its ID tokens and checks against a client's
 //! `acr_values`.
 
-use std::fmt;
-
 /// The methods a session's sign-in (and every re-authentication since) used.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Amr {
@@ -147,12 +145,6 @@ impl Amr {
         } else {
             Acr::None
         }
-    }
-}
-
-impl fmt::Display for Amr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.values().join(" "))
     }
 }
 

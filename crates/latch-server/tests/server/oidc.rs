@@ -505,6 +505,22 @@ async fn each_bad_exchange_gets_its_oauth_error_and_no_token() {
     }
 }
 
+/// The signed-in person proves it is them again with `key` (what a step-up page does).
+async fn reauth_with_key(browser: &mut Client, key: &mut crate::authenticator::Passkey) {
+    let begun = browser
+        .post("/api/v1/me/reauth/begin", json!({}))
+        .await
+        .ok();
+    let assertion = key.get(&begun["publicKey"], ORIGIN, &Tweak::default());
+    browser
+        .post(
+            "/api/v1/me/reauth/finish",
+            json!({ "credential": assertion }),
+        )
+        .await
+        .ok();
+}
+
 /// A person who signed in with a password and an authenticator-app code, with a key on the
 /// account: its sign-in class, and the browser.
 async fn password_and_code(server: &Server) -> (Client, crate::authenticator::Passkey) {
@@ -566,18 +582,7 @@ async fn acr_values_beyond_the_session_ask_for_a_key_then_say_how_it_went() {
                 .starts_with("/oauth2/step-up")
         );
         // A key re-authentication raises the class.
-        let begun = browser
-            .post("/api/v1/me/reauth/begin", json!({}))
-            .await
-            .ok();
-        let assertion = key.get(&begun["publicKey"], ORIGIN, &Tweak::default());
-        browser
-            .post(
-                "/api/v1/me/reauth/finish",
-                json!({ "credential": assertion }),
-            )
-            .await
-            .ok();
+        reauth_with_key(&mut browser, &mut key).await;
         let back = run(&mut browser, &format!("/oauth2/continue?request={id}")).await;
         let code = query(&back)["code"].as_str().unwrap().to_owned();
         let claims = verified(
@@ -628,18 +633,7 @@ async fn max_age_and_prompt_login_ask_for_a_fresh_sign_in() {
                 .strip_prefix("/oauth2/step-up?request=")
                 .unwrap_or_else(|| panic!("{extra}: {to}"))
                 .to_owned();
-            let begun = browser
-                .post("/api/v1/me/reauth/begin", json!({}))
-                .await
-                .ok();
-            let assertion = key.get(&begun["publicKey"], ORIGIN, &Tweak::default());
-            browser
-                .post(
-                    "/api/v1/me/reauth/finish",
-                    json!({ "credential": assertion }),
-                )
-                .await
-                .ok();
+            reauth_with_key(&mut browser, &mut key).await;
             let back = run(&mut browser, &format!("/oauth2/continue?request={id}")).await;
             let code = query(&back)["code"].as_str().unwrap().to_owned();
             let claims = verified(
@@ -791,19 +785,10 @@ async fn admins_register_clients_and_private_key_jwt_works_once_per_assertion() 
                 ("client_assertion".into(), assertion.to_owned()),
             ]
         };
-        let send = |f: Vec<(String, String)>| {
+        let instance = &admin_server;
+        let send = move |f: Vec<(String, String)>| async move {
             let f: Vec<(&str, &str)> = f.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-            let body = serde_urlencoded::to_string(&f).unwrap();
-            let mut c = backchannel(&admin_server);
-            async move {
-                c.send_raw(
-                    Method::POST,
-                    "/oauth2/token",
-                    Some("application/x-www-form-urlencoded"),
-                    body.into_bytes(),
-                )
-                .await
-            }
+            token(instance, &f, None).await
         };
         let tokens = send(form(&code, &assertion)).await.ok();
         let claims = verified(&server, tokens["id_token"].as_str().unwrap(), "svc").await;
@@ -930,23 +915,10 @@ async fn grants_end_with_their_session_unless_offline_access_was_granted() {
                 ),
             ]
         };
-        let send = |f: Vec<(&'static str, String)>| {
+        let instance = &server;
+        let send = move |f: Vec<(&'static str, String)>| async move {
             let f: Vec<(&str, &str)> = f.iter().map(|(a, b)| (*a, b.as_str())).collect();
-            let body = serde_urlencoded::to_string(&f).unwrap();
-            let mut c = backchannel(&server);
-            use base64::Engine;
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!("wiki:{SECRET}"));
-            c.headers
-                .push(("authorization".into(), format!("Basic {basic}")));
-            async move {
-                c.send_raw(
-                    Method::POST,
-                    "/oauth2/token",
-                    Some("application/x-www-form-urlencoded"),
-                    body.into_bytes(),
-                )
-                .await
-            }
+            token(instance, &f, Some(("wiki", SECRET))).await
         };
         oauth_error(
             &send(form(&online)).await,
@@ -989,14 +961,7 @@ async fn a_hint_of_someone_else_ends_no_session_and_max_age_zero_does_not_loop()
             .unwrap_or_else(|| panic!("{to}"))
             .to_owned();
         server.clock.advance(2);
-        let begun = ada.post("/api/v1/me/reauth/begin", json!({})).await.ok();
-        let assertion = key.get(&begun["publicKey"], ORIGIN, &Tweak::default());
-        ada.post(
-            "/api/v1/me/reauth/finish",
-            json!({ "credential": assertion }),
-        )
-        .await
-        .ok();
+        reauth_with_key(&mut ada, &mut key).await;
         server.clock.advance(2);
         let back = run(&mut ada, &format!("/oauth2/continue?request={id}")).await;
         assert!(query(&back)["code"].is_string(), "{back}");
@@ -1135,18 +1100,7 @@ async fn a_refresh_may_ask_for_less_than_the_grant_but_not_more() {
 async fn a_removed_key_no_longer_counts_for_the_session_that_proved_itself_with_it() {
     for server in servers_with(&startup()).await {
         let (mut browser, mut key) = password_and_code(&server).await;
-        let begun = browser
-            .post("/api/v1/me/reauth/begin", json!({}))
-            .await
-            .ok();
-        let assertion = key.get(&begun["publicKey"], ORIGIN, &Tweak::default());
-        browser
-            .post(
-                "/api/v1/me/reauth/finish",
-                json!({ "credential": assertion }),
-            )
-            .await
-            .ok();
+        reauth_with_key(&mut browser, &mut key).await;
         let code = code_for(&mut browser, "wiki", WIKI_CB, "&acr_values=phr").await;
         let claims = verified(
             &server,
@@ -1170,5 +1124,90 @@ async fn a_removed_key_no_longer_counts_for_the_session_that_proved_itself_with_
         .await;
         assert_eq!(claims["acr"], "urn:latch:acr:password-otp");
         assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+    }
+}
+
+async fn revoke(server: &Server, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Reply {
+    let mut c = backchannel(server);
+    if let Some((id, secret)) = basic {
+        use base64::Engine;
+        let value = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        c.headers
+            .push(("authorization".into(), format!("Basic {value}")));
+    }
+    let body = serde_urlencoded::to_string(form).unwrap();
+    c.send_raw(
+        Method::POST,
+        "/oauth2/revoke",
+        Some("application/x-www-form-urlencoded"),
+        body.into_bytes(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn revocation_ends_a_grant_of_the_calling_client_only() {
+    for server in servers_with(&startup()).await {
+        let (mut browser, _key) = server.signed_in("ada").await;
+        let tokens = exchange(&server, &code_for(&mut browser, "wiki", WIKI_CB, "").await)
+            .await
+            .ok();
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        let access = tokens["access_token"].as_str().unwrap();
+        // Another client cannot revoke it (answered 200, as for an unknown token: RFC 7009 §2.2).
+        let other = [
+            ("token", refresh),
+            ("client_id", "post"),
+            ("client_secret", SECRET),
+        ];
+        assert_eq!(revoke(&server, &other, None).await.status, StatusCode::OK);
+        userinfo(&server, access).await.ok();
+        // A wrong secret is refused before anything is looked at.
+        let wrong = revoke(
+            &server,
+            &[("token", refresh)],
+            Some(("wiki", "not-the-secret-0123456789abcdef0123")),
+        )
+        .await;
+        oauth_error(&wrong, StatusCode::UNAUTHORIZED, "invalid_client");
+        userinfo(&server, access).await.ok();
+        // Its own client revokes the whole grant.
+        assert_eq!(
+            revoke(&server, &[("token", refresh)], Some(("wiki", SECRET)))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            userinfo(&server, access).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let again = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+        oauth_error(
+            &token(&server, &again, Some(("wiki", SECRET))).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        );
+        assert_eq!(
+            revoke(
+                &server,
+                &[("token", "never-issued")],
+                Some(("wiki", SECRET))
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+        // Two ways of authenticating at once: invalid_request.
+        let both = [
+            ("token", refresh),
+            ("client_id", "wiki"),
+            ("client_secret", SECRET),
+        ];
+        oauth_error(
+            &revoke(&server, &both, Some(("wiki", SECRET))).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
     }
 }
